@@ -1,0 +1,363 @@
+"""Timestamps streams, spans and usage into rounds. Knows nothing about pytest.
+
+The per-chunk hot path is one clock reading and two list appends; deciding which chunks carry
+output, and what usage they report, happens after the stream ends (:mod:`.shapes`). That keeps
+the overhead per chunk in the hundreds of nanoseconds and out of the gaps being measured.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .spans import Attribution, SpanKind, SpanRecord, SpanScope, current_attribution
+from .usage import Usage
+
+__all__ = [
+    "Clock",
+    "CustomValue",
+    "Recorder",
+    "RoundRecord",
+    "StreamRecord",
+    "TimedStream",
+    "UsageRecord",
+]
+
+Clock = Callable[[], int]
+"""A monotonic clock in integer nanoseconds, like :func:`time.perf_counter_ns`."""
+
+
+class StreamRecord:
+    """The raw record of one stream: when it started and when each chunk arrived."""
+
+    __slots__ = (
+        "attribution",
+        "chunks",
+        "end_ns",
+        "failed",
+        "model_hint",
+        "name",
+        "start_ns",
+        "times",
+        "tokens",
+    )
+
+    def __init__(
+        self,
+        name: str | None,
+        tokens: Callable[[Any], int] | None,
+        model_hint: str | None,
+        attribution: Attribution,
+        start_ns: int,
+    ) -> None:
+        self.name = name
+        self.tokens = tokens
+        self.model_hint = model_hint
+        self.attribution = attribution
+        self.start_ns = start_ns
+        self.end_ns: int | None = None
+        self.times: list[int] = []
+        self.chunks: list[Any] = []
+        self.failed = False
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """A non-streamed call accounted with ``record_usage``."""
+
+    usage: Usage
+    attribution: Attribution
+
+
+@dataclass(frozen=True)
+class CustomValue:
+    value: float
+    unit: str
+    higher_is_better: bool
+
+
+@dataclass
+class RoundRecord:
+    """Everything recorded during one round, before it is turned into metrics."""
+
+    start_ns: int
+    end_ns: int | None = None
+    streams: list[StreamRecord] = field(default_factory=list)
+    usages: list[UsageRecord] = field(default_factory=list)
+    spans: list[SpanRecord] = field(default_factory=list)
+    custom: dict[str, CustomValue] = field(default_factory=dict)
+    implicit: bool = False
+
+    def touch(self, now_ns: int) -> None:
+        """Extend an implicit round to cover an event that ended at ``now_ns``."""
+        if self.end_ns is None or now_ns > self.end_ns:
+            self.end_ns = now_ns
+
+
+class Recorder:
+    """Collects streams, spans, usage and custom values into the round that is open.
+
+    A round is opened with :meth:`begin_round` and closed with :meth:`end_round`. Activity
+    while no round is open starts an *implicit* round, unless implicit rounds were switched
+    off (which the ``perf`` fixture does once ``perf(fn)`` has measured), in which case that
+    activity is timed but not kept.
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or time.perf_counter_ns
+        self._round: RoundRecord | None = None
+        self.allow_implicit = True
+
+    @property
+    def current_round(self) -> RoundRecord | None:
+        return self._round
+
+    def begin_round(self) -> RoundRecord:
+        if self._round is not None:
+            raise RuntimeError("a round is already open; rounds do not nest")
+        self._round = RoundRecord(start_ns=self.clock())
+        return self._round
+
+    def end_round(self) -> RoundRecord:
+        """Close the open round (explicit or implicit) and return it."""
+        rnd = self._round
+        if rnd is None:
+            raise RuntimeError("no round is open")
+        self._round = None
+        if not rnd.implicit:
+            rnd.end_ns = self.clock()
+        elif rnd.end_ns is None:
+            rnd.end_ns = rnd.start_ns
+        return rnd
+
+    def discard_round(self) -> None:
+        self._round = None
+
+    def _target_round(self, start_ns: int) -> RoundRecord | None:
+        rnd = self._round
+        if rnd is None and self.allow_implicit:
+            rnd = self._round = RoundRecord(start_ns=start_ns, implicit=True)
+        return rnd
+
+    # -- streams -----------------------------------------------------------------------------
+
+    def open_stream(
+        self,
+        name: str | None,
+        tokens: Callable[[Any], int] | None,
+        model_hint: str | None,
+    ) -> StreamRecord:
+        attribution = current_attribution()
+        start = self.clock()
+        record = StreamRecord(name, tokens, model_hint, attribution, start)
+        rnd = self._target_round(start)
+        if rnd is not None:
+            rnd.streams.append(record)
+        return record
+
+    def close_stream(self, record: StreamRecord, *, failed: bool) -> None:
+        record.end_ns = self.clock()
+        record.failed = failed
+        rnd = self._round
+        if rnd is not None and rnd.implicit:
+            rnd.touch(record.end_ns)
+
+    def stream(
+        self,
+        source: Any,
+        *args: Any,
+        name: str | None = None,
+        tokens: Callable[[Any], int] | None = None,
+        **kwargs: Any,
+    ) -> TimedStream:
+        return TimedStream(self, source, args=args, kwargs=kwargs, name=name, tokens=tokens)
+
+    # -- spans, usage, custom values ------------------------------------------------------------
+
+    def span(self, kind: SpanKind, name: str) -> SpanScope:
+        return SpanScope(kind, name, self.clock, self._close_span)
+
+    def _close_span(self, record: SpanRecord) -> None:
+        rnd = self._target_round(record.start_ns)
+        if rnd is not None:
+            rnd.spans.append(record)
+            if rnd.implicit:
+                rnd.touch(record.end_ns)
+
+    def record_usage(self, usage: Usage, attribution: Attribution | None = None) -> None:
+        now = self.clock()
+        rnd = self._target_round(now)
+        if rnd is not None:
+            rnd.usages.append(UsageRecord(usage, attribution or current_attribution()))
+            if rnd.implicit:
+                rnd.touch(now)
+
+    def record_custom(self, name: str, value: CustomValue) -> None:
+        now = self.clock()
+        rnd = self._target_round(now)
+        if rnd is not None:
+            rnd.custom[name] = value
+            if rnd.implicit:
+                rnd.touch(now)
+
+
+def _is_iterable(obj: Any) -> bool:
+    return hasattr(obj, "__iter__")
+
+
+def _is_async_iterable(obj: Any) -> bool:
+    return hasattr(obj, "__aiter__")
+
+
+class TimedStream:
+    """What ``perf.stream(...)`` returns: iterate it with ``for`` or ``async for``.
+
+    Chunks are yielded unchanged. The clock starts when iteration starts; a callable source is
+    called after that, so the time to issue the request counts in TTFT. A source that is a
+    context manager but not iterable (``client.messages.stream(...)``) is entered, iterated and
+    exited. A ``TimedStream`` can be iterated once.
+    """
+
+    __slots__ = ("_args", "_kwargs", "_name", "_recorder", "_source", "_started", "_tokens")
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        source: Any,
+        *,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        name: str | None,
+        tokens: Callable[[Any], int] | None,
+    ) -> None:
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"perf.stream(name=...) must be a non-empty string, got {name!r}")
+        if tokens is not None and not callable(tokens):
+            raise TypeError(
+                f"perf.stream(tokens=...) must be a callable chunk -> int, got {tokens!r}"
+            )
+        direct = _is_iterable(source) or _is_async_iterable(source)
+        if not direct and not callable(source):
+            raise TypeError(
+                "perf.stream() needs an iterable, an async iterable, or a callable returning "
+                f"one; got {type(source).__name__}"
+            )
+        if direct and (args or kwargs):
+            raise TypeError(
+                "perf.stream() got arguments for a source that is already an iterable; pass "
+                "the function itself (perf.stream(client.create, model=...)) to have it called"
+            )
+        self._recorder = recorder
+        self._source = source
+        self._args = args
+        self._kwargs = kwargs
+        self._name = name
+        self._tokens = tokens
+        self._started = False
+
+    def _start(self) -> StreamRecord:
+        if self._started:
+            raise RuntimeError("this perf.stream(...) was already iterated; call perf.stream again")
+        self._started = True
+        model = self._kwargs.get("model")
+        return self._recorder.open_stream(
+            self._name, self._tokens, model if isinstance(model, str) else None
+        )
+
+    def _produce(self) -> Any:
+        source = self._source
+        if _is_iterable(source) or _is_async_iterable(source):
+            return source
+        return source(*self._args, **self._kwargs)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._iterate()
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._aiterate()
+
+    def _iterate(self) -> Iterator[Any]:
+        __tracebackhide__ = True
+        recorder = self._recorder
+        record = self._start()
+        failed = True
+        entered: Any = None
+        error: BaseException | None = None
+        try:
+            produced = self._produce()
+            if inspect.isawaitable(produced) or (
+                _is_async_iterable(produced) and not _is_iterable(produced)
+            ):
+                if inspect.iscoroutine(produced):
+                    produced.close()  # never awaited: close it to avoid a RuntimeWarning
+                raise TypeError(
+                    "this stream is asynchronous: iterate perf.stream(...) with `async for`"
+                )
+            if not _is_iterable(produced) and hasattr(produced, "__enter__"):
+                entered = produced
+                produced = produced.__enter__()
+            clock = recorder.clock
+            add_time = record.times.append
+            add_chunk = record.chunks.append
+            for chunk in produced:
+                add_time(clock())
+                add_chunk(chunk)
+                yield chunk
+            failed = False
+        except GeneratorExit:
+            # The consumer stopped early (break): what arrived so far is a valid stream.
+            failed = False
+            raise
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            recorder.close_stream(record, failed=failed)
+            if entered is not None:
+                entered.__exit__(type(error) if error else None, error, None)
+
+    async def _aiterate(self) -> AsyncIterator[Any]:
+        __tracebackhide__ = True
+        recorder = self._recorder
+        record = self._start()
+        failed = True
+        entered: Any = None
+        error: BaseException | None = None
+        try:
+            produced = self._produce()
+            if inspect.isawaitable(produced):
+                produced = await produced
+            if (
+                not _is_async_iterable(produced)
+                and not _is_iterable(produced)
+                and hasattr(produced, "__aenter__")
+            ):
+                entered = produced
+                produced = await produced.__aenter__()
+            clock = recorder.clock
+            add_time = record.times.append
+            add_chunk = record.chunks.append
+            if _is_async_iterable(produced):
+                async for chunk in produced:
+                    add_time(clock())
+                    add_chunk(chunk)
+                    yield chunk
+            else:
+                for chunk in produced:
+                    add_time(clock())
+                    add_chunk(chunk)
+                    yield chunk
+            failed = False
+        except GeneratorExit:
+            failed = False
+            raise
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            recorder.close_stream(record, failed=failed)
+            if entered is not None:
+                await entered.__aexit__(type(error) if error else None, error, None)

@@ -1,0 +1,90 @@
+"""Descriptive statistics of one metric over rounds (pure Python: no numpy at start-up)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+__all__ = ["Summary", "metric_values", "percentile", "summarize", "summarize_rounds"]
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of already sorted values, linearly interpolated.
+
+    This is the "linear" (Hyndman-Fan type 7) rule, numpy's default, so our figures match
+    what users get from ``numpy.percentile`` on the same rounds.
+    """
+    n = len(sorted_values)
+    if n == 0:
+        raise ValueError("percentile of no values")
+    if not 0.0 <= q <= 100.0:
+        raise ValueError(f"percentile q must be within [0, 100], got {q}")
+    position = (n - 1) * q / 100.0
+    low = math.floor(position)
+    high = min(low + 1, n - 1)
+    fraction = position - low
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Summary of one metric's per-round values.
+
+    ``stdev`` is the sample standard deviation (n - 1 in the denominator); with a single
+    round it is 0.0, since there is no spread to estimate.
+    """
+
+    n: int
+    mean: float
+    median: float
+    stdev: float
+    min: float
+    max: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def summarize(values: Iterable[float]) -> Summary:
+    """Summarise finite values; raises ValueError when there are none."""
+    data = sorted(float(v) for v in values)
+    n = len(data)
+    if n == 0:
+        raise ValueError("cannot summarise an empty sample")
+    mean = math.fsum(data) / n
+    stdev = math.sqrt(math.fsum((v - mean) ** 2 for v in data) / (n - 1)) if n > 1 else 0.0
+    median = percentile(data, 50.0)
+    return Summary(
+        n=n,
+        mean=mean,
+        median=median,
+        stdev=stdev,
+        min=data[0],
+        max=data[-1],
+        p50=median,
+        p90=percentile(data, 90.0),
+        p95=percentile(data, 95.0),
+        p99=percentile(data, 99.0),
+    )
+
+
+def metric_values(rounds: Iterable[Mapping[str, float | None]], metric: str) -> list[float]:
+    """A metric's per-round values, leaving out rounds where it is missing or null."""
+    return [v for r in rounds if (v := r.get(metric)) is not None]
+
+
+def summarize_rounds(
+    rounds: Sequence[Mapping[str, float | None]], metrics: Iterable[str]
+) -> dict[str, Summary]:
+    """Summaries of the named metrics that have at least one value."""
+    result: dict[str, Summary] = {}
+    for name in metrics:
+        values = metric_values(rounds, name)
+        if values:
+            result[name] = summarize(values)
+    return result

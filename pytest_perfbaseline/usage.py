@@ -1,0 +1,64 @@
+"""Token usage of one model call, normalised across providers.
+
+Providers count prompt tokens differently: OpenAI's ``prompt_tokens`` includes cached tokens,
+while Anthropic's ``input_tokens`` excludes cache reads and cache writes, which it reports
+separately. :class:`Usage` always uses the inclusive convention, so that ``input_tokens`` means
+"every prompt token the call consumed" whoever served it, and the cache counts are parts of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Usage"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one model call.
+
+    - ``input_tokens``: all prompt tokens, *including* ``cached_input_tokens`` and
+      ``cache_write_tokens``.
+    - ``cached_input_tokens``: prompt tokens read from the provider's prompt cache.
+    - ``cache_write_tokens``: prompt tokens written to the prompt cache (Anthropic's
+      ``cache_creation_input_tokens``).
+    - ``output_tokens``: all generated tokens, *including* ``reasoning_tokens``.
+    - ``reasoning_tokens``: hidden reasoning ("thinking") tokens.
+    """
+
+    model: str | None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        for field in (
+            "input_tokens",
+            "output_tokens",
+            "cached_input_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+        ):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"Usage.{field} must be an int, got {value!r}")
+            if value < 0:
+                raise ValueError(f"Usage.{field} must be >= 0, got {value}")
+        if self.cached_input_tokens + self.cache_write_tokens > self.input_tokens:
+            raise ValueError(
+                "Usage.input_tokens counts all prompt tokens, so it must be at least "
+                "cached_input_tokens + cache_write_tokens "
+                f"({self.input_tokens} < {self.cached_input_tokens} + {self.cache_write_tokens})"
+            )
+        if self.reasoning_tokens > self.output_tokens:
+            raise ValueError(
+                "Usage.output_tokens counts all generated tokens, so it must be at least "
+                f"reasoning_tokens ({self.output_tokens} < {self.reasoning_tokens})"
+            )
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        """Prompt tokens billed at the plain input rate."""
+        return self.input_tokens - self.cached_input_tokens - self.cache_write_tokens
