@@ -1,0 +1,328 @@
+"""The ``perf`` object: runs a workload for rounds and exposes what was measured.
+
+Independent of pytest: ``Perf(rounds=20)(fn)`` works in a plain script. The pytest fixture
+builds one per test with the test's settings.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .metrics import MetricInfo, RoundMetrics, builtin_metric_info, compute_round
+from .recorder import Clock, CustomValue, Recorder, TimedStream
+from .spans import SpanScope, current_attribution
+from .summary import Summary, metric_values, summarize_rounds
+from .usage import Usage
+
+__all__ = ["Measurement", "Perf", "UnpricedModelWarning"]
+
+T = TypeVar("T")
+
+
+class UnpricedModelWarning(UserWarning):
+    """A model has no price in the table, so its cost is reported as null."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Everything one test measured, ready for reports, storage and the gate."""
+
+    rounds: tuple[Mapping[str, float | None], ...]
+    infos: Mapping[str, MetricInfo]
+    gaps_ns: tuple[int, ...]
+    """Every inter-chunk gap of every measured round, pooled (for the ITL histogram)."""
+    token_sources: Mapping[str, str]
+    rounds_requested: int
+    warmup: int
+    implicit: bool
+    """True when the test used the recorder directly (one implicit round), not ``perf(fn)``."""
+
+    def values(self, metric: str) -> list[float]:
+        """The metric's per-round values, leaving out rounds where it is missing or null."""
+        return metric_values(self.rounds, metric)
+
+    def summary(self) -> dict[str, Summary]:
+        """Summaries of every metric that has at least one value."""
+        return summarize_rounds(self.rounds, self.infos)
+
+
+def _default_cost_of() -> Callable[[Usage], float | None]:
+    from .prices import PriceTable
+
+    return PriceTable.builtin().cost
+
+
+def _warn_unpriced(model: str) -> None:
+    warnings.warn(
+        UnpricedModelWarning(
+            f"model {model!r} has no price, so its cost_usd is null; add it to a prices file "
+            "named by the perf_prices ini option (see docs/prices.md)"
+        ),
+        stacklevel=2,
+    )
+
+
+class Perf:
+    """Measure a workload: ``perf(fn, *args)`` runs it for warm-up and measured rounds.
+
+    - ``perf(fn, *args, **kwargs)`` / ``await perf.arun(afn, ...)``: warm-up rounds (not kept),
+      then measured rounds; returns the last round's return value.
+    - ``perf.stream(source, *args, name=None, tokens=None, **kwargs)``: time a streamed call;
+      iterate the result with ``for`` or ``async for``.
+    - ``perf.phase(name)`` / ``perf.agent(name)`` / ``perf.operation(name)``: spans.
+    - ``perf.record_usage(model, input_tokens, output_tokens, ...)``: a non-streamed call.
+    - ``perf.metric(name, value, unit=..., higher_is_better=...)``: a custom per-round value.
+    - ``perf.rounds``: per-round ``{metric: value}``; ``perf.summary[metric]``: n, mean, median,
+      stdev, min, max, p50, p90, p95, p99.
+
+    Streams, spans and usage used outside ``perf(fn)`` make one implicit round. Once
+    ``perf(fn)`` has run, activity outside it is timed but not kept.
+    """
+
+    def __init__(
+        self,
+        rounds: int = 10,
+        warmup: int = 1,
+        *,
+        clock: Clock | None = None,
+        cost_of: Callable[[Usage], float | None] | None = None,
+        on_unpriced: Callable[[str], None] | None = None,
+        disabled: bool = False,
+    ) -> None:
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
+        if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+            raise ValueError(f"warmup must be an integer >= 0, got {warmup!r}")
+        self._rounds_requested = rounds
+        self._warmup = warmup
+        self._disabled = disabled
+        self._recorder = Recorder(clock)
+        self._cost_of = cost_of
+        self._on_unpriced = on_unpriced or _warn_unpriced
+        self._warned: set[str] = set()
+        self._results: list[RoundMetrics] = []
+        self._measured = False
+
+    # -- running workloads ---------------------------------------------------------------------
+
+    def _plan(self) -> tuple[int, int]:
+        if self._measured:
+            raise RuntimeError(
+                "perf(fn) / perf.arun(fn) can measure once per test; split the workloads "
+                "into separate tests, or time each part with a named perf.stream or a span"
+            )
+        self._measured = True
+        # Activity before perf(fn) (a manual warm-up call, say) is not part of the rounds.
+        self._recorder.discard_round()
+        self._recorder.allow_implicit = False
+        if self._disabled:
+            return 0, 1
+        return self._warmup, self._rounds_requested
+
+    def __call__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        __tracebackhide__ = True
+        if inspect.iscoroutinefunction(fn):
+            raise TypeError("perf() got a coroutine function: use `await perf.arun(fn, ...)`")
+        warmup, rounds = self._plan()
+        recorder = self._recorder
+        result: Any = None
+        for index in range(warmup + rounds):
+            recorder.begin_round()
+            try:
+                result = fn(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    if inspect.iscoroutine(result):
+                        result.close()
+                    raise TypeError(
+                        "the workload returned an awaitable: use `await perf.arun(fn, ...)`"
+                    )
+            except BaseException:
+                recorder.discard_round()
+                raise
+            self._finish_round(keep=index >= warmup)
+        return result  # type: ignore[no-any-return]
+
+    async def arun(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """Like ``perf(fn)`` for a coroutine function; await it inside an async test."""
+        __tracebackhide__ = True
+        warmup, rounds = self._plan()
+        recorder = self._recorder
+        result: Any = None
+        for index in range(warmup + rounds):
+            recorder.begin_round()
+            try:
+                awaitable = fn(*args, **kwargs)
+                if not inspect.isawaitable(awaitable):
+                    raise TypeError(
+                        "perf.arun() needs a coroutine function (async def); for a plain "
+                        "function use perf(fn, ...)"
+                    )
+                result = await awaitable
+            except BaseException:
+                recorder.discard_round()
+                raise
+            self._finish_round(keep=index >= warmup)
+        return result  # type: ignore[no-any-return]
+
+    def _finish_round(self, *, keep: bool) -> None:
+        record = self._recorder.end_round()
+        if keep:
+            self._results.append(self._compute(record))
+
+    def _compute(self, record: Any) -> RoundMetrics:
+        if self._cost_of is None:
+            self._cost_of = _default_cost_of()
+        metrics = compute_round(record, self._cost_of)
+        for model in sorted(metrics.unpriced_models - self._warned):
+            self._warned.add(model)
+            self._on_unpriced(model)
+        return metrics
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def stream(
+        self,
+        source: Any,
+        *args: Any,
+        name: str | None = None,
+        tokens: Callable[[Any], int] | None = None,
+        **kwargs: Any,
+    ) -> TimedStream:
+        """Time a streamed call; yields ``source``'s chunks unchanged.
+
+        ``source`` is an iterable or async iterable, or a callable returning one (or an
+        awaitable of one), called with ``*args, **kwargs`` once the clock has started.
+        ``name`` reports the stream's metrics as ``<name>.ttft_s`` ...; ``tokens`` is a
+        ``chunk -> int`` counter for streams that do not report usage.
+        """
+        return self._recorder.stream(source, *args, name=name, tokens=tokens, **kwargs)
+
+    def phase(self, name: str) -> SpanScope:
+        """Open a phase span (``with`` or ``async with``); adds ``phase.<name>.s``."""
+        return self._recorder.span("phase", name)
+
+    def agent(self, name: str) -> SpanScope:
+        """Open an agent span; adds ``agent.<name>.s`` and the agent's token/cost totals."""
+        return self._recorder.span("agent", name)
+
+    def operation(self, name: str) -> SpanScope:
+        """Open an operation span; adds ``operation.<name>.s`` and its token/cost totals."""
+        return self._recorder.span("operation", name)
+
+    def record_usage(
+        self,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cached_input_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        agent: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        """Account one non-streamed model call (counts one API call).
+
+        ``input_tokens`` counts *all* prompt tokens, cached and cache-written ones included
+        (OpenAI's ``prompt_tokens``; for Anthropic add ``cache_read_input_tokens`` and
+        ``cache_creation_input_tokens`` to its ``input_tokens``). ``agent`` / ``operation``
+        override the enclosing spans.
+        """
+        if not isinstance(model, str) or not model:
+            raise ValueError(f"record_usage() needs a model name, got {model!r}")
+        usage = Usage(
+            model=model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cached_input_tokens=cached_input_tokens,
+            cache_write_tokens=cache_write_tokens,
+            reasoning_tokens=reasoning_tokens,
+        )
+        attribution = current_attribution()
+        if agent is not None:
+            attribution = attribution.with_name("agent", agent)
+        if operation is not None:
+            attribution = attribution.with_name("operation", operation)
+        self._recorder.record_usage(usage, attribution)
+
+    def metric(
+        self, name: str, value: float, *, unit: str = "", higher_is_better: bool = False
+    ) -> None:
+        """Record a custom per-round value (the last value set in a round wins)."""
+        if not isinstance(name, str) or not name or name != name.strip():
+            raise ValueError(f"perf.metric() needs a non-empty name, got {name!r}")
+        if builtin_metric_info(name) is not None:
+            raise ValueError(
+                f"perf.metric({name!r}): that name looks like a built-in metric "
+                "(times end in _s, counts in _tokens, cost_usd, api_calls); choose another"
+            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise ValueError(f"perf.metric({name!r}) needs a finite number, got {value!r}")
+        self._recorder.record_custom(name, CustomValue(float(value), unit, bool(higher_is_better)))
+
+    # -- results -------------------------------------------------------------------------------
+
+    def _all_results(self) -> list[RoundMetrics]:
+        open_round = self._recorder.current_round
+        if open_round is not None and open_round.implicit:
+            return [*self._results, self._compute(open_round)]
+        return self._results
+
+    def finish(self) -> Measurement:
+        """Close an implicit round, if one is open, and return what was measured."""
+        open_round = self._recorder.current_round
+        if open_round is not None and open_round.implicit:
+            self._results.append(self._compute(self._recorder.end_round()))
+        self._recorder.allow_implicit = False
+        return self._measurement(self._results)
+
+    def _measurement(self, results: list[RoundMetrics]) -> Measurement:
+        infos: dict[str, MetricInfo] = {}
+        sources: dict[str, str] = {}
+        for result in results:
+            for name in result.values:
+                if name not in infos:
+                    info = result.custom_info.get(name) or builtin_metric_info(name)
+                    if info is not None:
+                        infos[name] = info
+            for key, source in result.token_sources.items():
+                sources[key] = source if sources.get(key, source) == source else "mixed"
+        return Measurement(
+            rounds=tuple(dict(r.values) for r in results),
+            infos=infos,
+            gaps_ns=tuple(g for r in results for g in r.gaps_ns),
+            token_sources=sources,
+            rounds_requested=self._rounds_requested,
+            warmup=self._warmup,
+            implicit=not self._measured,
+        )
+
+    @property
+    def measured(self) -> bool:
+        """Whether anything was recorded (a ``perf(fn)`` call or implicit activity)."""
+        return self._measured or bool(self._all_results())
+
+    @property
+    def rounds(self) -> list[dict[str, float | None]]:
+        """One ``{metric: value}`` per measured round (null: could not be computed)."""
+        return [dict(r.values) for r in self._all_results()]
+
+    @property
+    def summary(self) -> dict[str, Summary]:
+        """Per metric: n, mean, median, stdev, min, max, p50, p90, p95, p99 over rounds."""
+        return self._measurement(self._all_results()).summary()
+
+    def _reset(self) -> None:
+        """Forget everything, so the test can be run again (the gate's confirmation)."""
+        self._recorder = Recorder(self._recorder.clock)
+        self._results = []
+        self._measured = False
