@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
+from itertools import chain
+from operator import sub
 from typing import Literal
 
 from .recorder import RoundRecord, StreamRecord
@@ -138,8 +139,8 @@ def _stream_stats(record: StreamRecord) -> _StreamStats:
     out = facts.output_indices
     if not out:
         return _StreamStats(record.name, None, None, [], facts)
-    stamps = [times[i] for i in out]
-    gaps = [b - a for a, b in pairwise(stamps)]
+    stamps = times if len(out) == len(times) else [times[i] for i in out]
+    gaps = list(map(sub, stamps[1:], stamps[:-1]))
     return _StreamStats(
         record.name, stamps[0] - record.start_ns, stamps[-1] - record.start_ns, gaps, facts
     )
@@ -160,7 +161,7 @@ def _stream_group(prefix: str, group: list[_StreamStats], values: dict[str, floa
         return
     values[prefix + "ttft_s"] = _mean([ttft for ttft, _, _ in timed])
     values[prefix + "e2e_s"] = _mean([e2e for _, e2e, _ in timed])
-    gaps = sorted(g for s in group for g in s.gaps_ns)
+    gaps = sorted(chain.from_iterable(s.gaps_ns for s in group))
     if gaps:
         values[prefix + "itl_p50_s"] = percentile(gaps, 50.0) / 1e9
         values[prefix + "itl_p95_s"] = percentile(gaps, 95.0) / 1e9
@@ -240,7 +241,7 @@ def compute_round(rnd: RoundRecord, cost_of: Callable[[Usage], float | None]) ->
             _stream_group(f"{name}.", group, values)
             values[f"{name}.output_tokens"] = float(sum(s.facts.output_tokens for s in group))
             result.token_sources[name] = _token_source(group)
-        result.gaps_ns = [g for s in streams for g in s.gaps_ns]
+        result.gaps_ns = list(chain.from_iterable(s.gaps_ns for s in streams))
 
     _add_calls("", calls, values)
 

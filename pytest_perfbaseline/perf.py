@@ -11,6 +11,7 @@ import math
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, TypeVar
 
 from .metrics import MetricInfo, RoundMetrics, builtin_metric_info, compute_round
@@ -299,7 +300,7 @@ class Perf:
         return Measurement(
             rounds=tuple(dict(r.values) for r in results),
             infos=infos,
-            gaps_ns=tuple(g for r in results for g in r.gaps_ns),
+            gaps_ns=tuple(chain.from_iterable(r.gaps_ns for r in results)),
             token_sources=sources,
             rounds_requested=self._rounds_requested,
             warmup=self._warmup,
