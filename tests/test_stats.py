@@ -1,0 +1,625 @@
+"""Tests for pytest_perfbaseline.stats.
+
+Reference values come from scipy (t-tests, their intervals, exact and asymptotic Mann-Whitney,
+exact permutation tests), from brute-force enumeration written here independently of the module,
+from published tables (Mann-Whitney critical values, Cohen's sample-size table) and from seeded
+simulations.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
+
+from pytest_perfbaseline import stats as S
+from pytest_perfbaseline.stats import (
+    cohens_d,
+    hodges_lehmann,
+    hodges_lehmann_ci,
+    hodges_lehmann_ratio,
+    interpret_cohens_d,
+    mann_whitney_u,
+    mean_ci,
+    median_ci,
+    paired_ttest,
+    rounds_needed,
+    student_ttest,
+    welch_ttest,
+)
+
+ALTERNATIVES = ("two-sided", "less", "greater")
+
+
+# ------------------------------------------------------------------------------------------
+# helpers written independently of the module under test
+# ------------------------------------------------------------------------------------------
+
+
+def brute_u(x: np.ndarray, y: np.ndarray) -> float:
+    return float((x[:, None] > y[None, :]).sum() + 0.5 * (x[:, None] == y[None, :]).sum())
+
+
+def brute_mwu_pvalues(x: list[float], y: list[float]) -> dict[str, float]:
+    """Exact permutation p-values of U by enumerating every split of the pooled sample."""
+    pooled = np.array(x + y, dtype=float)
+    n = len(x)
+    observed = brute_u(np.array(x, dtype=float), np.array(y, dtype=float))
+    us = []
+    for chosen in itertools.combinations(range(pooled.size), n):
+        mask = np.zeros(pooled.size, dtype=bool)
+        mask[list(chosen)] = True
+        us.append(brute_u(pooled[mask], pooled[~mask]))
+    values = np.array(us)
+    greater = float(np.mean(values >= observed))
+    less = float(np.mean(values <= observed))
+    return {"greater": greater, "less": less, "two-sided": min(1.0, 2 * min(greater, less))}
+
+
+def samples_with_u(u: int, n: int, m: int) -> tuple[list[float], list[float]]:
+    """Tie-free samples of sizes n, m whose U statistic (of x) is exactly u."""
+    y = list(range(m))
+    x = []
+    remaining = u
+    for _ in range(n):
+        below = min(m, remaining)
+        x.append(below - 0.5)  # exactly `below` values of y are smaller
+        remaining -= below
+    assert remaining == 0
+    return x, [float(v) for v in y]
+
+
+def exact_lower_tail(u: int, n: int, m: int) -> float:
+    """P(U <= u) under the tie-free null, from scipy's exact Mann-Whitney test."""
+    x, y = samples_with_u(u, n, m)
+    return float(sps.mannwhitneyu(x, y, alternative="less", method="exact").pvalue)
+
+
+def integer_difference_samples(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """x, y whose n*m pairwise differences x_i - y_j are exactly 0, 1, ..., n*m - 1."""
+    return np.arange(n, dtype=float) * m, -np.arange(m, dtype=float)
+
+
+# ------------------------------------------------------------------------------------------
+# input validation
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: student_ttest([], [1.0, 2.0]), "x is empty"),
+        (lambda: welch_ttest([1.0, 2.0], []), "y is empty"),
+        (lambda: welch_ttest([1.0], [1.0, 2.0]), "at least 2"),
+        (lambda: student_ttest([1.0], [2.0]), "at least 3"),
+        (lambda: student_ttest([1.0, math.nan], [1.0, 2.0]), "non-finite"),
+        (lambda: welch_ttest([1.0, 2.0], [1.0, math.inf]), "non-finite"),
+        (lambda: student_ttest([[1.0, 2.0]], [1.0, 2.0]), "1-D"),
+        (lambda: student_ttest(["a", "b"], [1.0, 2.0]), "real numbers"),
+        (lambda: student_ttest(np.array([1j, 2j]), [1.0, 2.0]), "complex"),
+        (lambda: paired_ttest([1.0, 2.0, 3.0], [1.0, 2.0]), "equal length"),
+        (lambda: paired_ttest([1.0], [2.0]), "at least 2 pairs"),
+        (lambda: student_ttest([1, 2], [3, 4], alternative="bigger"), "alternative"),
+        (lambda: welch_ttest([1, 2], [3, 4], confidence=1.0), "confidence"),
+        (lambda: welch_ttest([1, 2], [3, 4], confidence=0.0), "confidence"),
+        (lambda: mean_ci([1.0, 2.0], confidence=math.nan), "confidence"),
+        (lambda: mean_ci([1.0]), "at least 2"),
+        (lambda: median_ci([]), "x is empty"),
+        (lambda: mann_whitney_u([1.0], [2.0], alternative="up"), "alternative"),
+        (lambda: mann_whitney_u([1.0], [2.0], method="permutation"), "method"),
+        (lambda: mann_whitney_u([1.0], [2.0], shift=math.nan), "shift"),
+        (lambda: mann_whitney_u([math.nan], [2.0]), "non-finite"),
+        (lambda: mann_whitney_u(range(600), range(600), method="exact"), "too expensive"),
+        (lambda: cohens_d([1.0], [2.0]), "at least 3"),
+        (lambda: interpret_cohens_d(math.nan), "nan"),
+        (lambda: hodges_lehmann([], [1.0]), "x is empty"),
+        (lambda: hodges_lehmann_ci([1.0], [2.0], confidence=1.5), "confidence"),
+        (lambda: hodges_lehmann_ratio([1.0, 0.0], [1.0]), "baseline"),
+        (lambda: hodges_lehmann_ratio([1.0], [-1.0]), "current"),
+        (lambda: rounds_needed(0.0), "effect_size"),
+        (lambda: rounds_needed(-0.5), "effect_size"),
+        (lambda: rounds_needed(math.inf), "effect_size"),
+        (lambda: rounds_needed(0.5, alpha=0.0), "alpha"),
+        (lambda: rounds_needed(0.5, power=1.0), "power"),
+        (lambda: rounds_needed(0.5, test="wilcoxon"), "test"),
+        (lambda: rounds_needed(0.5, alternative="larger"), "alternative"),
+    ],
+)
+def test_invalid_input_raises_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_accepts_lists_tuples_and_arrays_alike():
+    x = [1.5, 2.25, 3.0, 7.5]
+    y = [0.5, 1.0, 2.0]
+    for xs, ys in ((tuple(x), tuple(y)), (np.array(x), np.array(y)), (x, np.array(y))):
+        assert welch_ttest(xs, ys) == welch_ttest(x, y)
+        assert mann_whitney_u(xs, ys) == mann_whitney_u(x, y)
+        assert hodges_lehmann_ci(xs, ys) == hodges_lehmann_ci(x, y)
+
+
+# ------------------------------------------------------------------------------------------
+# t-tests against scipy
+# ------------------------------------------------------------------------------------------
+
+
+def _assert_matches_scipy(ours, ref, confidence):
+    ci = ref.confidence_interval(confidence_level=confidence)
+    assert ours.statistic == pytest.approx(float(ref.statistic), rel=1e-12)
+    assert ours.df == pytest.approx(float(ref.df), rel=1e-12)
+    assert ours.pvalue == pytest.approx(float(ref.pvalue), rel=1e-9, abs=1e-300)
+    assert ours.ci_low == pytest.approx(float(ci.low), rel=1e-9)
+    assert ours.ci_high == pytest.approx(float(ci.high), rel=1e-9)
+    assert ours.confidence == confidence
+
+
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+@pytest.mark.parametrize("confidence", [0.95, 0.9])
+@pytest.mark.parametrize(("n", "m", "seed"), [(2, 3, 0), (8, 15, 1), (30, 30, 2), (50, 7, 3)])
+def test_student_and_welch_match_scipy(alternative, confidence, n, m, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(10.0, 2.0, n)
+    y = rng.normal(9.0, 1.0, m)
+    ours = student_ttest(x, y, alternative=alternative, confidence=confidence)
+    ref = sps.ttest_ind(x, y, equal_var=True, alternative=alternative)
+    _assert_matches_scipy(ours, ref, confidence)
+    assert ours.mean_difference == pytest.approx(x.mean() - y.mean(), rel=1e-12)
+    assert ours.alternative == alternative
+
+    ours = welch_ttest(x, y, alternative=alternative, confidence=confidence)
+    ref = sps.ttest_ind(x, y, equal_var=False, alternative=alternative)
+    _assert_matches_scipy(ours, ref, confidence)
+
+
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+@pytest.mark.parametrize(("n", "seed"), [(2, 0), (12, 1), (40, 2)])
+def test_paired_matches_scipy(alternative, n, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.lognormal(0.0, 0.3, n)
+    y = x * rng.normal(1.02, 0.05, n)
+    ours = paired_ttest(x, y, alternative=alternative, confidence=0.99)
+    _assert_matches_scipy(ours, sps.ttest_rel(x, y, alternative=alternative), 0.99)
+    assert ours.mean_difference == pytest.approx(np.mean(x - y), rel=1e-9)
+
+
+def test_tiny_pvalues_keep_relative_precision():
+    x = np.linspace(100.0, 101.0, 30)
+    y = np.linspace(0.0, 1.0, 30)
+    ours = welch_ttest(x, y, alternative="two-sided")
+    ref = sps.ttest_ind(x, y, equal_var=False)
+    assert 0.0 < ours.pvalue < 1e-50
+    assert ours.pvalue == pytest.approx(float(ref.pvalue), rel=1e-9)
+
+
+def test_constant_samples_behave_like_scipy():
+    result = student_ttest([1.0, 1.0, 1.0], [2.0, 2.0, 2.0])
+    assert result.statistic == -math.inf
+    assert result.pvalue == 0.0
+    assert (result.ci_low, result.ci_high) == (-1.0, -1.0)
+    greater = welch_ttest([1.0, 1.0], [2.0, 2.0], alternative="greater")
+    assert greater.pvalue == 1.0
+    assert (greater.ci_low, greater.ci_high) == (-1.0, math.inf)
+    same = student_ttest([3.0, 3.0], [3.0, 3.0])
+    assert math.isnan(same.statistic)
+    assert math.isnan(same.pvalue)
+
+
+# ------------------------------------------------------------------------------------------
+# Mann-Whitney U
+# ------------------------------------------------------------------------------------------
+
+
+def test_fully_separated_ten_vs_ten_has_exact_tail():
+    x = np.arange(10.0, 20.0)
+    y = np.arange(10.0)
+    result = mann_whitney_u(x, y, alternative="greater")
+    assert result.method == "exact"
+    assert result.u == 100.0
+    assert result.pvalue == pytest.approx(1 / math.comb(20, 10), rel=1e-12)  # 5.41e-6
+    assert mann_whitney_u(y, x, alternative="less").pvalue == pytest.approx(
+        1 / math.comb(20, 10), rel=1e-12
+    )
+    assert mann_whitney_u(x, y).pvalue == pytest.approx(2 / math.comb(20, 10), rel=1e-12)
+    assert mann_whitney_u(x, y, alternative="less").pvalue == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+@pytest.mark.parametrize(
+    ("n", "m"), [(1, 1), (1, 9), (4, 4), (3, 12), (12, 3), (10, 10), (20, 25), (30, 30), (60, 75)]
+)
+def test_exact_matches_scipy_without_ties(alternative, n, m):
+    rng = np.random.default_rng(1000 * n + m)
+    for offset in (0.0, 0.7, -1.5):
+        x = rng.normal(offset, 1.0, n)
+        y = rng.normal(0.0, 1.0, m)
+        ours = mann_whitney_u(x, y, alternative=alternative, method="exact")
+        ref = sps.mannwhitneyu(x, y, alternative=alternative, method="exact")
+        assert ours.u == float(ref.statistic)
+        assert ours.pvalue == pytest.approx(float(ref.pvalue), rel=1e-12, abs=1e-300)
+        assert ours.method == "exact"
+
+
+def test_exact_matches_scipy_in_the_far_tail_at_100_vs_100():
+    x = np.arange(100.0) + 55.5  # x beats most of y: U = 9010 of 10000, far in the tail
+    y = np.arange(100.0)
+    ours = mann_whitney_u(x, y, alternative="greater", method="exact")
+    ref = sps.mannwhitneyu(x, y, alternative="greater", method="exact")
+    assert 0.0 < ours.pvalue < 1e-25
+    assert ours.pvalue == pytest.approx(float(ref.pvalue), rel=1e-11)
+
+
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+def test_asymptotic_matches_scipy_with_ties(alternative):
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        x = rng.integers(0, 12, 25).astype(float)
+        y = rng.integers(1, 13, 31).astype(float)
+        ours = mann_whitney_u(x, y, alternative=alternative, method="asymptotic")
+        ref = sps.mannwhitneyu(
+            x, y, alternative=alternative, method="asymptotic", use_continuity=True
+        )
+        assert ours.u == float(ref.statistic)
+        assert ours.pvalue == pytest.approx(float(ref.pvalue), rel=1e-12)
+        assert ours.method == "asymptotic"
+
+
+def _u_statistic(x, y, axis):
+    x = np.moveaxis(x, axis, -1)[..., :, None]
+    y = np.moveaxis(y, axis, -1)[..., None, :]
+    return (x > y).sum(axis=(-1, -2)) + 0.5 * (x == y).sum(axis=(-1, -2))
+
+
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+@pytest.mark.parametrize(
+    ("x", "y"),
+    [
+        ([1, 2, 2, 3, 5, 5, 5], [2, 3, 3, 4, 4, 6]),
+        ([7, 7, 7, 8], [1, 2, 7, 7, 7, 7, 7, 7]),
+        ([250, 251, 251, 253, 253, 253], [249, 250, 250, 251, 252]),
+        ([0, 0, 0, 1, 1], [0, 1, 1, 1, 2, 2, 2]),
+        ([3, 1, 4, 1, 5, 9, 2, 6], [5, 3, 5, 8, 9, 7]),
+    ],
+)
+def test_exact_with_ties_matches_scipy_permutation_test(alternative, x, y):
+    ref = sps.permutation_test(
+        (np.array(x, float), np.array(y, float)),
+        _u_statistic,
+        permutation_type="independent",
+        vectorized=True,
+        n_resamples=np.inf,  # exact enumeration of all splits
+        alternative=alternative,
+    )
+    ours = mann_whitney_u(x, y, alternative=alternative, method="exact")
+    assert ours.u == float(ref.statistic)
+    assert ours.pvalue == pytest.approx(float(ref.pvalue), rel=1e-12)
+    # The tie-corrected exact test differs from scipy's "exact" (which ignores ties).
+    assert ours.method == "exact"
+
+
+small_tied_samples = st.lists(st.integers(0, 4), min_size=1, max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(x=small_tied_samples, y=small_tied_samples)
+def test_exact_with_ties_matches_brute_force_enumeration(x, y):
+    expected = brute_mwu_pvalues([float(v) for v in x], [float(v) for v in y])
+    for alternative in ALTERNATIVES:
+        result = mann_whitney_u(x, y, alternative=alternative, method="exact")
+        assert result.pvalue == pytest.approx(expected[alternative], rel=1e-12, abs=1e-15)
+        assert result.u == brute_u(np.array(x, float), np.array(y, float))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    x=st.lists(st.integers(-20, 20), min_size=1, max_size=25),
+    y=st.lists(st.integers(-20, 20), min_size=1, max_size=25),
+    quarter_shift=st.integers(-40, 40),
+    method=st.sampled_from(["exact", "asymptotic"]),
+)
+def test_shift_invariance_and_swap_symmetry(x, y, quarter_shift, method):
+    c = quarter_shift / 4  # dyadic, so (x + c) - c is exact in floating point
+    shifted = [v + c for v in x]
+    for alternative in ALTERNATIVES:
+        base = mann_whitney_u(x, y, alternative=alternative, method=method)
+        assert mann_whitney_u(shifted, y, alternative=alternative, method=method, shift=c) == base
+    # Swapping the samples mirrors U and exchanges the one-sided tails.
+    greater = mann_whitney_u(x, y, alternative="greater", method=method)
+    swapped = mann_whitney_u(y, x, alternative="less", method=method)
+    assert swapped.u == len(x) * len(y) - greater.u
+    assert swapped.pvalue == pytest.approx(greater.pvalue, rel=1e-12)
+
+
+def test_tie_dynamic_programme_reduces_to_tie_free_distribution():
+    # White-box: with all tie groups of size 1 the tie-aware null (indexed by 2U) must equal
+    # the tie-free null (indexed by U), which is checked against scipy above.
+    for n, m in [(1, 7), (6, 9), (9, 6), (25, 25), (40, 13)]:
+        cdf_tied, sf_tied = S._tied_null(n, (1,) * (n + m))
+        cdf, sf = S._no_ties_null(n, m)
+        np.testing.assert_allclose(cdf_tied[::2], cdf, rtol=1e-13)
+        np.testing.assert_allclose(sf_tied[::2], sf, rtol=1e-13)
+        np.testing.assert_allclose(cdf_tied[1::2], cdf[:-1], rtol=1e-13)  # odd 2U impossible
+
+
+def test_all_values_tied_gives_pvalue_one():
+    for method in ("exact", "asymptotic"):
+        for alternative in ALTERNATIVES:
+            result = mann_whitney_u([5, 5, 5], [5, 5], alternative=alternative, method=method)
+            assert result.u == 3.0
+            assert result.pvalue == pytest.approx(1.0)
+
+
+def test_auto_method_choice():
+    rng = np.random.default_rng(3)
+    assert mann_whitney_u(rng.normal(size=100), rng.normal(size=100)).method == "exact"
+    assert mann_whitney_u(rng.normal(size=101), rng.normal(size=100)).method == "asymptotic"
+    ties_30 = rng.integers(0, 5, 30)
+    assert mann_whitney_u(ties_30, ties_30[::-1]).method == "exact"
+    ties_80 = rng.integers(0, 5, 80)
+    assert mann_whitney_u(ties_80, ties_80[::-1]).method == "asymptotic"
+
+
+def test_threshold_shift_keeps_size_and_detects_real_slowdowns():
+    """Gate scenario: is `current` more than 10% slower than `baseline`? (one-sided, logs)."""
+    rng = np.random.default_rng(20240611)
+    alpha = 0.01
+    threshold = math.log(1.10)
+    reps = 2000
+
+    def rejection_rate(true_ratio: float, sigma: float) -> float:
+        base = rng.normal(0.0, sigma, (reps, 20))  # log-normal samples, compared on logs
+        cur = rng.normal(math.log(true_ratio), sigma, (reps, 20))
+        rejected = 0
+        for b, c in zip(base, cur, strict=True):
+            result = mann_whitney_u(c, b, alternative="greater", shift=threshold)
+            rejected += result.pvalue <= alpha
+        return rejected / reps
+
+    # 3% slower is within the 10% tolerance: false alarms stay under alpha.
+    assert rejection_rate(1.03, 0.05) < alpha
+    assert rejection_rate(1.03, 0.25) < alpha
+    # Exactly at the threshold the exact test has size <= alpha (3 binomial SEs of slack).
+    assert rejection_rate(1.10, 0.25) <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / reps)
+    # A 30% slowdown with 5% noise is caught almost always.
+    assert rejection_rate(1.30, 0.05) > 0.9
+
+
+# ------------------------------------------------------------------------------------------
+# Cohen's d
+# ------------------------------------------------------------------------------------------
+
+
+def test_cohens_d_textbook_example():
+    # Means 2 and 5, both sample variances 1, so the pooled sd is 1.
+    assert cohens_d([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]) == pytest.approx(-3.0)
+    assert cohens_d([4.0, 5.0, 6.0], [1.0, 2.0, 3.0]) == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(("n", "m", "seed"), [(5, 9, 0), (30, 30, 1), (2, 40, 2)])
+def test_cohens_d_matches_pooled_t_statistic(n, m, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(1.0, 2.0, n)
+    y = rng.normal(0.0, 3.0, m)
+    t = float(sps.ttest_ind(x, y, equal_var=True).statistic)
+    assert cohens_d(x, y) == pytest.approx(t * math.sqrt(1 / n + 1 / m), rel=1e-12)
+
+
+def test_cohens_d_zero_spread():
+    assert cohens_d([2.0, 2.0], [2.0, 2.0]) == 0.0
+    assert cohens_d([3.0, 3.0], [2.0, 2.0]) == math.inf
+    assert cohens_d([1.0, 1.0], [2.0, 2.0]) == -math.inf
+
+
+@pytest.mark.parametrize(
+    ("d", "label"),
+    [
+        (0.0, "negligible"),
+        (0.19, "negligible"),
+        (-0.19, "negligible"),
+        (0.2, "small"),
+        (-0.49, "small"),
+        (0.5, "medium"),
+        (0.79, "medium"),
+        (0.8, "large"),
+        (-2.5, "large"),
+        (math.inf, "large"),
+    ],
+)
+def test_interpret_cohens_d(d, label):
+    assert interpret_cohens_d(d) == label
+
+
+# ------------------------------------------------------------------------------------------
+# one-sample intervals
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "confidence"), [(2, 0.95), (10, 0.9), (50, 0.99)])
+def test_mean_ci_matches_scipy(n, confidence):
+    x = np.random.default_rng(n).lognormal(0.0, 0.5, n)
+    low, high = mean_ci(x, confidence=confidence)
+    ref = sps.ttest_1samp(x, 0.0).confidence_interval(confidence_level=confidence)
+    assert low == pytest.approx(float(ref.low), rel=1e-10)
+    assert high == pytest.approx(float(ref.high), rel=1e-10)
+
+
+def test_median_ci_known_ranks_for_ten_values():
+    # n = 10 at 95%: P(B <= 1) = 11/1024 <= 0.025 < P(B <= 2) = 56/1024, so [x_(2), x_(9)].
+    x = [7.0, 3.0, 10.0, 1.0, 9.0, 2.0, 8.0, 4.0, 6.0, 5.0]
+    assert median_ci(x) == (2.0, 9.0)
+
+
+@pytest.mark.parametrize("confidence", [0.8, 0.9, 0.95, 0.99])
+def test_median_ci_follows_binomial_rule(confidence):
+    tail = Fraction(1 - confidence).limit_denominator(10**6) / 2
+    for n in range(1, 61):
+        cdf = [Fraction(sum(math.comb(n, j) for j in range(i + 1)), 2**n) for i in range(n + 1)]
+        k = max([r for r in range(1, (n + 1) // 2 + 1) if cdf[r - 1] <= tail], default=0)
+        x = np.random.default_rng(n).permutation(np.arange(1.0, n + 1))
+        expected = (-math.inf, math.inf) if k == 0 else (float(k), float(n + 1 - k))
+        assert median_ci(x, confidence=confidence) == expected, n
+
+
+def test_median_ci_coverage_by_simulation():
+    rng = np.random.default_rng(11)
+    reps, covered = 2000, 0
+    for sample in rng.exponential(1.0, (reps, 15)):
+        low, high = median_ci(sample)
+        covered += low <= math.log(2.0) <= high  # true median of Exp(1)
+    # Exact coverage of [x_(4), x_(12)] for n = 15 is 1 - 2 * 576 / 32768 = 0.9648.
+    assert abs(covered / reps - 0.9648) < 4 * math.sqrt(0.9648 * 0.0352 / reps)
+
+
+# ------------------------------------------------------------------------------------------
+# Hodges-Lehmann
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "m"), [(1, 1), (3, 4), (7, 7), (10, 13), (31, 30)])
+def test_hodges_lehmann_is_median_of_pairwise_differences(n, m):
+    rng = np.random.default_rng(n * 100 + m)
+    x = rng.normal(1.0, 1.0, n).tolist()
+    y = rng.normal(0.0, 2.0, m).tolist()
+    expected = statistics.median(a - b for a in x for b in y)
+    assert hodges_lehmann(x, y) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert hodges_lehmann_ci(x, y)[0] == hodges_lehmann(x, y)
+
+
+@pytest.mark.parametrize(("size", "critical"), [(5, 2), (8, 13), (10, 23), (20, 127)])
+def test_moses_interval_uses_tabulated_critical_values(size, critical):
+    # Two-sided 5% critical values of U for equal sample sizes (standard Mann-Whitney tables):
+    # the interval runs from the (critical + 1)-th smallest to the (critical + 1)-th largest
+    # pairwise difference. Here the differences are exactly 0, 1, ..., size^2 - 1.
+    x, y = integer_difference_samples(size, size)
+    estimate, low, high = hodges_lehmann_ci(x, y)
+    assert (low, high) == (float(critical), float(size * size - 1 - critical))
+    assert estimate == (size * size - 1) / 2
+
+
+@pytest.mark.parametrize(("n", "m"), [(4, 4), (6, 9), (12, 10), (15, 15)])
+@pytest.mark.parametrize("confidence", [0.9, 0.95])
+def test_moses_interval_inverts_scipys_exact_test(n, m, confidence):
+    rng = np.random.default_rng(n * m)
+    x = rng.normal(0.5, 1.0, n)
+    y = rng.normal(0.0, 1.0, m)
+    _, low, high = hodges_lehmann_ci(x, y, confidence=confidence)
+    diffs = np.sort(np.subtract.outer(x, y).ravel())
+    # Shifts strictly between consecutive differences: inside the interval exactly when
+    # the exact two-sided test of x - shift against y does not reject.
+    midpoints = np.concatenate(([diffs[0] - 1.0], (diffs[1:] + diffs[:-1]) / 2, [diffs[-1] + 1.0]))
+    for shift in midpoints:
+        p = sps.mannwhitneyu(x - shift, y, method="exact").pvalue
+        assert (low < shift < high) == (p > 1 - confidence), shift
+
+
+@pytest.mark.parametrize(("n", "m"), [(7, 9), (30, 30), (110, 100), (150, 120)])
+def test_moses_interval_rank_is_the_narrowest_with_coverage(n, m):
+    # [D_(k), D_(nm+1-k)] has exact coverage 1 - 2 P(U <= k - 1); the right k is the largest
+    # with coverage >= 95%. P comes from scipy's exact test. Above 200 pooled values the module
+    # uses normal quantiles, which may miss that k by one rank.
+    x, y = integer_difference_samples(n, m)
+    _, low, high = hodges_lehmann_ci(x, y)
+    k = int(low) + 1
+    assert high == n * m - k
+
+    def covers(rank: int) -> bool:
+        return 1 - 2 * exact_lower_tail(rank - 1, n, m) >= 0.95
+
+    best = k
+    while covers(best + 1):
+        best += 1
+    while not covers(best):
+        best -= 1
+    assert k == best if n + m <= 200 else abs(k - best) <= 1
+
+
+def test_moses_interval_is_unbounded_when_samples_are_too_small():
+    # 3 vs 3: P(U <= 0) = 1/20 > 0.025, so no finite interval reaches 95%.
+    assert hodges_lehmann_ci([1.0, 2.0, 3.0], [0.0, 0.5, 4.0])[1:] == (-math.inf, math.inf)
+    # 4 vs 4: P(U <= 0) = 1/70 <= 0.025, so [min difference, max difference].
+    _, low, high = hodges_lehmann_ci([1.0, 2.0, 3.0, 9.0], [0.0, 0.5, 4.0, 5.0])
+    assert (low, high) == (-4.0, 9.0)
+
+
+def test_hodges_lehmann_ratio():
+    rng = np.random.default_rng(5)
+    baseline = rng.lognormal(0.0, 0.2, 30)
+    # A uniform 20% slowdown: the log differences are symmetric around log(1.2).
+    estimate = hodges_lehmann_ratio(baseline, baseline * 1.2)
+    assert estimate.ratio == pytest.approx(1.2, rel=1e-12)
+    assert estimate.low < 1.2 < estimate.high
+    assert estimate.confidence == 0.95
+
+    current = rng.lognormal(0.1, 0.3, 25)
+    result = hodges_lehmann_ratio(baseline, current, confidence=0.9)
+    logs = statistics.median(math.log(c) - math.log(b) for c in current for b in baseline)
+    assert result.ratio == pytest.approx(math.exp(logs), rel=1e-12)
+    _, low, high = hodges_lehmann_ci(np.log(current), np.log(baseline), confidence=0.9)
+    assert (result.low, result.high) == pytest.approx((math.exp(low), math.exp(high)), rel=1e-12)
+    # Units do not matter for a ratio.
+    scaled = hodges_lehmann_ratio(baseline * 1000.0, current * 1000.0, confidence=0.9)
+    assert scaled.ratio == pytest.approx(result.ratio, rel=1e-12)
+    # Too few values for a finite 95% interval: bounds are 0 and inf.
+    tiny = hodges_lehmann_ratio([1.0, 2.0], [3.0, 4.0])
+    assert (tiny.low, tiny.high) == (0.0, math.inf)
+
+
+# ------------------------------------------------------------------------------------------
+# rounds_needed
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("effect", "kwargs", "expected"),
+    [
+        # Cohen (1988) / G*Power, two-sample t-test, alpha = 0.05.
+        (0.2, {}, 394),
+        (0.5, {}, 64),
+        (0.8, {}, 26),
+        (0.5, {"power": 0.9}, 86),
+        (0.5, {"power": 0.95}, 105),
+        (0.5, {"alternative": "greater"}, 51),
+        (0.5, {"alternative": "less"}, 51),
+        (10.0, {}, 2),
+    ],
+)
+def test_rounds_needed_known_values(effect, kwargs, expected):
+    assert rounds_needed(effect, **kwargs) == expected
+
+
+@pytest.mark.parametrize("effect", [0.2, 0.5, 0.8, 1.3])
+def test_rounds_needed_for_mann_whitney_uses_are(effect):
+    t_rounds = rounds_needed(effect)
+    mw_rounds = rounds_needed(effect, test="mann-whitney")
+    assert mw_rounds == math.ceil(t_rounds / (3 / math.pi))
+    assert mw_rounds > t_rounds
+    assert rounds_needed(0.5, test="mann-whitney") == 68  # 64 * pi / 3 = 67.02
+
+
+def test_rounds_needed_is_monotone():
+    effects = [0.1, 0.3, 0.6, 1.0, 2.0]
+    rounds = [rounds_needed(d) for d in effects]
+    assert rounds == sorted(rounds, reverse=True)
+    assert rounds_needed(0.5, power=0.7) < rounds_needed(0.5) < rounds_needed(0.5, power=0.9)
+    assert rounds_needed(0.5, alpha=0.001) > rounds_needed(0.5)
+
+
+@pytest.mark.parametrize(("effect", "alternative"), [(0.5, "two-sided"), (0.8, "greater")])
+def test_rounds_needed_achieves_power_by_simulation(effect, alternative):
+    n = rounds_needed(effect, alternative=alternative)
+    rng = np.random.default_rng(99)
+    reps = 4000
+    x = rng.normal(effect, 1.0, (reps, n))
+    y = rng.normal(0.0, 1.0, (reps, n))
+    p = sps.ttest_ind(x, y, axis=1, alternative=alternative).pvalue
+    # The smallest n reaching 80% power has power at or just above 0.8 (a rounds' worth more
+    # is a couple of percent at these sizes); 4 binomial SEs of simulation slack below.
+    power = float(np.mean(p <= 0.05))
+    assert 0.8 - 4 * math.sqrt(0.8 * 0.2 / reps) <= power <= 0.85
