@@ -41,7 +41,7 @@ TokenSource = Literal["usage", "counter", "chunks"]
 
 # Anthropic delta type -> the field that carries its text. Only that field is read: probing a
 # field a pydantic event class lacks raises (and catches) inside pydantic, at ~2.5 us a time.
-_ANTHROPIC_DELTA_FIELD = {
+_ANTHROPIC_DELTA_FIELD: dict[Any, str] = {
     "text_delta": "text",
     "thinking_delta": "thinking",
     "input_json_delta": "partial_json",
@@ -330,14 +330,14 @@ def _has_output(chunk: Any, acc: _UsageAccumulator) -> bool:
         return _has_output(dict(chunk), acc)
     if family == "typed":
         # Objects here (dicts took the branch above): plain attribute reads for the hot events.
-        kind = getattr(chunk, "type", None)
-        if kind in _RESPONSES_OUTPUT_EVENTS:
+        event: str = chunk.type  # learnt to be a str when the class was first seen
+        if event in _RESPONSES_OUTPUT_EVENTS:
             return bool(getattr(chunk, "delta", None))
-        if kind == "content_block_delta":
+        if event == "content_block_delta":
             delta = getattr(chunk, "delta", None)
             field = _ANTHROPIC_DELTA_FIELD.get(getattr(delta, "type", None))
             return field is not None and bool(getattr(delta, field, None))
-        return _typed_event_has_output(kind, chunk, acc)
+        return _typed_event_has_output(event, chunk, acc)
     if family == "chat":
         return _chat_chunk_has_output(chunk, acc)
     if family == "text":

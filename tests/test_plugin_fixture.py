@@ -81,13 +81,15 @@ def test_command_line_and_ini_rounds_with_marker_precedence(suite: pytest.Pytest
     [
         (
             "rouns=3",
-            "*test_bad*@pytest.mark.perf: unknown key 'rouns' (accepted: alpha, gate, rounds, threshold, warmup)*",
+            "*test_bad*@pytest.mark.perf: unknown key 'rouns' "
+            "(accepted: alpha, gate, rounds, threshold, warmup)*",
         ),
         ("rounds=0", "*test_bad*@pytest.mark.perf: rounds must be a whole number >= 1, got 0*"),
         ("warmup='x'", "*test_bad*@pytest.mark.perf: warmup must be a whole number, got 'x'*"),
         (
             "threshold='ten'",
-            "*test_bad*threshold must be a fraction like 0.1 or a percentage like '10%', got 'ten'*",
+            "*test_bad*threshold must be a fraction like 0.1 or a percentage like '10%', "
+            "got 'ten'*",
         ),
         ("alpha=2", "*test_bad*alpha must be a probability between 0 and 1*"),
         ("5", "*test_bad*takes keyword arguments only*"),

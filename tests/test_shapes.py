@@ -189,7 +189,8 @@ def test_openai_responses_sdk_objects() -> None:
     facts = analyze_chunks(events)
     assert facts.output_indices == (1, 2)
     assert facts.output_tokens == 12
-    assert facts.usage is not None and facts.usage.cached_input_tokens == 10
+    assert facts.usage is not None
+    assert facts.usage.cached_input_tokens == 10
 
 
 # -- Anthropic Messages ----------------------------------------------------------------------
