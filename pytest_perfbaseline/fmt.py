@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["format_cost", "format_count", "format_ratio", "format_seconds", "format_value"]
+__all__ = [
+    "format_cost",
+    "format_count",
+    "format_percent",
+    "format_ratio",
+    "format_seconds",
+    "format_value",
+]
 
 
 def _sig(value: float, digits: int = 3) -> str:
     """``value`` with ``digits`` significant digits, never in exponent notation."""
     if value == 0 or not math.isfinite(value):
         return f"{value:g}"
+    # Round first, so 9.996 becomes 10.0 (three digits), not 10.00.
+    value = float(f"{value:.{digits - 1}e}")
     decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
     return f"{value:.{decimals}f}"
 
@@ -18,12 +27,15 @@ def _sig(value: float, digits: int = 3) -> str:
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    magnitude = abs(seconds)
+    if seconds == 0:
+        return "0 s"
+    # The unit is chosen after rounding, so 0.9996 s reads "1.00 s", not "1000 ms".
+    magnitude = abs(float(f"{seconds:.2e}"))
     if magnitude >= 1:
         return f"{_sig(seconds)} s"
     if magnitude >= 1e-3:
         return f"{_sig(seconds * 1e3)} ms"
-    if magnitude >= 1e-6 or magnitude == 0:
+    if magnitude >= 1e-6:
         return f"{_sig(seconds * 1e6)} µs"
     return f"{_sig(seconds * 1e9)} ns"
 
@@ -63,3 +75,8 @@ def format_value(value: float | None, unit: str) -> str:
         return format_count(value)
     text = _sig(value, 4)
     return f"{text} {unit}" if unit else text
+
+
+def format_percent(fraction: float) -> str:
+    """A threshold as a percentage without false rounding: 0.025 -> '2.5%'."""
+    return f"{fraction * 100:g}%"

@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .metrics import MetricKind
+if TYPE_CHECKING:  # the metrics machinery is not needed to parse settings at start-up
+    from .metrics import MetricKind
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -40,7 +41,7 @@ DEFAULT_ROUNDS = 10
 DEFAULT_WARMUP = 1
 DEFAULT_ALPHA = 0.01
 # Times and rates are noisier than counts and cost; their practical margin is wider.
-DEFAULT_DELTAS: Mapping[MetricKind, float] = {
+DEFAULT_DELTAS: Mapping[str, float] = {
     "time": 0.10,
     "rate": 0.10,
     "custom": 0.10,
@@ -142,16 +143,23 @@ class Threshold:
         return DEFAULT_DELTAS[kind]
 
     def over(self, base: Threshold) -> Threshold:
-        """This threshold layered on top of ``base`` (this one wins where both say something)."""
+        """This threshold layered on top of ``base`` (a lower layer: ini, command line).
+
+        A default here replaces all of ``base``: ``threshold="30%"`` on a marker means 30%
+        for every metric of that test, whatever the command line said per metric. Without a
+        default, this layer's per-metric entries are added in front of ``base``'s.
+        """
+        if self.default is not None:
+            return self
         mine = {pattern for pattern, _ in self.per_metric}
         return Threshold(
-            default=self.default if self.default is not None else base.default,
+            default=base.default,
             per_metric=self.per_metric + tuple(p for p in base.per_metric if p[0] not in mine),
         )
 
     def describe(self) -> str:
-        parts = [f"{self.default:.0%}"] if self.default is not None else []
-        parts += [f"{pattern}={delta:.0%}" for pattern, delta in self.per_metric]
+        parts = [f"{self.default * 100:g}%"] if self.default is not None else []
+        parts += [f"{pattern}={delta * 100:g}%" for pattern, delta in self.per_metric]
         return ",".join(parts) or "default (10% times, 5% counts and cost)"
 
 
@@ -187,6 +195,8 @@ def parse_threshold(value: Any, what: str = "threshold") -> Threshold:
                 default = parse_fraction(part, what)
             else:
                 raise SettingError(f"{what}: more than one default value in {value!r}")
+        if default is None and not per:
+            raise SettingError(f"{what} is empty: give a value like '10%' or 'ttft_s=20%'")
         return Threshold(default=default, per_metric=tuple(per))
     return Threshold(default=parse_fraction(value, what))
 
@@ -213,8 +223,14 @@ def parse_gate(value: Any, what: str = "gate") -> tuple[str, ...]:
 
 
 def parse_alpha(value: Any, what: str = "alpha") -> float:
+    """A probability: ``0.01`` or ``"1%"``."""
     try:
-        number = float(value) if not isinstance(value, bool) else math.nan
+        if isinstance(value, bool):
+            number = math.nan
+        elif isinstance(value, str) and value.strip().endswith("%"):
+            number = float(value.strip()[:-1]) / 100
+        else:
+            number = float(value)
     except (TypeError, ValueError):
         number = math.nan
     if not 0.0 < number < 1.0:

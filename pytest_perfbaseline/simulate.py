@@ -117,8 +117,12 @@ class SimulatedModel:
                 raise ValueError(f"{label} must be a finite number >= 0, got {value!r}")
         if not math.isfinite(slowdown) or slowdown <= 0:
             raise ValueError(f"slowdown must be a finite number > 0, got {slowdown!r}")
-        if tokens_per_chunk < 1:
-            raise ValueError(f"tokens_per_chunk must be >= 1, got {tokens_per_chunk!r}")
+        for label, count, least in (
+            ("tokens_per_chunk", tokens_per_chunk, 1),
+            ("cached_input_tokens", cached_input_tokens, 0),
+        ):
+            if isinstance(count, bool) or not isinstance(count, int) or count < least:
+                raise ValueError(f"{label} must be a whole number >= {least}, got {count!r}")
         self.model = model
         self.ttft_s = ttft_s
         self.itl_s = itl_s
