@@ -112,6 +112,9 @@ class RoundMetrics:
     """Per stream key ("" for all streams) where ``output_tokens`` came from."""
     custom_info: dict[str, MetricInfo] = field(default_factory=dict)
     unpriced_models: set[str] = field(default_factory=set)
+    """Models that reported usage but have no price."""
+    unreported_models: set[str] = field(default_factory=set)
+    """Models whose stream reported no usage, so their cost is unknown."""
 
 
 @dataclass(frozen=True)
@@ -218,9 +221,18 @@ def compute_round(rnd: RoundRecord, cost_of: Callable[[Usage], float | None]) ->
         tokens["output_tokens"] = stats.facts.output_tokens
         cost: float | None = None
         if usage is not None and model is not None:
-            cost = cost_of(replace(usage, model=model))
+            # The breakdown keeps the requested name (stable when an alias moves to a new
+            # snapshot), but the price is the served model's when the table knows it: a dated
+            # snapshot can cost more than its alias, and a deployment name has no price at all.
+            served = stats.facts.model or usage.model
+            for candidate in dict.fromkeys(n for n in (served, model) if n):
+                cost = cost_of(replace(usage, model=candidate))
+                if cost is not None:
+                    break
             if cost is None:
                 result.unpriced_models.add(model)
+        elif model is not None:
+            result.unreported_models.add(model)
         calls.append(_Call(tokens, model, record.attribution, cost))
     for recorded in rnd.usages:
         usage = recorded.usage
@@ -263,8 +275,8 @@ def compute_round(rnd: RoundRecord, cost_of: Callable[[Usage], float | None]) ->
     for call in calls:
         if call.model is not None:
             by_model.setdefault(call.model, []).append(call)
-    for name, served in by_model.items():
-        _add_calls(f"model.{name}.", served, values, _BREAKDOWN_TOKEN_FIELDS)
+    for name, model_calls in by_model.items():
+        _add_calls(f"model.{name}.", model_calls, values, _BREAKDOWN_TOKEN_FIELDS)
 
     for name, custom in rnd.custom.items():
         values[name] = custom.value

@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 
 class UnpricedModelWarning(UserWarning):
-    """A model has no price in the table, so its cost is reported as null."""
+    """A call's cost is unknown (no price for its model, or no usage reported): null."""
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,26 @@ def _default_cost_of() -> Callable[[Usage], float | None]:
     return PriceTable.builtin().cost
 
 
-def _warn_unpriced(model: str) -> None:
-    warnings.warn(
-        UnpricedModelWarning(
-            f"model {model!r} has no price, so its cost_usd is null; add it to a prices file "
-            "named by the perf_prices ini option (see docs/prices.md)"
-        ),
-        stacklevel=2,
+def unpriced_message(model: str) -> str:
+    return (
+        f"model {model!r} has no price, so its cost_usd is null; add it to the file named by "
+        "the perf_prices ini option (see docs/prices.md)"
     )
+
+
+def no_usage_message(model: str) -> str:
+    return (
+        f"a stream of model {model!r} reported no token usage, so its cost_usd is null; ask "
+        "the API for usage (OpenAI Chat Completions: stream_options={'include_usage': True})"
+    )
+
+
+def _warn_no_usage(model: str) -> None:
+    warnings.warn(UnpricedModelWarning(no_usage_message(model)), stacklevel=2)
+
+
+def _warn_unpriced(model: str) -> None:
+    warnings.warn(UnpricedModelWarning(unpriced_message(model)), stacklevel=2)
 
 
 class Perf:
@@ -93,6 +105,7 @@ class Perf:
         clock: Clock | None = None,
         cost_of: Callable[[Usage], float | None] | None = None,
         on_unpriced: Callable[[str], None] | None = None,
+        on_no_usage: Callable[[str], None] | None = None,
         disabled: bool = False,
     ) -> None:
         if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
@@ -105,7 +118,9 @@ class Perf:
         self._recorder = Recorder(clock)
         self._cost_of = cost_of
         self._on_unpriced = on_unpriced or _warn_unpriced
+        self._on_no_usage = on_no_usage or _warn_no_usage
         self._warned: set[str] = set()
+        self._warned_no_usage: set[str] = set()
         self._results: list[RoundMetrics] = []
         self._measured = False
 
@@ -182,6 +197,9 @@ class Perf:
         for model in sorted(metrics.unpriced_models - self._warned):
             self._warned.add(model)
             self._on_unpriced(model)
+        for model in sorted(metrics.unreported_models - self._warned_no_usage):
+            self._warned_no_usage.add(model)
+            self._on_no_usage(model)
         return metrics
 
     # -- recording -----------------------------------------------------------------------------

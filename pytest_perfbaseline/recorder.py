@@ -8,6 +8,7 @@ the overhead per chunk in the hundreds of nanoseconds and out of the gaps being 
 from __future__ import annotations
 
 import inspect
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -109,6 +110,7 @@ class Recorder:
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or time.perf_counter_ns
         self._round: RoundRecord | None = None
+        self._lock = threading.Lock()
         self.allow_implicit = True
 
     @property
@@ -139,7 +141,11 @@ class Recorder:
     def _target_round(self, start_ns: int) -> RoundRecord | None:
         rnd = self._round
         if rnd is None and self.allow_implicit:
-            rnd = self._round = RoundRecord(start_ns=start_ns, implicit=True)
+            # Two threads may each find no round open; only one may create it.
+            with self._lock:
+                rnd = self._round
+                if rnd is None:
+                    rnd = self._round = RoundRecord(start_ns=start_ns, implicit=True)
         return rnd
 
     # -- streams -----------------------------------------------------------------------------
@@ -185,6 +191,8 @@ class Recorder:
         if rnd is not None:
             rnd.spans.append(record)
             if rnd.implicit:
+                # a span can open before the round's first recorded event: cover all of it
+                rnd.start_ns = min(rnd.start_ns, record.start_ns)
                 rnd.touch(record.end_ns)
 
     def record_usage(self, usage: Usage, attribution: Attribution | None = None) -> None:
@@ -204,12 +212,14 @@ class Recorder:
                 rnd.touch(now)
 
 
+# Looked up on the type, as iter() does: a class that defines __iter__ is itself a callable
+# (it makes a stream), not an iterable.
 def _is_iterable(obj: Any) -> bool:
-    return hasattr(obj, "__iter__")
+    return hasattr(type(obj), "__iter__")
 
 
 def _is_async_iterable(obj: Any) -> bool:
-    return hasattr(obj, "__aiter__")
+    return hasattr(type(obj), "__aiter__")
 
 
 class TimedStream:
@@ -267,9 +277,14 @@ class TimedStream:
             self._name, self._tokens, model if isinstance(model, str) else None
         )
 
+    @property
+    def _owns_result(self) -> bool:
+        """Whether perf.stream made the call (and so must close what it returned)."""
+        return not (_is_iterable(self._source) or _is_async_iterable(self._source))
+
     def _produce(self) -> Any:
         source = self._source
-        if _is_iterable(source) or _is_async_iterable(source):
+        if not self._owns_result:
             return source
         return source(*self._args, **self._kwargs)
 
@@ -285,6 +300,7 @@ class TimedStream:
         record = self._start()
         failed = True
         entered: Any = None
+        produced: Any = None
         error: BaseException | None = None
         try:
             produced = self._produce()
@@ -296,7 +312,7 @@ class TimedStream:
                 raise TypeError(
                     "this stream is asynchronous: iterate perf.stream(...) with `async for`"
                 )
-            if not _is_iterable(produced) and hasattr(produced, "__enter__"):
+            if not _is_iterable(produced) and hasattr(type(produced), "__enter__"):
                 entered = produced
                 produced = produced.__enter__()
             clock = recorder.clock
@@ -318,6 +334,12 @@ class TimedStream:
             recorder.close_stream(record, failed=failed)
             if entered is not None:
                 entered.__exit__(type(error) if error else None, error, None)
+            elif self._owns_result and produced is not None:
+                # perf.stream made this call, so the caller cannot `with` its result: close it
+                # (an SDK stream left open after a `break` holds its HTTP connection).
+                close = getattr(produced, "close", None)
+                if callable(close):
+                    close()
 
     async def _aiterate(self) -> AsyncIterator[Any]:
         __tracebackhide__ = True
@@ -325,15 +347,17 @@ class TimedStream:
         record = self._start()
         failed = True
         entered: Any = None
+        produced: Any = None
         error: BaseException | None = None
         try:
             produced = self._produce()
             if inspect.isawaitable(produced):
-                produced = await produced
+                pending, produced = produced, None
+                produced = await pending
             if (
                 not _is_async_iterable(produced)
                 and not _is_iterable(produced)
-                and hasattr(produced, "__aenter__")
+                and hasattr(type(produced), "__aenter__")
             ):
                 entered = produced
                 produced = await produced.__aenter__()
@@ -361,3 +385,9 @@ class TimedStream:
             recorder.close_stream(record, failed=failed)
             if entered is not None:
                 await entered.__aexit__(type(error) if error else None, error, None)
+            elif self._owns_result and produced is not None:
+                close = getattr(produced, "aclose", None) or getattr(produced, "close", None)
+                if callable(close):
+                    closing = close()
+                    if inspect.isawaitable(closing):
+                        await closing

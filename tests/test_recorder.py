@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import pytest
 from fakes import FakeClock, ascripted, no_cost, scripted
 
-from pytest_perfbaseline import Perf
+from pytest_perfbaseline import Perf, UnpricedModelWarning
 
 
 def make_perf(clock: FakeClock, **kwargs: object) -> Perf:
@@ -190,7 +190,10 @@ def test_callable_source_is_called_after_the_clock_starts(clock: FakeClock) -> N
     assert seen == {}  # nothing happens until iteration starts
     assert list(stream) == ["x", "y"]
     assert seen == {"prompt": "hi", "model": "gpt-4o-mini"}
-    assert one_round(perf)["ttft_s"] == pytest.approx(0.30)
+    # a named model whose stream reports no usage has an unknown cost, and says so once
+    with pytest.warns(UnpricedModelWarning, match="'gpt-4o-mini' reported no token usage"):
+        assert one_round(perf)["ttft_s"] == pytest.approx(0.30)
+    assert perf.rounds[0]["cost_usd"] is None
 
 
 def test_model_keyword_names_the_model_over_the_streams_own(clock: FakeClock) -> None:
@@ -338,3 +341,68 @@ def test_round_time_covers_the_whole_workload(clock: FakeClock) -> None:
 
     perf(work)
     assert [r["round_s"] for r in perf.rounds] == [pytest.approx(0.6), pytest.approx(0.6)]
+
+
+def test_served_model_is_priced_when_the_requested_name_has_no_price(clock: FakeClock) -> None:
+    prices = {"gpt-4o-2024-05-13": 5.0}  # the served snapshot is priced, the deployment name not
+    perf = Perf(clock=clock, cost_of=lambda usage: prices.get(usage.model or ""))
+
+    def request(model: str):
+        usage = {"prompt_tokens": 3, "completion_tokens": 1}
+        return iter(
+            [
+                {**chat_chunk("x"), "model": "gpt-4o-2024-05-13"},
+                {**chat_chunk(usage=usage), "model": "gpt-4o-2024-05-13"},
+            ]
+        )
+
+    list(perf.stream(request, model="my-deployment"))
+    r = one_round(perf)
+    assert r["cost_usd"] == 5.0
+    assert r["model.my-deployment.cost_usd"] == 5.0  # keyed by the requested, stable name
+
+
+def test_a_stream_perf_created_is_closed_when_the_consumer_stops_early(clock: FakeClock) -> None:
+    perf = make_perf(clock)
+    closed: list[str] = []
+
+    class SDKStream:  # like an SDK stream: iterable, with a close() that frees the connection
+        def __iter__(self):
+            yield from ("a", "b", "c")
+
+        def close(self) -> None:
+            closed.append("sync")
+
+    for _ in perf.stream(SDKStream):
+        break
+    assert closed == ["sync"]
+
+    given = SDKStream()
+    for _ in perf.stream(given):  # the caller made this one: closing it is the caller's call
+        break
+    assert closed == ["sync"]
+
+
+def test_an_async_stream_perf_created_is_closed_when_the_consumer_stops_early(
+    clock: FakeClock,
+) -> None:
+    perf = make_perf(clock)
+    closed: list[str] = []
+
+    class AsyncSDKStream:
+        async def __aiter__(self):
+            for chunk in ("a", "b"):
+                yield chunk
+
+        async def aclose(self) -> None:
+            closed.append("async")
+
+    async def create() -> AsyncSDKStream:
+        return AsyncSDKStream()
+
+    async def consume() -> None:
+        async for _ in perf.stream(create):
+            break
+
+    asyncio.run(consume())
+    assert closed == ["async"]
