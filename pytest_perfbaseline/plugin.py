@@ -7,28 +7,42 @@ tabulate): it is imported by every pytest run of every project that has the plug
 
 from __future__ import annotations
 
+import os
+import re
+import time
 import warnings
-from collections.abc import Generator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .settings import (
+    DEFAULT_ALPHA,
     DEFAULT_ROUNDS,
     DEFAULT_WARMUP,
     MARKER_KEYS,
     SettingError,
     TestSettings,
+    Threshold,
+    parse_alpha,
     parse_bool,
+    parse_duration,
+    parse_gate,
     parse_marker,
     parse_nonnegative_int,
     parse_positive_int,
+    parse_threshold,
 )
 
 if TYPE_CHECKING:
+    from .environment import Environment
+    from .gate import TestComparison
     from .perf import Perf
     from .results import TestResult
+    from .storage import BaselineStore, SaveReport
     from .usage import Usage
 
 __all__ = ["PerfBaselineWarning", "PerfSession"]
@@ -40,9 +54,18 @@ class PerfBaselineWarning(pytest.PytestWarning):
 
 SESSION_KEY = pytest.StashKey["PerfSession"]()
 PERF_KEY = pytest.StashKey["Perf"]()
+SETTINGS_KEY = pytest.StashKey[TestSettings]()
 RESULT_KEY = pytest.StashKey["TestResult"]()
+COMPARISON_KEY = pytest.StashKey["TestComparison"]()
 
-_REPORT_ATTR = "perfbaseline"  # attribute on the call report; survives xdist serialisation
+# Attributes on the call-phase report: plain builtins, so they survive xdist's serialisation
+# and reach the controller, which alone writes baselines and reports.
+_RESULT_ATTR = "perfbaseline"
+_COMPARISON_ATTR = "perfbaseline_comparison"
+
+DEFAULT_BASELINE_DIR = ".perfbaseline"
+DEFAULT_MAX_AGE = "30d"
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,6 +75,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(flag, dest=ini, default=None, help=f"{help} (ini: {ini})", **kwargs)
         parser.addini(ini, help, type=ini_type, default=None)  # type: ignore[arg-type]
 
+    option(
+        "--perf-baseline",
+        "perf_baseline",
+        "'save': write the measured rounds of every perf test that ran to the baseline "
+        "folder (other tests' entries are kept); default: do not save",
+        metavar="save",
+    )
+    option(
+        "--perf-compare",
+        "perf_compare",
+        "compare each perf test with its stored baseline and fail those that regressed "
+        "(with --perf-baseline=save: compare, then save); default off",
+        ini_type="bool",
+        action="store_const",
+        const="on",
+    )
+    option(
+        "--perf-baseline-dir",
+        "perf_baseline_dir",
+        f"baseline folder, relative to the rootdir; default {DEFAULT_BASELINE_DIR}",
+        metavar="DIR",
+    )
+    option(
+        "--perf-profile",
+        "perf_profile",
+        "baseline profile: baselines of other profiles are never compared with this run; "
+        "default: this machine's system-arch-cores, e.g. linux-x86_64-2cpu",
+        metavar="NAME",
+    )
     option(
         "--perf-rounds",
         "perf_rounds",
@@ -63,6 +115,52 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "perf_warmup",
         f"warm-up rounds (run, not measured) per perf test; default {DEFAULT_WARMUP}",
         metavar="N",
+    )
+    option(
+        "--perf-threshold",
+        "perf_threshold",
+        "practical margin a change must exceed to count: '15%', 0.15, or per metric "
+        "'ttft_s=20%,cost_usd=2%' (fnmatch patterns allowed); default 10% for times, "
+        "5% for token counts and cost",
+        metavar="DELTA",
+    )
+    option(
+        "--perf-gate",
+        "perf_gate",
+        "comma-separated metrics (fnmatch patterns) that may fail a test; default "
+        "round_s,ttft_s,tpot_s,*.ttft_s,*.tpot_s,input_tokens,output_tokens,cost_usd and "
+        "custom metrics",
+        metavar="METRICS",
+    )
+    option(
+        "--perf-alpha",
+        "perf_alpha",
+        f"false-alarm rate of the whole session, shared by all perf tests and gated "
+        f"metrics; default {DEFAULT_ALPHA}",
+        metavar="P",
+    )
+    option(
+        "--perf-confirm",
+        "perf_confirm",
+        "re-measure a suspected regression once (re-running the test) and fail only if "
+        "the fresh rounds confirm it: on/off; default on",
+        nargs="?",
+        const="on",
+        metavar="on|off",
+    )
+    option(
+        "--perf-fail",
+        "perf_fail",
+        "'regression': a regressed test fails; 'never': report regressions without "
+        "failing; default regression",
+        metavar="regression|never",
+    )
+    option(
+        "--perf-baseline-max-age",
+        "perf_baseline_max_age",
+        f"baselines older than this are reported stale ('30d', '12h', 'never'); "
+        f"default {DEFAULT_MAX_AGE}",
+        metavar="AGE",
     )
     option(
         "--perf-disable",
@@ -77,7 +175,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--perf-prices",
         "perf_prices",
         "TOML or JSON price file (ours or LiteLLM's model_prices_and_context_window.json) "
-        "extending the built-in price table; default none",
+        "extending the built-in price table, relative to the rootdir; default none",
         metavar="PATH",
     )
 
@@ -87,8 +185,17 @@ class Options:
     """The session-wide settings, from the command line over the ini file over defaults."""
 
     base: TestSettings
+    save: bool
+    compare: bool
+    baseline_dir: Path
+    profile: str | None
+    """None: derived from the machine (resolved when first needed)."""
+    alpha: float
+    confirm: bool
+    fail: bool
+    max_age_s: float | None
     disabled: bool
-    prices: str | None
+    prices: Path | None
 
 
 def _raw(config: pytest.Config, name: str) -> tuple[Any, str] | None:
@@ -102,8 +209,29 @@ def _raw(config: pytest.Config, name: str) -> tuple[Any, str] | None:
     return None
 
 
+def _choice(*accepted: str) -> Callable[[Any, str], str]:
+    def parse(value: Any, origin: str) -> str:
+        text = str(value).strip().lower()
+        if text not in accepted:
+            raise SettingError(
+                f"{origin} must be {' or '.join(map(repr, accepted))}, got {value!r}"
+            )
+        return text
+
+    return parse
+
+
+def _profile(value: Any, origin: str) -> str:
+    text = str(value).strip()
+    if not _PROFILE_NAME.fullmatch(text):
+        raise SettingError(
+            f"{origin} must be a name of letters, digits, '.', '_' or '-', got {value!r}"
+        )
+    return text
+
+
 def _read_options(config: pytest.Config) -> Options:
-    def get(name: str, parse: Any, default: Any) -> Any:
+    def get(name: str, parse: Callable[[Any, str], Any], default: Any) -> Any:
         raw = _raw(config, name)
         if raw is None:
             return default
@@ -116,13 +244,36 @@ def _read_options(config: pytest.Config) -> Options:
     base = TestSettings(
         rounds=get("perf_rounds", parse_positive_int, DEFAULT_ROUNDS),
         warmup=get("perf_warmup", parse_nonnegative_int, DEFAULT_WARMUP),
+        threshold=get("perf_threshold", parse_threshold, Threshold()),
+        gate=get("perf_gate", parse_gate, TestSettings().gate),
     )
+    rootdir = config.rootpath
     prices = get("perf_prices", lambda value, _origin: str(value), None)
     return Options(
         base=base,
+        save=get("perf_baseline", _choice("save"), None) == "save",
+        compare=get("perf_compare", parse_bool, False),
+        baseline_dir=rootdir / get("perf_baseline_dir", lambda v, _o: str(v), DEFAULT_BASELINE_DIR),
+        profile=get("perf_profile", _profile, None),
+        alpha=get("perf_alpha", parse_alpha, DEFAULT_ALPHA),
+        confirm=get("perf_confirm", parse_bool, True),
+        fail=get("perf_fail", _choice("regression", "never"), "regression") == "regression",
+        max_age_s=get("perf_baseline_max_age", parse_duration, parse_duration(DEFAULT_MAX_AGE)),
         disabled=get("perf_disable", parse_bool, False),
-        prices=prices,
+        prices=rootdir / prices if prices is not None else None,
     )
+
+
+def _check_writable(folder: Path, what: str) -> None:
+    """Fail at start-up, not after an hour of tests, when ``folder`` could not be written."""
+    probe = folder
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise pytest.UsageError(
+            f"pytest-perfbaseline: cannot write {what} to {folder}: {probe} is not a "
+            "writable folder (check the path and its permissions)"
+        )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -132,7 +283,10 @@ def pytest_configure(config: pytest.Config) -> None:
         f"perf({keys}): settings of a perf test (rounds, warmup, threshold, gate, alpha); "
         "every test using the perf fixture carries this marker",
     )
-    session = PerfSession(config, _read_options(config))
+    options = _read_options(config)
+    if options.save and not options.disabled and not hasattr(config, "workerinput"):
+        _check_writable(options.baseline_dir, "baselines")
+    session = PerfSession(config, options)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "perfbaseline-session")
 
@@ -151,7 +305,17 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 
 @pytest.fixture
-def perf(request: pytest.FixtureRequest) -> Perf:
+def perf_clock() -> Callable[[], int]:
+    """The clock ``perf`` measures with: integer nanoseconds, ``time.perf_counter_ns``.
+
+    Override this fixture to run perf tests on simulated time, e.g. a fake clock shared with
+    ``SimulatedModel(sleep=clock.sleep)``, which makes their timings exact.
+    """
+    return time.perf_counter_ns
+
+
+@pytest.fixture
+def perf(request: pytest.FixtureRequest, perf_clock: Callable[[], int]) -> Perf:
     """Measure streamed inference, tokens and cost in this test.
 
     ``perf(fn, *args)`` runs ``fn`` for warm-up and measured rounds and returns its last
@@ -162,7 +326,7 @@ def perf(request: pytest.FixtureRequest) -> Perf:
     results. Settings: ``@pytest.mark.perf(rounds=, warmup=, threshold=, gate=, alpha=)``.
     """
     session = request.config.stash[SESSION_KEY]
-    return session.create_perf(request.node)
+    return session.create_perf(request.node, perf_clock)
 
 
 class PerfSession:
@@ -173,19 +337,24 @@ class PerfSession:
         self.options = options
         self.is_worker = hasattr(config, "workerinput")  # a pytest-xdist worker
         self.results: dict[str, TestResult] = {}
+        self.comparisons: dict[str, TestComparison] = {}
+        self.perf_tests = 0
+        self.save_report: SaveReport | None = None
+        self.save_skipped_reason: str | None = None
+        self._store: BaselineStore | None = None
+        self._environment: Environment | None = None
         self._cost_of: Any = None
-        self._warned_models: set[str] = set()
+        self._warned: set[tuple[str, str]] = set()
         if options.prices is not None:
             self._cost_of = self._load_prices(options.prices)
 
     # -- prices --------------------------------------------------------------------------------
 
-    def _load_prices(self, path: str) -> Any:
+    def _load_prices(self, path: Path) -> Any:
         from .prices import PriceFileError, PriceTable, load_price_file
 
-        resolved = self.config.rootpath / path
         try:
-            overrides = load_price_file(resolved)
+            overrides = load_price_file(path)
         except PriceFileError as exc:
             raise pytest.UsageError(f"pytest-perfbaseline: {exc}") from None
         return PriceTable.builtin().merged(overrides).cost
@@ -197,17 +366,53 @@ class PerfSession:
             self._cost_of = PriceTable.builtin().cost
         return self._cost_of(usage)  # type: ignore[no-any-return]
 
-    def warn_unpriced(self, model: str) -> None:
+    def _warn_once(self, key: tuple[str, str], message: str) -> None:
         # Once per model per session, however many tests and rounds use it.
-        if model in self._warned_models:
-            return
-        self._warned_models.add(model)
-        warnings.warn(
-            PerfBaselineWarning(
-                f"model {model!r} has no price, so its cost_usd is null; add it to the file "
-                "named by the perf_prices ini option (see docs/prices.md)"
-            ),
-            stacklevel=2,
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(PerfBaselineWarning(message), stacklevel=3)
+
+    def warn_unpriced(self, model: str) -> None:
+        from .perf import unpriced_message
+
+        self._warn_once(("price", model), unpriced_message(model))
+
+    def warn_no_usage(self, model: str) -> None:
+        from .perf import no_usage_message
+
+        self._warn_once(("usage", model), no_usage_message(model))
+
+    # -- baselines -----------------------------------------------------------------------------
+
+    @property
+    def environment(self) -> Environment:
+        if self._environment is None:
+            from .environment import collect_environment
+
+            self._environment = collect_environment(self.config.rootpath, self.options.baseline_dir)
+        return self._environment
+
+    @property
+    def profile(self) -> str:
+        if self.options.profile is not None:
+            return self.options.profile
+        from .environment import default_profile
+
+        return default_profile(self.environment)
+
+    @property
+    def store(self) -> BaselineStore:
+        if self._store is None:
+            from .storage import BaselineStore
+
+            self._store = BaselineStore(self.options.baseline_dir, self.profile)
+        return self._store
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # The session's false-alarm budget is shared by the perf tests that will run, so the
+        # call phase of the first one already knows its share.
+        self.perf_tests = sum(
+            1 for item in session.items if "perf" in getattr(item, "fixturenames", ())
         )
 
     # -- per test ------------------------------------------------------------------------------
@@ -222,19 +427,53 @@ class PerfSession:
                 pytest.fail(f"{item.nodeid}: @pytest.mark.perf: {exc}", pytrace=False)
         return settings
 
-    def create_perf(self, item: pytest.Item) -> Perf:
+    def create_perf(self, item: pytest.Item, clock: Callable[[], int]) -> Perf:
         from .perf import Perf
 
         settings = self.test_settings(item)
         perf = Perf(
             rounds=settings.rounds,
             warmup=settings.warmup,
+            clock=clock,
             cost_of=self.cost_of,
             on_unpriced=self.warn_unpriced,
+            on_no_usage=self.warn_no_usage,
             disabled=self.options.disabled,
         )
         item.stash[PERF_KEY] = perf
+        item.stash[SETTINGS_KEY] = settings
         return perf
+
+    def _compare(self, item: pytest.Item, result: TestResult) -> TestComparison:
+        from .gate import compare_test
+        from .storage import BaselineError
+
+        settings = item.stash[SETTINGS_KEY]
+        try:
+            entry = self.store.load(item.nodeid)
+        except BaselineError as exc:
+            if self.options.fail:
+                pytest.fail(f"{item.nodeid}: cannot compare: {exc}", pytrace=False)
+            warnings.warn(PerfBaselineWarning(f"cannot compare: {exc}"), stacklevel=1)
+            entry = None
+        if settings.alpha is not None:
+            test_alpha = settings.alpha
+        else:
+            test_alpha = self.options.alpha / max(1, self.perf_tests)
+        comparison = compare_test(entry.result if entry else None, result, settings, test_alpha)
+        if entry is None:
+            return comparison
+        env = entry.environment
+        age = _age_seconds(env.saved_at)
+        return replace(
+            comparison,
+            baseline_saved_at=env.saved_at,
+            baseline_origin=_origin(env, entry.profile, self.environment),
+            baseline_age_s=age,
+            stale=age is not None
+            and self.options.max_age_s is not None
+            and age > self.options.max_age_s,
+        )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -244,7 +483,26 @@ class PerfSession:
             return outcome
         from .results import TestResult
 
-        item.stash[RESULT_KEY] = TestResult.from_measurement(item.nodeid, perf.finish())
+        result = TestResult.from_measurement(item.nodeid, perf.finish())
+        comparison = None
+        if self.options.compare:
+            comparison = self._compare(item, result)
+            if comparison.suspected and self.options.confirm:
+                from .gate import confirm
+
+                # Re-measure: run the test again, as pytest-rerunfailures would, and judge
+                # on the fresh rounds alone. That bounds the false-alarm rate by the fresh
+                # test's level, however lax the suspicion was.
+                perf._reset()
+                item.runtest()
+                result = TestResult.from_measurement(item.nodeid, perf.finish())
+                comparison = confirm(comparison, self._compare(item, result))
+            item.stash[COMPARISON_KEY] = comparison
+        item.stash[RESULT_KEY] = result
+        if comparison is not None and comparison.regressed and self.options.fail:
+            from .gate import failure_message
+
+            pytest.fail(failure_message(comparison), pytrace=False)
         return outcome
 
     @pytest.hookimpl(wrapper=True)
@@ -255,30 +513,62 @@ class PerfSession:
         if call.when == "call":
             result = item.stash.get(RESULT_KEY, None)
             if result is not None:
-                setattr(report, _REPORT_ATTR, result.to_dict())
+                setattr(report, _RESULT_ATTR, result.to_dict())
+            comparison = item.stash.get(COMPARISON_KEY, None)
+            if comparison is not None:
+                setattr(report, _COMPARISON_ATTR, comparison.to_dict())
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        data = getattr(report, _REPORT_ATTR, None)
-        if data is None or report.when != "call" or self.is_worker:
+        if report.when != "call" or self.is_worker:
             return
-        from .results import TestResult
+        data = getattr(report, _RESULT_ATTR, None)
+        if data is not None:
+            from .results import TestResult
 
-        self.results[report.nodeid] = TestResult.from_dict(data)
+            self.results[report.nodeid] = TestResult.from_dict(data)
+        comparison = getattr(report, _COMPARISON_ATTR, None)
+        if comparison is not None:
+            from .gate import TestComparison
+
+            self.comparisons[report.nodeid] = TestComparison.from_dict(comparison)
 
     # -- end of session ------------------------------------------------------------------------
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.results or self.is_worker:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.is_worker or not self.options.save or self.options.disabled:
             return
-        from .report_terminal import render_breakdowns, render_details, render_overview
+        if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+            self.save_skipped_reason = "the run was interrupted; the stored baselines are unchanged"
+            return
+        if not self.results:
+            return
+        results = [self.results[nodeid] for nodeid in sorted(self.results)]
+        report = self.store.save([(result, self.environment) for result in results])
+        self.save_report = report
+        # Reported in the terminal summary and the exit status, not as a warning: at session
+        # end, `-W error` would turn a warning into a traceback.
+        if report.errors and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-        results = sorted(self.results.values(), key=lambda r: r.nodeid)
-        verbose = self.config.get_verbosity() > 0
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or not (self.results or self.save_skipped_reason):
+            return
+        from .report_terminal import (
+            render_breakdowns,
+            render_comparisons,
+            render_details,
+            render_overview,
+            verdict_counts,
+        )
+
         tr = terminalreporter
+        results = [self.results[nodeid] for nodeid in sorted(self.results)]
+        verbose = self.config.get_verbosity() > 0
         tr.write_sep("=", f"perfbaseline: {len(results)} perf test{'s' * (len(results) != 1)}")
-        for line in render_overview(results):
-            tr.write_line(line)
+        if results:
+            for line in render_overview(results):
+                tr.write_line(line)
         if verbose:
             for result in results:
                 tr.write_line("")
@@ -290,7 +580,99 @@ class PerfSession:
                     tr.write_line("")
                     for line in breakdown:
                         tr.write_line(line)
-        else:
-            tr.write_line(
-                "(-v shows every metric and the phase / agent / operation / model breakdowns)"
+        if self.options.compare:
+            comparisons = [self.comparisons[n] for n in sorted(self.comparisons)]
+            self._summarise_comparisons(
+                tr, comparisons, verbose, render_comparisons, verdict_counts
             )
+        self._summarise_save(tr)
+        if not verbose and results:
+            tr.write_line(
+                "(-v: every metric, breakdowns by phase / agent / operation / model, all verdicts)"
+            )
+
+    def _summarise_comparisons(
+        self,
+        tr: Any,
+        comparisons: list[TestComparison],
+        verbose: bool,
+        render: Callable[..., list[str]],
+        counts_of: Callable[..., dict[str, int]],
+    ) -> None:
+        tr.write_line("")
+        table = render(comparisons, verbose=verbose)
+        for line in table:
+            tr.write_line(line)
+        counts = counts_of(comparisons)
+        summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
+        tr.write_line(
+            f"compared with profile {self.profile!r}: {summary or 'nothing'}",
+            red=counts["regressed"] > 0,
+            green=counts["regressed"] == 0,
+        )
+        new = [tc.nodeid for tc in comparisons if tc.is_new]
+        if new and not self.options.save:
+            tr.write_line(
+                f"{len(new)} test{'s have' if len(new) != 1 else ' has'} no baseline yet: "
+                "run pytest --perf-baseline=save to create one"
+            )
+        stale = [tc for tc in comparisons if tc.stale]
+        for tc in stale:
+            tr.write_line(
+                f"stale baseline: {tc.nodeid} (saved {tc.baseline_saved_at}); "
+                "re-save it with --perf-baseline=save",
+                yellow=True,
+            )
+        unconfirmed = [tc.nodeid for tc in comparisons if tc.confirmation == "not confirmed"]
+        if unconfirmed:
+            tr.write_line(
+                f"re-measured and not confirmed (passed): {', '.join(unconfirmed)}", yellow=True
+            )
+
+    def _summarise_save(self, tr: Any) -> None:
+        if self.save_skipped_reason:
+            tr.write_line(f"baselines not saved: {self.save_skipped_reason}", yellow=True)
+        report = self.save_report
+        if report is None:
+            return
+        if report.saved:
+            where = _relative(self.options.baseline_dir / self.profile, self.config.rootpath)
+            files = len(report.written)
+            tr.write_line(
+                f"saved {len(report.saved)} test{'s' * (len(report.saved) != 1)} to {where} "
+                f"({files} file{'s' * (files != 1)}); commit it to share the baseline",
+                green=True,
+            )
+        for error in report.errors:
+            tr.write_line(f"baseline NOT saved: {error}", red=True)
+
+
+def _age_seconds(saved_at: str | None) -> float | None:
+    if not saved_at:
+        return None
+    try:
+        when = datetime.fromisoformat(saved_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - when).total_seconds()
+
+
+def _origin(env: Environment, profile: str, here: Environment) -> str:
+    """Where a baseline was measured, flagging a machine other than this one."""
+    commit = f"commit {env.git_commit[:12]}" if env.git_commit else "outside git"
+    if env.git_dirty:
+        commit += " (uncommitted changes)"
+    machine = f"{env.cpu or 'unknown CPU'}, {env.cores or '?'} cores"
+    text = f"{commit}, profile {profile}, {machine}, Python {env.python}"
+    if (env.cpu, env.cores) != (here.cpu, here.cores):
+        text += f" -- NOT this machine ({here.cpu or 'unknown CPU'}, {here.cores or '?'} cores)"
+    return text
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

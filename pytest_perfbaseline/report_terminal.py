@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .fmt import format_cost, format_count, format_seconds, format_value
+from .fmt import (
+    format_cost,
+    format_count,
+    format_percent,
+    format_ratio,
+    format_seconds,
+    format_value,
+)
+from .gate import MAX_ROUNDS_NEEDED, Comparison, TestComparison
 from .results import TestResult
 from .summary import Summary
 
-__all__ = ["breakdown_rows", "render_breakdowns", "render_details", "render_overview"]
+__all__ = [
+    "breakdown_rows",
+    "render_breakdowns",
+    "render_comparisons",
+    "render_details",
+    "render_overview",
+    "verdict_counts",
+]
 
 BREAKDOWN_KINDS = ("phase", "agent", "operation", "model")
 
@@ -127,3 +142,65 @@ def render_details(result: TestResult) -> list[str]:
         )
         lines.append(f"output tokens counted from: {sources}")
     return lines
+
+
+def _verdict_cell(c: Comparison) -> str:
+    if c.verdict == "inconclusive" and c.rounds_needed:
+        more = "more than " if c.rounds_needed >= MAX_ROUNDS_NEEDED else "~"
+        return f"inconclusive ({more}{c.rounds_needed} rounds/side needed)"
+    if c.verdict in ("regressed", "improved") and c.pvalue is not None:
+        return f"{c.verdict} (p={c.pvalue:.2g})"
+    return c.verdict
+
+
+def render_comparisons(comparisons: Sequence[TestComparison], *, verbose: bool) -> list[str]:
+    """Per test and gated metric: baseline and current median, change with interval, verdict.
+
+    Quiet mode lists only the rows worth a look (anything but ``unchanged``); ``-v`` all.
+    """
+    rows = []
+    for tc in comparisons:
+        if tc.is_new:
+            continue
+        for c in tc.comparisons:
+            if not c.gated or (c.verdict == "unchanged" and not verbose) or c.verdict == "new":
+                continue
+            change = "-"
+            if c.ratio is not None:
+                change = format_ratio(c.ratio)
+                if (
+                    c.ratio_low is not None
+                    and c.ratio_high is not None
+                    and c.ratio_low != c.ratio_high
+                ):
+                    change += f" [{format_ratio(c.ratio_low)}, {format_ratio(c.ratio_high)}]"
+            rows.append(
+                [
+                    tc.nodeid,
+                    c.metric,
+                    format_value(c.baseline_median, c.unit),
+                    format_value(c.current_median, c.unit),
+                    change,
+                    format_percent(c.threshold),
+                    _verdict_cell(c),
+                ]
+            )
+    if not rows:
+        return []
+    headers = ["test", "metric", "baseline", "current", "change [95% CI]", "limit", "verdict"]
+    return _table(rows, headers, right_from=2)
+
+
+def verdict_counts(comparisons: Sequence[TestComparison]) -> dict[str, int]:
+    """Tests per overall verdict: a test is as bad as its worst gated metric."""
+    counts = dict.fromkeys(("regressed", "improved", "inconclusive", "unchanged", "new"), 0)
+    for tc in comparisons:
+        verdicts = {c.verdict for c in tc.comparisons if c.gated}
+        if tc.is_new or not verdicts:
+            counts["new"] += 1
+        else:
+            for verdict in ("regressed", "improved", "inconclusive", "unchanged"):
+                if verdict in verdicts:
+                    counts[verdict] += 1
+                    break
+    return counts

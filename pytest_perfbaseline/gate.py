@@ -1,0 +1,478 @@
+"""The regression gate: has a metric got worse by more than its threshold, beyond doubt?
+
+Method (docs/gate.md explains it at length):
+
+- Per-round values are compared on a log scale, oriented so that "worse" is always "larger"
+  (a ratio of 1.25 means 25% slower; for tokens/s it is the reciprocal).
+- ``regressed`` needs a one-sided Mann-Whitney test of "worse by more than the threshold" --
+  the current values shifted down by ``log(1 + threshold)`` still stochastically exceed the
+  baseline -- to reject at the metric's share of the session's false-alarm budget. The test is
+  exact (``pytest_perfbaseline.stats``): the shares are small and normal approximations
+  overstate such tail probabilities.
+- ``improved`` is the mirror image; ``unchanged`` needs the Hodges-Lehmann interval of the
+  ratio (95%) to lie within the threshold either way; otherwise ``inconclusive``, with the
+  number of rounds a side that would likely settle it.
+- A metric constant in both samples (deterministic token counts) is compared exactly.
+- The budget ``alpha`` of the session is split evenly over the perf tests (known after
+  collection) and, within a test, over its statistically tested gated metrics (Bonferroni):
+  the chance that any test of the session fails on noise stays at most ``alpha``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from .fmt import format_percent, format_ratio, format_value
+from .results import TestResult
+from .settings import TestSettings
+
+__all__ = [
+    "CONFIDENCE",
+    "VERDICTS",
+    "Comparison",
+    "TestComparison",
+    "Verdict",
+    "compare_metric",
+    "compare_test",
+    "failure_message",
+    "metric_alpha",
+    "suspicion_alpha",
+]
+
+Verdict = Literal["regressed", "improved", "unchanged", "inconclusive", "new"]
+VERDICTS: tuple[Verdict, ...] = ("regressed", "improved", "unchanged", "inconclusive", "new")
+CONFIDENCE = 0.95
+"""Confidence of the reported ratio interval and of the ``unchanged`` (equivalence) decision."""
+POWER = 0.8
+"""Power assumed when saying how many rounds would settle an inconclusive comparison."""
+MAX_ROUNDS_NEEDED = 10_000
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How one metric of one test compares with its baseline."""
+
+    metric: str
+    verdict: Verdict
+    gated: bool
+    unit: str
+    higher_is_better: bool
+    threshold: float
+    n_baseline: int
+    n_current: int
+    baseline_median: float | None
+    current_median: float | None
+    ratio: float | None
+    """Typical current / baseline ratio (exp of the Hodges-Lehmann shift of the logs)."""
+    ratio_low: float | None
+    ratio_high: float | None
+    pvalue: float | None
+    """p of "worse by more than the threshold" (of "better by more" for ``improved``);
+    None when compared exactly."""
+    alpha: float | None
+    """The level this metric was tested at (its share of the session's budget)."""
+    method: str
+    rounds_needed: int | None = None
+    """For ``inconclusive``: rounds per side likely to settle it (None: no estimate)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class TestComparison:
+    """A test's comparisons with its baseline, and where that baseline came from."""
+
+    __test__ = False
+
+    nodeid: str
+    comparisons: tuple[Comparison, ...]
+    test_alpha: float
+    baseline_saved_at: str | None = None
+    baseline_origin: str | None = None
+    """Where the baseline was measured: commit, profile, machine (for messages)."""
+    baseline_age_s: float | None = None
+    stale: bool = False
+    suspected: tuple[str, ...] = ()
+    """Gated metrics that looked regressed at the (laxer) suspicion level."""
+    confirmation: Literal["none", "confirmed", "not confirmed"] = "none"
+    first_pvalues: Mapping[str, float | None] = field(default_factory=dict)
+    """For re-measured tests: each suspected metric's p-value in the first measurement."""
+
+    @property
+    def regressed(self) -> tuple[Comparison, ...]:
+        return tuple(c for c in self.comparisons if c.gated and c.verdict == "regressed")
+
+    @property
+    def is_new(self) -> bool:
+        return all(c.verdict == "new" for c in self.comparisons)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["comparisons"] = [c.to_dict() for c in self.comparisons]
+        data["suspected"] = list(self.suspected)
+        data["first_pvalues"] = dict(self.first_pvalues)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TestComparison:
+        values = dict(data)
+        values["comparisons"] = tuple(Comparison.from_dict(c) for c in data["comparisons"])
+        values["suspected"] = tuple(data["suspected"])
+        values["first_pvalues"] = dict(data["first_pvalues"])
+        return cls(**values)
+
+
+def metric_alpha(test_alpha: float, tested_metrics: int) -> float:
+    """A gated metric's share of its test's false-alarm budget (Bonferroni)."""
+    return test_alpha / max(1, tested_metrics)
+
+
+def suspicion_alpha(alpha: float) -> float:
+    """The laxer level at which a metric is re-measured before it may fail the test.
+
+    Failing needs the fresh rounds alone to reject at ``alpha``, which bounds the false-alarm
+    rate whatever this level is; being laxer here only buys power (a real regression that
+    narrowly missed ``alpha`` in the first measurement gets a second chance), at the price of
+    a re-measurement now and then.
+    """
+    return min(0.05, math.sqrt(alpha))
+
+
+def _constant(values: Sequence[float]) -> bool:
+    first = values[0]
+    return all(v == first for v in values)
+
+
+def _rounds_needed(effect: float, alpha: float) -> int | None:
+    """Rounds per side for a one-sided Mann-Whitney test to detect ``effect`` (in SDs).
+
+    Closed form, as this runs for every inconclusive metric: the normal-theory sample size
+    with Guenther's correction for the t distribution, divided by Mann-Whitney's asymptotic
+    relative efficiency 3/pi. It agrees with the exact :func:`pytest_perfbaseline.stats.
+    rounds_needed` to within a round or two, which is all a "rounds needed" hint needs.
+    """
+    if not math.isfinite(effect) or effect <= 0:
+        return None
+    z_alpha = _NORMAL.inv_cdf(1 - alpha)
+    z_power = _NORMAL.inv_cdf(POWER)
+    n_t = 2 * ((z_alpha + z_power) / effect) ** 2 + z_alpha**2 / 4
+    return min(MAX_ROUNDS_NEEDED, max(2, math.ceil(n_t * math.pi / 3)))
+
+
+_NORMAL = statistics.NormalDist()
+
+
+def compare_metric(
+    baseline: Sequence[float],
+    current: Sequence[float],
+    *,
+    higher_is_better: bool,
+    threshold: float,
+    alpha: float,
+    metric: str = "",
+    unit: str = "",
+    gated: bool = True,
+) -> Comparison:
+    """Compare one metric's per-round values with its baseline's."""
+    x = [float(v) for v in baseline]
+    y = [float(v) for v in current]
+    common: dict[str, Any] = {
+        "metric": metric,
+        "gated": gated,
+        "unit": unit,
+        "higher_is_better": higher_is_better,
+        "threshold": threshold,
+        "n_baseline": len(x),
+        "n_current": len(y),
+        "baseline_median": statistics.median(x) if x else None,
+        "current_median": statistics.median(y) if y else None,
+    }
+    if not x or not y:
+        return Comparison(
+            verdict="new",
+            ratio=None,
+            ratio_low=None,
+            ratio_high=None,
+            pvalue=None,
+            alpha=None,
+            method="no baseline" if not x else "no current values",
+            **common,
+        )
+    if _constant(x) and _constant(y):
+        return _compare_exactly(x[0], y[0], common)
+    if min(x) > 0 and min(y) > 0:
+        return _compare_logs(x, y, alpha, common)
+    return _compare_linear(x, y, alpha, common)
+
+
+def _compare_exactly(x0: float, y0: float, common: dict[str, Any]) -> Comparison:
+    """Both samples constant: the change is known exactly, no test is needed."""
+    limit = 1.0 + common["threshold"]
+    ratio = y0 / x0 if x0 else None
+    if x0 == y0:
+        verdict: Verdict = "unchanged"
+    elif x0 == 0 or y0 == 0:
+        grew = y0 > x0
+        verdict = "regressed" if grew != common["higher_is_better"] else "improved"
+    else:
+        assert ratio is not None
+        worse = ratio if not common["higher_is_better"] else 1.0 / ratio
+        verdict = "regressed" if worse > limit else "improved" if worse < 1 / limit else "unchanged"
+    return Comparison(
+        verdict=verdict,
+        ratio=ratio,
+        ratio_low=ratio,
+        ratio_high=ratio,
+        pvalue=None,
+        alpha=None,
+        method="exact (no variation)",
+        **common,
+    )
+
+
+def _compare_logs(
+    x: list[float], y: list[float], alpha: float, common: dict[str, Any]
+) -> Comparison:
+    from .stats import hodges_lehmann_ci, mann_whitney_u
+
+    sign = -1.0 if common["higher_is_better"] else 1.0  # oriented: larger is worse
+    ux = [sign * math.log(v) for v in x]
+    uy = [sign * math.log(v) for v in y]
+    margin = math.log1p(common["threshold"])
+    worse = mann_whitney_u(uy, ux, alternative="greater", shift=margin)
+    better = mann_whitney_u(uy, ux, alternative="less", shift=-margin)
+    shift, low, high = hodges_lehmann_ci(uy, ux, confidence=CONFIDENCE)
+
+    pvalue = worse.pvalue
+    rounds_needed = None
+    if worse.pvalue < alpha:
+        verdict: Verdict = "regressed"
+    elif better.pvalue < alpha:
+        verdict, pvalue = "improved", better.pvalue
+    elif -margin < low and high < margin:
+        verdict = "unchanged"
+    else:
+        verdict = "inconclusive"
+        # pooled standard deviation of the log values: the noise the rounds fight against
+        spread = math.sqrt(
+            ((len(x) - 1) * _var(ux) + (len(y) - 1) * _var(uy)) / max(1, len(x) + len(y) - 2)
+        )
+        if spread > 0:
+            if abs(shift) > margin:  # looks regressed (or improved): how many rounds to show it
+                rounds_needed = _rounds_needed((abs(shift) - margin) / spread, alpha)
+            else:  # looks unchanged: how many rounds to show it is within the threshold
+                rounds_needed = _rounds_needed((margin - abs(shift)) / spread, (1 - CONFIDENCE) / 2)
+    bounds = sorted((math.exp(sign * low), math.exp(sign * high)))
+    return Comparison(
+        verdict=verdict,
+        ratio=math.exp(sign * shift),
+        ratio_low=bounds[0],
+        ratio_high=bounds[1],
+        pvalue=pvalue,
+        alpha=alpha,
+        method=f"mann-whitney {worse.method}",
+        rounds_needed=rounds_needed,
+        **common,
+    )
+
+
+def _var(values: list[float]) -> float:
+    return statistics.variance(values) if len(values) > 1 else 0.0
+
+
+def _compare_linear(
+    x: list[float], y: list[float], alpha: float, common: dict[str, Any]
+) -> Comparison:
+    """Values at or below zero (custom metrics): an additive margin instead of a ratio."""
+    from .stats import hodges_lehmann_ci, mann_whitney_u
+
+    sign = -1.0 if common["higher_is_better"] else 1.0
+    ox = [sign * v for v in x]
+    oy = [sign * v for v in y]
+    scale = abs(statistics.median(x)) or max(abs(v) for v in x + y)
+    margin = common["threshold"] * scale
+    worse = mann_whitney_u(oy, ox, alternative="greater", shift=margin)
+    better = mann_whitney_u(oy, ox, alternative="less", shift=-margin)
+    _shift, low, high = hodges_lehmann_ci(oy, ox, confidence=CONFIDENCE)
+    pvalue = worse.pvalue
+    if worse.pvalue < alpha:
+        verdict: Verdict = "regressed"
+    elif better.pvalue < alpha:
+        verdict, pvalue = "improved", better.pvalue
+    elif -margin < low and high < margin:
+        verdict = "unchanged"
+    else:
+        verdict = "inconclusive"
+    median_x = statistics.median(x)
+    return Comparison(
+        verdict=verdict,
+        ratio=statistics.median(y) / median_x if median_x else None,
+        ratio_low=None,
+        ratio_high=None,
+        pvalue=pvalue,
+        alpha=alpha,
+        method=f"mann-whitney {worse.method}, linear scale (values <= 0)",
+        **common,
+    )
+
+
+def _tested(baseline: TestResult, current: TestResult, metrics: Sequence[str]) -> int:
+    """How many of ``metrics`` will be tested statistically (they spend the budget)."""
+    count = 0
+    for name in metrics:
+        x = baseline.values(name)
+        y = current.values(name)
+        if x and y and not (_constant(x) and _constant(y)):
+            count += 1
+    return count
+
+
+def compare_test(
+    baseline: TestResult | None,
+    current: TestResult,
+    settings: TestSettings,
+    test_alpha: float,
+) -> TestComparison:
+    """Compare every metric of ``current`` with ``baseline`` (None: the test is new).
+
+    Gated metrics share ``test_alpha``; the others are compared at the same level, for the
+    reports only.
+    """
+    gated = [
+        name
+        for name, info in current.infos.items()
+        if settings.gates(name, custom=info.kind == "custom")
+    ]
+    if baseline is None:
+        comparisons = tuple(
+            _new(name, current, settings, gated=name in gated) for name in sorted(current.infos)
+        )
+        return TestComparison(current.nodeid, comparisons, test_alpha)
+    alpha = metric_alpha(test_alpha, _tested(baseline, current, gated))
+    results = []
+    for name in sorted(current.infos):
+        info = current.infos[name]
+        y = current.values(name)
+        if not y:
+            continue
+        results.append(
+            compare_metric(
+                baseline.values(name),
+                y,
+                higher_is_better=info.higher_is_better,
+                threshold=settings.threshold.for_metric(name, info.kind),
+                alpha=alpha,
+                metric=name,
+                unit=info.unit,
+                gated=name in gated,
+            )
+        )
+    lax = suspicion_alpha(alpha)
+    suspected = tuple(
+        c.metric
+        for c in results
+        if c.gated
+        and (
+            c.verdict == "regressed"
+            or (c.pvalue is not None and c.verdict != "improved" and c.pvalue < lax)
+        )
+    )
+    return TestComparison(current.nodeid, tuple(results), test_alpha, suspected=suspected)
+
+
+def _new(name: str, current: TestResult, settings: TestSettings, *, gated: bool) -> Comparison:
+    info = current.infos[name]
+    return compare_metric(
+        [],
+        current.values(name),
+        higher_is_better=info.higher_is_better,
+        threshold=settings.threshold.for_metric(name, info.kind),
+        alpha=1.0,
+        metric=name,
+        unit=info.unit,
+        gated=gated,
+    )
+
+
+def confirm(first: TestComparison, fresh: TestComparison) -> TestComparison:
+    """The verdicts of a re-measurement, kept only where they confirm the first suspicion."""
+    comparisons = tuple(
+        c
+        if c.verdict != "regressed" or c.metric in first.suspected
+        else replace(c, verdict="inconclusive")
+        for c in fresh.comparisons
+    )
+    confirmed = any(c.gated and c.verdict == "regressed" for c in comparisons)
+    first_p = {c.metric: c.pvalue for c in first.comparisons if c.metric in first.suspected}
+    return replace(
+        fresh,
+        comparisons=comparisons,
+        suspected=first.suspected,
+        confirmation="confirmed" if confirmed else "not confirmed",
+        first_pvalues=first_p,
+    )
+
+
+def _format_p(p: float | None) -> str:
+    if p is None:
+        return "exact"
+    return f"{p:.2g}"
+
+
+def describe_change(c: Comparison) -> str:
+    """``52.1 ms -> 78.4 ms, +50.5% [+41.2%, +60.3%]`` for a comparison."""
+    text = f"{format_value(c.baseline_median, c.unit)} -> {format_value(c.current_median, c.unit)}"
+    if c.ratio is not None:
+        text += f", {format_ratio(c.ratio)}"
+        if c.ratio_low is not None and c.ratio_high is not None and c.ratio_low != c.ratio_high:
+            text += f" [{format_ratio(c.ratio_low)}, {format_ratio(c.ratio_high)}]"
+    return text
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "of unknown age"
+    if seconds < 3600:
+        return f"{max(0, round(seconds / 60))} min old"
+    if seconds < 2 * 86400:
+        return f"{round(seconds / 3600)} h old"
+    return f"{round(seconds / 86400)} days old"
+
+
+def failure_message(tc: TestComparison) -> str:
+    """What a regressed test fails with: enough to judge it without opening a report."""
+    lines = [f"performance regression in {tc.nodeid}"]
+    for c in tc.regressed:
+        direction = "higher is better" if c.higher_is_better else "lower is better"
+        stats = (
+            f"p = {_format_p(c.pvalue)} < alpha {c.alpha:.2g}"
+            if c.pvalue is not None and c.alpha is not None
+            else "constant in both runs, compared exactly"
+        )
+        lines.append(
+            f"  {c.metric}: {describe_change(c)} (median; {direction}); "
+            f"threshold {format_percent(c.threshold)}; {stats}; "
+            f"{c.n_baseline} baseline vs {c.n_current} current rounds"
+        )
+    if tc.confirmation == "confirmed":
+        firsts = ", ".join(f"{m}: p = {_format_p(p)}" for m, p in tc.first_pvalues.items())
+        lines.append(f"  confirmed by re-measuring (first measurement: {firsts})")
+    stale = " -- stale, consider re-saving it" if tc.stale else ""
+    lines.append(
+        f"baseline: saved {tc.baseline_saved_at or '(unknown time)'}, "
+        f"{_age(tc.baseline_age_s)}{stale}; {tc.baseline_origin or 'origin unknown'}"
+    )
+    lines.append(
+        "if this performance is intended, accept it: pytest --perf-baseline=save "
+        "(then commit .perfbaseline/)"
+    )
+    return "\n".join(lines)
