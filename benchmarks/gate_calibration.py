@@ -1,0 +1,107 @@
+"""Calibrate the gate on real sessions: false alarms on unchanged code, detection of slowdowns.
+
+Run:  python benchmarks/gate_calibration.py [--sessions 20] [--slowdowns 1.1,1.2,1.3,1.5]
+                                             [--target all|ttft] [--rounds 10]
+
+Saves one baseline of the bundled examples (real clock, the simulated model with its per-run
+jitter), then runs ``pytest examples --perf-compare`` again and again as separate sessions:
+
+- A/A: unchanged code, ``--sessions`` times. Every failing session is a false alarm.
+- A/B: the simulated models slowed down by each factor (``--target all``: every delay;
+  ``ttft``: only the time to first token), ``--sessions`` times each. A session that fails is
+  a detection.
+
+Quality bar: no false alarm in 20 A/A sessions; a 30% slowdown caught in at least 19 of 20.
+Sessions run one after another on this machine, so whatever else it is doing is part of the
+noise the gate has to live with, as on a shared CI runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def session(baseline_dir: Path, extra: list[str], env: dict[str, str]) -> tuple[int, float, str]:
+    """Run the examples once; return pytest's exit code, wall time and its last lines."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(EXAMPLES),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--perf-baseline-dir={baseline_dir}",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    tail = "\n".join(proc.stdout.strip().splitlines()[-3:])
+    return proc.returncode, time.perf_counter() - start, tail
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--slowdowns", default="1.1,1.2,1.3,1.5")
+    parser.add_argument("--target", choices=("all", "ttft"), default="all")
+    parser.add_argument("--rounds", type=int, default=None, help="override the examples' rounds")
+    args = parser.parse_args()
+    slowdowns = [float(s) for s in args.slowdowns.split(",") if s]
+    rounds = [f"--perf-rounds={args.rounds}"] if args.rounds else []
+
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("PERFBASELINE_EXAMPLES")}
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline_dir = Path(tmp) / "baselines"
+        code, seconds, tail = session(baseline_dir, ["--perf-baseline=save", *rounds], base_env)
+        if code != 0:
+            sys.exit(f"saving the baseline failed (exit {code}):\n{tail}")
+        print(f"baseline saved in {seconds:.1f} s; target of slowdowns: {args.target}")
+
+        results: list[tuple[str, int, int, float]] = []
+        for factor in [1.0, *slowdowns]:
+            env = dict(base_env)
+            label = "A/A (unchanged)"
+            if factor != 1.0:
+                env["PERFBASELINE_EXAMPLES_SLOWDOWN"] = str(factor)
+                env["PERFBASELINE_EXAMPLES_SLOWDOWN_TARGET"] = args.target
+                label = f"A/B {factor - 1:+.0%} {args.target}"
+            failed = 0
+            total_time = 0.0
+            for i in range(args.sessions):
+                code, seconds, tail = session(baseline_dir, ["--perf-compare", *rounds], env)
+                total_time += seconds
+                if code not in (0, 1):
+                    sys.exit(f"session {i} of {label} did not run cleanly (exit {code}):\n{tail}")
+                failed += code == 1
+                outcome = "FAILED" if code else "passed"
+                print(f"  {label}: session {i + 1:2d}: {outcome} ({seconds:.1f} s)", flush=True)
+            results.append((label, failed, args.sessions, total_time / args.sessions))
+
+    print()
+    print(f"{'sessions':<22}{'failed':>8}{'of':>5}{'rate':>8}{'s/session':>11}")
+    for label, failed, total, mean_time in results:
+        print(f"{label:<22}{failed:>8}{total:>5}{failed / total:>8.0%}{mean_time:>11.1f}")
+    false_alarms = results[0][1]
+    print(f"\nfalse alarms (A/A): {false_alarms} of {results[0][2]} sessions")
+    for label, failed, total, _ in results[1:]:
+        print(f"detection, {label}: {failed} of {total} sessions")
+
+
+if __name__ == "__main__":
+    main()

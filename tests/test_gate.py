@@ -1,0 +1,339 @@
+"""The gate's decisions on synthetic samples: known answers, every verdict, and simulation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from pytest_perfbaseline.gate import (
+    TestComparison,
+    compare_metric,
+    compare_test,
+    confirm,
+    failure_message,
+    metric_alpha,
+    suspicion_alpha,
+)
+from pytest_perfbaseline.metrics import MetricInfo
+from pytest_perfbaseline.results import TestResult
+from pytest_perfbaseline.settings import TestSettings, Threshold
+
+TIME = MetricInfo("s", False, "time")
+RATE = MetricInfo("tok/s", True, "rate")
+TOKENS = MetricInfo("tokens", False, "count")
+
+
+def lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) -> list[float]:
+    return [float(v) for v in np.exp(rng.normal(math.log(median), sigma, n))]
+
+
+def result(
+    nodeid: str, columns: dict[str, list[float]], infos: dict[str, MetricInfo]
+) -> TestResult:
+    n = len(next(iter(columns.values())))
+    return TestResult(
+        nodeid=nodeid,
+        rounds=tuple({m: columns[m][i] for m in columns} for i in range(n)),
+        infos=infos,
+        itl_histogram=(),
+        itl_pooled=None,
+        token_sources={},
+        rounds_requested=n,
+        warmup=1,
+        implicit=False,
+    )
+
+
+# -- one metric ----------------------------------------------------------------------------
+
+
+def test_p_value_is_the_exact_threshold_shifted_mann_whitney() -> None:
+    rng = np.random.default_rng(7)
+    x = lognormal(rng, 0.100, 0.05, 12)
+    y = lognormal(rng, 0.125, 0.05, 12)
+    c = compare_metric(x, y, higher_is_better=False, threshold=0.10, alpha=0.01)
+    shifted = np.log(y) - math.log1p(0.10)
+    expected = scipy_stats.mannwhitneyu(
+        shifted, np.log(x), alternative="greater", method="exact"
+    ).pvalue
+    assert c.pvalue == pytest.approx(expected, rel=1e-9)
+    assert c.method == "mann-whitney exact"
+
+
+def test_fully_separated_ten_rounds_give_the_exact_minimum_p() -> None:
+    x = [1.0 + i / 100 for i in range(10)]
+    y = [3.0 + i / 100 for i in range(10)]  # every current round > 1.1x every baseline round
+    c = compare_metric(x, y, higher_is_better=False, threshold=0.10, alpha=1e-4)
+    assert c.pvalue == pytest.approx(1 / math.comb(20, 10))  # 5.41e-6, not the normal 9e-5
+    assert c.verdict == "regressed"
+
+
+def test_a_clear_slowdown_regresses_with_its_ratio_and_interval() -> None:
+    rng = np.random.default_rng(1)
+    x = lognormal(rng, 0.100, 0.03, 20)
+    y = lognormal(rng, 0.200, 0.03, 20)
+    c = compare_metric(x, y, higher_is_better=False, threshold=0.10, alpha=0.001, metric="ttft_s")
+    assert c.verdict == "regressed"
+    assert c.ratio == pytest.approx(2.0, rel=0.05)
+    assert c.ratio_low is not None
+    assert c.ratio_high is not None
+    assert c.ratio_low < c.ratio < c.ratio_high
+    assert c.ratio_low > 1.1  # the whole interval is beyond the threshold
+    assert (c.n_baseline, c.n_current) == (20, 20)
+    assert c.baseline_median == pytest.approx(np.median(x))
+
+
+def test_a_clear_speedup_is_improved() -> None:
+    rng = np.random.default_rng(2)
+    x = lognormal(rng, 0.100, 0.03, 15)
+    y = lognormal(rng, 0.050, 0.03, 15)
+    c = compare_metric(x, y, higher_is_better=False, threshold=0.10, alpha=0.001)
+    assert c.verdict == "improved"
+    assert c.ratio == pytest.approx(0.5, rel=0.05)
+
+
+def test_higher_is_better_is_oriented() -> None:
+    rng = np.random.default_rng(3)
+    x = lognormal(rng, 200.0, 0.03, 15)  # tokens per second halved: a regression
+    y = lognormal(rng, 100.0, 0.03, 15)
+    c = compare_metric(x, y, higher_is_better=True, threshold=0.10, alpha=0.001)
+    assert c.verdict == "regressed"
+    assert c.ratio == pytest.approx(0.5, rel=0.05)  # still current / baseline
+    d = compare_metric(y, x, higher_is_better=True, threshold=0.10, alpha=0.001)
+    assert d.verdict == "improved"
+
+
+def test_small_noise_within_the_threshold_is_unchanged() -> None:
+    rng = np.random.default_rng(4)
+    x = lognormal(rng, 0.100, 0.01, 20)
+    y = lognormal(rng, 0.102, 0.01, 20)
+    c = compare_metric(x, y, higher_is_better=False, threshold=0.10, alpha=0.001)
+    assert c.verdict == "unchanged"
+    assert c.ratio_low is not None
+    assert c.ratio_high is not None
+    assert c.ratio_low > 1 / 1.1
+    assert c.ratio_high < 1.1
+    assert c.pvalue is not None
+    assert c.pvalue > 0.001
+
+
+def test_too_noisy_is_inconclusive_with_the_rounds_needed() -> None:
+    rng = np.random.default_rng(5)
+    x = lognormal(rng, 0.100, 0.30, 5)
+    y = lognormal(rng, 0.100, 0.30, 5)
+    c = compare_metric(x, y, higher_is_better=False, threshold=0.10, alpha=0.001)
+    assert c.verdict == "inconclusive"
+    assert c.rounds_needed is not None
+    assert c.rounds_needed > 5
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "higher", "verdict"),
+    [
+        (32, 40, False, "regressed"),  # +25% > 5%
+        (32, 33, False, "unchanged"),  # +3.1% < 5%
+        (32, 16, False, "improved"),
+        (0, 3, False, "regressed"),  # from nothing to something
+        (3, 0, False, "improved"),
+        (0, 0, False, "unchanged"),
+        (100, 80, True, "regressed"),  # higher is better and it dropped 20%
+    ],
+)
+def test_metrics_constant_in_both_samples_are_compared_exactly(
+    before: float, after: float, higher: bool, verdict: str
+) -> None:
+    c = compare_metric(
+        [before] * 10, [after] * 10, higher_is_better=higher, threshold=0.05, alpha=1e-6
+    )
+    assert c.verdict == verdict
+    assert c.pvalue is None
+    assert c.method == "exact (no variation)"
+    assert c.ratio == (after / before if before else None)
+
+
+def test_zero_and_negative_values_are_compared_on_a_linear_scale() -> None:
+    x = [-1.0, 0.0, 1.0, -0.5, 0.5] * 4
+    y = [v + 10 for v in x]
+    c = compare_metric(x, y, higher_is_better=False, threshold=0.10, alpha=0.01)
+    assert c.verdict == "regressed"
+    assert "linear scale" in c.method
+
+
+def test_no_baseline_values_make_the_metric_new() -> None:
+    c = compare_metric([], [1.0, 2.0], higher_is_better=False, threshold=0.1, alpha=0.01)
+    assert c.verdict == "new"
+    assert c.baseline_median is None
+    assert c.current_median == 1.5
+
+
+def test_inconclusive_rounds_needed_matches_the_exact_power_calculation() -> None:
+    from pytest_perfbaseline.gate import _rounds_needed
+    from pytest_perfbaseline.stats import rounds_needed
+
+    for effect in (0.3, 0.7, 1.5):
+        for alpha in (0.025, 1e-4):
+            exact = rounds_needed(
+                effect, alpha=alpha, power=0.8, alternative="greater", test="mann-whitney"
+            )
+            assert abs((_rounds_needed(effect, alpha) or 0) - exact) <= 2
+
+
+# -- one test ------------------------------------------------------------------------------
+
+
+def test_gated_metrics_share_the_test_budget_and_constant_ones_spend_none() -> None:
+    rng = np.random.default_rng(6)
+    infos = {"ttft_s": TIME, "tpot_s": TIME, "e2e_s": TIME, "output_tokens": TOKENS}
+    columns = {m: lognormal(rng, 0.1, 0.05, 10) for m in ("ttft_s", "tpot_s", "e2e_s")}
+    base = result("t::a", {**columns, "output_tokens": [32.0] * 10}, infos)
+    columns = {m: lognormal(rng, 0.1, 0.05, 10) for m in ("ttft_s", "tpot_s", "e2e_s")}
+    cur = result("t::a", {**columns, "output_tokens": [32.0] * 10}, infos)
+    settings = TestSettings(gate=("ttft_s", "tpot_s", "output_tokens"))
+    tc = compare_test(base, cur, settings, test_alpha=0.01)
+    by_name = {c.metric: c for c in tc.comparisons}
+    # two statistically tested gated metrics (output_tokens is constant): 0.01 / 2 each
+    assert by_name["ttft_s"].alpha == pytest.approx(0.005)
+    assert by_name["tpot_s"].alpha == pytest.approx(0.005)
+    assert by_name["e2e_s"].alpha == pytest.approx(0.005)  # compared for reports at that level
+    assert [by_name[m].gated for m in ("ttft_s", "e2e_s", "output_tokens")] == [True, False, True]
+    assert by_name["output_tokens"].verdict == "unchanged"
+    assert tc.regressed == ()
+    assert metric_alpha(0.01, 0) == 0.01
+
+
+def test_thresholds_are_looked_up_per_metric_and_kind() -> None:
+    infos = {"ttft_s": TIME, "output_tokens": TOKENS}
+    base = result("t::a", {"ttft_s": [1.0] * 5, "output_tokens": [100.0] * 5}, infos)
+    cur = result("t::a", {"ttft_s": [1.08] * 5, "output_tokens": [108.0] * 5}, infos)
+    tc = compare_test(base, cur, TestSettings(), test_alpha=0.01)
+    by_name = {c.metric: c for c in tc.comparisons}
+    assert by_name["ttft_s"].verdict == "unchanged"  # +8% within the 10% for times
+    assert by_name["output_tokens"].verdict == "regressed"  # +8% beyond the 5% for counts
+    loose = TestSettings(threshold=Threshold(per_metric=(("output_tokens", 0.10),)))
+    assert {c.metric: c.verdict for c in compare_test(base, cur, loose, 0.01).comparisons} == {
+        "ttft_s": "unchanged",
+        "output_tokens": "unchanged",
+    }
+
+
+def test_a_test_without_baseline_is_new_throughout() -> None:
+    cur = result("t::a", {"ttft_s": [1.0, 1.1]}, {"ttft_s": TIME})
+    tc = compare_test(None, cur, TestSettings(), test_alpha=0.01)
+    assert tc.is_new
+    assert [c.verdict for c in tc.comparisons] == ["new"]
+
+
+def test_suspicion_is_laxer_than_failing() -> None:
+    assert suspicion_alpha(1e-4) == pytest.approx(0.01)
+    assert suspicion_alpha(0.01) == 0.05
+    # a 25% slowdown at high noise with 8 rounds: p lands between alpha_m and the suspicion level
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        base = result("t::a", {"ttft_s": lognormal(rng, 0.1, 0.08, 8)}, {"ttft_s": TIME})
+        cur = result("t::a", {"ttft_s": lognormal(rng, 0.125, 0.08, 8)}, {"ttft_s": TIME})
+        tc = compare_test(base, cur, TestSettings(gate=("ttft_s",)), test_alpha=1e-4)
+        (c,) = tc.comparisons
+        if c.verdict != "regressed" and c.pvalue is not None and c.pvalue < suspicion_alpha(1e-4):
+            assert tc.suspected == ("ttft_s",)
+            assert tc.regressed == ()
+            break
+    else:
+        pytest.fail("no seed produced a suspicion short of a regression")
+
+
+def _tc(verdicts: dict[str, str], suspected: tuple[str, ...] = ()) -> TestComparison:
+    comparisons = tuple(
+        compare_metric([1.0] * 3, [1.0] * 3, higher_is_better=False, threshold=0.1, alpha=0.01)
+        for _ in verdicts
+    )
+    comparisons = tuple(
+        replace(c, metric=m, verdict=v, pvalue=0.001)  # type: ignore[arg-type]
+        for c, (m, v) in zip(comparisons, verdicts.items(), strict=True)
+    )
+    return TestComparison("t::a", comparisons, 0.01, suspected=suspected)
+
+
+def test_confirmation_keeps_only_regressions_that_were_suspected() -> None:
+    first = _tc({"ttft_s": "regressed", "tpot_s": "unchanged"}, suspected=("ttft_s",))
+    fresh = _tc({"ttft_s": "regressed", "tpot_s": "regressed"})
+    confirmed = confirm(first, fresh)
+    assert confirmed.confirmation == "confirmed"
+    assert [c.metric for c in confirmed.regressed] == ["ttft_s"]  # tpot_s was not suspected
+    assert dict(confirmed.first_pvalues) == {"ttft_s": 0.001}
+
+    calm = confirm(first, _tc({"ttft_s": "unchanged", "tpot_s": "unchanged"}))
+    assert calm.confirmation == "not confirmed"
+    assert calm.regressed == ()
+
+
+def test_failure_message_explains_itself() -> None:
+    rng = np.random.default_rng(9)
+    base = result(
+        "tests/test_x.py::test_a", {"ttft_s": lognormal(rng, 0.05, 0.02, 10)}, {"ttft_s": TIME}
+    )
+    cur = result(
+        "tests/test_x.py::test_a", {"ttft_s": lognormal(rng, 0.08, 0.02, 10)}, {"ttft_s": TIME}
+    )
+    tc = compare_test(base, cur, TestSettings(gate=("ttft_s",)), test_alpha=0.01)
+    tc = replace(
+        tc,
+        baseline_saved_at="2026-11-18T10:00:00Z",
+        baseline_origin="commit 1a2b3c4d5e6f, profile ci",
+        baseline_age_s=3 * 86400,
+        stale=True,
+    )
+    message = failure_message(tc)
+    assert message.splitlines()[0] == "performance regression in tests/test_x.py::test_a"
+    for fragment in (
+        "ttft_s: ",
+        " ms -> ",
+        "(median; lower is better)",
+        "threshold 10%",
+        "< alpha 0.01",
+        "10 baseline vs 10 current rounds",
+        "saved 2026-11-18T10:00:00Z, 3 days old -- stale",
+        "commit 1a2b3c4d5e6f, profile ci",
+        "pytest --perf-baseline=save",
+    ):
+        assert fragment in message, fragment
+
+
+def test_serialisation_round_trip() -> None:
+    tc = _tc({"ttft_s": "regressed"}, suspected=("ttft_s",))
+    assert TestComparison.from_dict(tc.to_dict()) == tc
+
+
+# -- simulation ----------------------------------------------------------------------------
+
+
+def test_session_false_alarms_stay_under_alpha_and_a_30_percent_shift_is_caught() -> None:
+    """Sessions of 8 tests x 3 gated time metrics, 10 rounds, 5% noise, 3% session drift."""
+    rng = np.random.default_rng(2026)
+    tests, rounds, sigma, alpha = 8, 10, 0.05, 0.01
+    settings = TestSettings(gate=("a_s", "b_s", "c_s"))
+    infos = dict.fromkeys(("a_s", "b_s", "c_s"), TIME)
+
+    def session(slow_test: int | None) -> tuple[bool, bool]:
+        drift = rng.normal(0, 0.03)  # the whole session runs a little faster or slower
+        any_failed = slow_failed = False
+        for t in range(tests):
+            base = result("t", {m: lognormal(rng, 0.1, sigma, rounds) for m in infos}, infos)
+            factor = math.exp(drift) * (1.3 if t == slow_test else 1.0)
+            cur_cols = {m: lognormal(rng, 0.1 * factor, sigma, rounds) for m in infos}
+            if t == slow_test:  # only metric a_s slows down by 30%
+                cur_cols["b_s"] = lognormal(rng, 0.1 * math.exp(drift), sigma, rounds)
+                cur_cols["c_s"] = lognormal(rng, 0.1 * math.exp(drift), sigma, rounds)
+            tc = compare_test(base, result("t", cur_cols, infos), settings, alpha / tests)
+            failed = bool(tc.regressed)
+            any_failed |= failed
+            slow_failed |= failed and t == slow_test
+        return any_failed, slow_failed
+
+    false_alarms = sum(session(None)[0] for _ in range(150))
+    assert false_alarms / 150 <= alpha  # in fact 0 expected: the margin absorbs the drift
+    detected = sum(session(3)[1] for _ in range(60))
+    assert detected / 60 >= 0.9
