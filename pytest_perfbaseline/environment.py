@@ -17,7 +17,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Environment", "collect_environment", "default_profile"]
+__all__ = [
+    "Environment",
+    "age_seconds",
+    "collect_environment",
+    "default_profile",
+    "describe_origin",
+    "usable_cores",
+    "utc_timestamp",
+]
 
 _GIT_TIMEOUT_S = 5.0
 _UNKNOWN = "unknown"
@@ -99,6 +107,11 @@ class Environment:
             return datetime.strptime(self.saved_at, _SAVED_AT_FORMAT).replace(tzinfo=timezone.utc)
         except ValueError:
             return None
+
+
+def utc_timestamp(now: datetime | None = None) -> str:
+    """``now`` (default: the current time) as ``YYYY-MM-DDTHH:MM:SSZ``, in UTC."""
+    return _format_saved_at(now)
 
 
 def _format_saved_at(now: datetime | None) -> str:
@@ -265,3 +278,23 @@ def default_profile(env: Environment | None = None) -> str:
         system, arch, cores = env.system, env.arch, env.cores
     count = str(cores) if cores else "unknown"
     return f"{_profile_part(system)}-{_profile_part(arch)}-{count}cpu"
+
+
+def age_seconds(env: Environment, now: datetime | None = None) -> float | None:
+    """Seconds since ``env`` was saved; None when its time is unknown."""
+    when = env.saved_at_datetime
+    if when is None:
+        return None
+    return ((now or datetime.now(timezone.utc)) - when).total_seconds()
+
+
+def describe_origin(env: Environment, profile: str, here: Environment) -> str:
+    """Where a baseline was measured, for messages; flags a machine other than ``here``."""
+    commit = f"commit {env.git_commit[:12]}" if env.git_commit else "outside git"
+    if env.git_dirty:
+        commit += " (uncommitted changes)"
+    machine = f"{env.cpu or 'unknown CPU'}, {env.cores or '?'} cores"
+    text = f"{commit}, profile {profile}, {machine}, Python {env.python}"
+    if (env.cpu, env.cores) != (here.cpu, here.cores):
+        text += f" -- NOT this machine ({here.cpu or 'unknown CPU'}, {here.cores or '?'} cores)"
+    return text

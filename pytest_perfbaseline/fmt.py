@@ -58,8 +58,10 @@ def format_cost(usd: float | None) -> str:
 
 def format_ratio(ratio: float | None) -> str:
     """A ratio as a signed percentage change: 1.25 -> '+25.0%'."""
-    if ratio is None or not math.isfinite(ratio):
+    if ratio is None or math.isnan(ratio):
         return "-"
+    if math.isinf(ratio):
+        return "+∞"
     return f"{(ratio - 1) * 100:+.1f}%"
 
 

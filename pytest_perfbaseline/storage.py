@@ -57,7 +57,6 @@ import math
 import numbers
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +64,7 @@ from typing import Any, cast, get_args
 from urllib.parse import unquote
 
 from .environment import Environment
+from .files import TEMP_SUFFIX, create_temp
 from .metrics import MetricInfo, MetricKind, builtin_metric_info
 from .results import TestResult
 
@@ -83,7 +83,7 @@ LOCK_TIMEOUT_S = 60.0
 """How long a save waits for another process's save to finish."""
 
 _LOCK_NAME = ".lock"
-_TEMP_SUFFIX = ".tmp"
+_TEMP_SUFFIX = TEMP_SUFFIX
 _GITIGNORE = (
     "# Written by pytest-perfbaseline: commit this folder, but not its lock file\n"
     "# or the temporary files of a save in progress.\n"
@@ -466,18 +466,6 @@ def _parse(path: Path, data: bytes) -> dict[str, Any]:
     return document
 
 
-def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
-    """A new, uniquely named temp file next to ``name``: (open descriptor, path)."""
-    # 0o666 minus the umask, like any new file (mkstemp would make it 0o600).
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temp = folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}{_TEMP_SUFFIX}"
-        try:
-            return os.open(temp, flags, 0o666), temp
-        except FileExistsError:
-            continue  # 32 random bits met a leftover of a killed save: draw again
-
-
 def _os_problem(action: str, exc: OSError) -> str:
     reason = exc.strerror or str(exc) or type(exc).__name__
     code = errno.errorcode.get(exc.errno, "") if exc.errno else ""
@@ -729,7 +717,7 @@ class BaselineStore:
             raise BaselineError(path, _os_problem("create its folder", exc), _FIX_WRITE) from None
         temp: Path | None = None
         try:
-            fd, temp = _create_temp(folder, path.name)
+            fd, temp = create_temp(folder, path.name)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()

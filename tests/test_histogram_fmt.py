@@ -193,7 +193,7 @@ def test_format_cost(usd: float | None, text: str) -> None:
         (2.0, "+100.0%"),
         (1.0004, "+0.0%"),
         (None, "-"),
-        (math.inf, "-"),
+        (math.inf, "+∞"),  # an unbounded interval bound
         (math.nan, "-"),
     ],
 )
