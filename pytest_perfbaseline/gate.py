@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from .fmt import format_percent, format_ratio, format_value
@@ -84,7 +84,9 @@ class Comparison:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
-        return cls(**data)
+        # Fields a later version added are ignored, so adding one is not a breaking change.
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,17 @@ class TestComparison:
     @property
     def is_new(self) -> bool:
         return all(c.verdict == "new" for c in self.comparisons)
+
+    @property
+    def verdict(self) -> Verdict:
+        """The test's verdict: that of its worst gated metric (``new`` without a baseline)."""
+        gated = {c.verdict for c in self.comparisons if c.gated}
+        if self.is_new or not gated or gated == {"new"}:
+            return "new"
+        for verdict in ("regressed", "improved", "inconclusive"):
+            if verdict in gated:
+                return verdict
+        return "unchanged"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -165,7 +178,21 @@ def _rounds_needed(effect: float, alpha: float) -> int | None:
     z_alpha = _NORMAL.inv_cdf(1 - alpha)
     z_power = _NORMAL.inv_cdf(POWER)
     n_t = 2 * ((z_alpha + z_power) / effect) ** 2 + z_alpha**2 / 4
-    return min(MAX_ROUNDS_NEEDED, max(2, math.ceil(n_t * math.pi / 3)))
+    # Never fewer rounds than the exact test needs to reach alpha at all.
+    needed = max(math.ceil(n_t * math.pi / 3), _fewest_rounds(alpha))
+    return min(MAX_ROUNDS_NEEDED, needed)
+
+
+def _fewest_rounds(alpha: float) -> int:
+    """The fewest rounds a side with which an exact one-sided rank test can reach ``alpha``.
+
+    With n rounds a side the smallest p-value is 1 / C(2n, n) (every current round beyond
+    every baseline round).
+    """
+    n = 2
+    while 1 / math.comb(2 * n, n) >= alpha and n < MAX_ROUNDS_NEEDED:
+        n += 1
+    return n
 
 
 _NORMAL = statistics.NormalDist()

@@ -192,15 +192,11 @@ def render_comparisons(comparisons: Sequence[TestComparison], *, verbose: bool) 
 
 
 def verdict_counts(comparisons: Sequence[TestComparison]) -> dict[str, int]:
-    """Tests per overall verdict: a test is as bad as its worst gated metric."""
-    counts = dict.fromkeys(("regressed", "improved", "inconclusive", "unchanged", "new"), 0)
+    """Tests per overall verdict (a test is as bad as its worst gated metric)."""
+    counts = dict.fromkeys(VERDICT_ORDER, 0)
     for tc in comparisons:
-        verdicts = {c.verdict for c in tc.comparisons if c.gated}
-        if tc.is_new or not verdicts:
-            counts["new"] += 1
-        else:
-            for verdict in ("regressed", "improved", "inconclusive", "unchanged"):
-                if verdict in verdicts:
-                    counts[verdict] += 1
-                    break
+        counts[tc.verdict] += 1
     return counts
+
+
+VERDICT_ORDER = ("regressed", "improved", "inconclusive", "unchanged", "new")
