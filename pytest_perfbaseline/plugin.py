@@ -7,13 +7,13 @@ tabulate): it is imported by every pytest run of every project that has the plug
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
 import warnings
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from .environment import Environment
     from .gate import TestComparison
     from .perf import Perf
+    from .reports import RunReport
     from .results import TestResult
     from .storage import BaselineStore, SaveReport
     from .usage import Usage
@@ -64,6 +65,8 @@ _RESULT_ATTR = "perfbaseline"
 _COMPARISON_ATTR = "perfbaseline_comparison"
 
 DEFAULT_BASELINE_DIR = ".perfbaseline"
+# GitHub refuses a step summary over 1 MiB; beyond this, the folded per-metric rows are left out.
+_STEP_SUMMARY_BUDGET = 768 * 1024
 DEFAULT_MAX_AGE = "30d"
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -172,6 +175,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         const="on",
     )
     option(
+        "--perf-json",
+        "perf_json",
+        "write everything (per-round values, summaries, verdicts, metadata) as JSON to PATH "
+        "(docs/report-format.md); default none",
+        metavar="PATH",
+    )
+    option(
+        "--perf-csv",
+        "perf_csv",
+        "write one CSV row per test and metric (statistics, baseline, change, verdict) to "
+        "PATH; default none",
+        metavar="PATH",
+    )
+    option(
+        "--perf-markdown",
+        "perf_markdown",
+        "write a Markdown summary (regressions first) to PATH; default none",
+        metavar="PATH",
+    )
+    option(
+        "--perf-github-summary",
+        "perf_github_summary",
+        "append the Markdown summary to $GITHUB_STEP_SUMMARY when that is set: on/off; default on",
+        metavar="on|off",
+    )
+    option(
         "--perf-prices",
         "perf_prices",
         "TOML or JSON price file (ours or LiteLLM's model_prices_and_context_window.json) "
@@ -196,6 +225,14 @@ class Options:
     max_age_s: float | None
     disabled: bool
     prices: Path | None
+    json: Path | None = None
+    csv: Path | None = None
+    markdown: Path | None = None
+    github_summary: bool = True
+
+    def report_paths(self) -> dict[str, Path]:
+        paths = {"--perf-json": self.json, "--perf-csv": self.csv, "--perf-markdown": self.markdown}
+        return {option: path for option, path in paths.items() if path is not None}
 
 
 def _raw(config: pytest.Config, name: str) -> tuple[Any, str] | None:
@@ -249,6 +286,17 @@ def _read_options(config: pytest.Config) -> Options:
     )
     rootdir = config.rootpath
     prices = get("perf_prices", lambda value, _origin: str(value), None)
+
+    def report_path(name: str) -> Path | None:
+        # like --junitxml: a command-line path is relative to where pytest was started, an
+        # ini path to the rootdir (where the ini file is)
+        raw = _raw(config, name)
+        if raw is None:
+            return None
+        value, origin = raw
+        base = config.invocation_params.dir if origin.startswith("--") else rootdir
+        return base / str(value)
+
     return Options(
         base=base,
         save=get("perf_baseline", _choice("save"), None) == "save",
@@ -261,11 +309,19 @@ def _read_options(config: pytest.Config) -> Options:
         max_age_s=get("perf_baseline_max_age", parse_duration, parse_duration(DEFAULT_MAX_AGE)),
         disabled=get("perf_disable", parse_bool, False),
         prices=rootdir / prices if prices is not None else None,
+        json=report_path("perf_json"),
+        csv=report_path("perf_csv"),
+        markdown=report_path("perf_markdown"),
+        github_summary=get("perf_github_summary", parse_bool, True),
     )
 
 
 def _check_writable(folder: Path, what: str) -> None:
     """Fail at start-up, not after an hour of tests, when ``folder`` could not be written."""
+    if folder.is_file():
+        raise pytest.UsageError(
+            f"pytest-perfbaseline: cannot write {what} to {folder}: it is a file, not a folder"
+        )
     probe = folder
     while not probe.exists() and probe.parent != probe:
         probe = probe.parent
@@ -284,8 +340,15 @@ def pytest_configure(config: pytest.Config) -> None:
         "every test using the perf fixture carries this marker",
     )
     options = _read_options(config)
-    if options.save and not options.disabled and not hasattr(config, "workerinput"):
-        _check_writable(options.baseline_dir, "baselines")
+    if not hasattr(config, "workerinput") and not options.disabled:  # the controller writes
+        if options.save:
+            _check_writable(options.baseline_dir, "baselines")
+        for option, path in options.report_paths().items():
+            if path.is_dir():
+                raise pytest.UsageError(
+                    f"pytest-perfbaseline: {option}={path} is a folder; give a file name"
+                )
+            _check_writable(path.parent, f"the {option} report")
     session = PerfSession(config, options)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "perfbaseline-session")
@@ -339,6 +402,9 @@ class PerfSession:
         self.results: dict[str, TestResult] = {}
         self.comparisons: dict[str, TestComparison] = {}
         self.perf_tests = 0
+        self.outcomes: dict[str, str] = {}
+        self.written_reports: list[str] = []
+        self.report_errors: list[str] = []
         self.save_report: SaveReport | None = None
         self.save_skipped_reason: str | None = None
         self._store: BaselineStore | None = None
@@ -445,13 +511,17 @@ class PerfSession:
         return perf
 
     def _compare(self, item: pytest.Item, result: TestResult) -> TestComparison:
+        from .environment import age_seconds, describe_origin
+        from .events import emit
         from .gate import compare_test
         from .storage import BaselineError
 
+        started = time.perf_counter()
         settings = item.stash[SETTINGS_KEY]
         try:
             entry = self.store.load(item.nodeid)
         except BaselineError as exc:
+            emit("baseline not loaded", str(exc.path), str(exc), level=logging.WARNING)
             if self.options.fail:
                 pytest.fail(f"{item.nodeid}: cannot compare: {exc}", pytrace=False)
             warnings.warn(PerfBaselineWarning(f"cannot compare: {exc}"), stacklevel=1)
@@ -461,19 +531,28 @@ class PerfSession:
         else:
             test_alpha = self.options.alpha / max(1, self.perf_tests)
         comparison = compare_test(entry.result if entry else None, result, settings, test_alpha)
-        if entry is None:
-            return comparison
-        env = entry.environment
-        age = _age_seconds(env.saved_at)
-        return replace(
-            comparison,
-            baseline_saved_at=env.saved_at,
-            baseline_origin=_origin(env, entry.profile, self.environment),
-            baseline_age_s=age,
-            stale=age is not None
-            and self.options.max_age_s is not None
-            and age > self.options.max_age_s,
+        if entry is not None:
+            age = age_seconds(entry.environment)
+            comparison = replace(
+                comparison,
+                baseline_saved_at=entry.environment.saved_at,
+                baseline_origin=describe_origin(entry.environment, entry.profile, self.environment),
+                baseline_age_s=age,
+                stale=age is not None
+                and self.options.max_age_s is not None
+                and age > self.options.max_age_s,
+            )
+        emit(
+            "compared",
+            item.nodeid,
+            f"compared {item.nodeid} with its baseline in profile {self.profile}: "
+            f"{comparison.verdict}",
+            duration_s=time.perf_counter() - started,
+            verdict=comparison.verdict,
+            profile=self.profile,
+            metrics_compared=len(comparison.comparisons),
         )
+        return comparison
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -481,6 +560,8 @@ class PerfSession:
         perf = item.stash.get(PERF_KEY, None)
         if perf is None or self.options.disabled or not perf.measured:
             return outcome
+        from .events import emit
+        from .reports import junit_properties
         from .results import TestResult
 
         result = TestResult.from_measurement(item.nodeid, perf.finish())
@@ -493,12 +574,33 @@ class PerfSession:
                 # Re-measure: run the test again, as pytest-rerunfailures would, and judge
                 # on the fresh rounds alone. That bounds the false-alarm rate by the fresh
                 # test's level, however lax the suspicion was.
+                started = time.perf_counter()
                 perf._reset()
                 item.runtest()
                 result = TestResult.from_measurement(item.nodeid, perf.finish())
                 comparison = confirm(comparison, self._compare(item, result))
+                emit(
+                    "re-measured",
+                    item.nodeid,
+                    f"re-measured {item.nodeid} to check a suspected regression of "
+                    f"{', '.join(comparison.suspected)}: {comparison.confirmation}",
+                    duration_s=time.perf_counter() - started,
+                    suspected=list(comparison.suspected),
+                    confirmation=comparison.confirmation,
+                )
             item.stash[COMPARISON_KEY] = comparison
+            regressed = [c.metric for c in comparison.regressed]
+            emit(
+                "verdict",
+                item.nodeid,
+                f"{item.nodeid}: {comparison.verdict}"
+                + (f" ({', '.join(regressed)})" if regressed else ""),
+                level=logging.WARNING if regressed else logging.INFO,
+                verdict=comparison.verdict,
+                regressed_metrics=regressed,
+            )
         item.stash[RESULT_KEY] = result
+        item.user_properties.extend(junit_properties(result, comparison))
         if comparison is not None and comparison.regressed and self.options.fail:
             from .gate import failure_message
 
@@ -522,6 +624,7 @@ class PerfSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call" or self.is_worker:
             return
+        self.outcomes[report.nodeid] = report.outcome
         data = getattr(report, _RESULT_ATTR, None)
         if data is not None:
             from .results import TestResult
@@ -536,20 +639,113 @@ class PerfSession:
     # -- end of session ------------------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.is_worker or not self.options.save or self.options.disabled:
+        if self.is_worker or self.options.disabled:
             return
+        if self.options.save:
+            self._save(exitstatus)
+        if self.results:
+            self._write_reports()
+        failed = bool(self.report_errors) or bool(self.save_report and self.save_report.errors)
+        if failed and session.exitstatus == pytest.ExitCode.OK:
+            # Reported in the terminal summary and the exit status, not as a warning: at
+            # session end, `-W error` would turn a warning into a traceback.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _save(self, exitstatus: int) -> None:
+        from .events import emit
+
         if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
             self.save_skipped_reason = "the run was interrupted; the stored baselines are unchanged"
             return
         if not self.results:
             return
+        started = time.perf_counter()
         results = [self.results[nodeid] for nodeid in sorted(self.results)]
         report = self.store.save([(result, self.environment) for result in results])
         self.save_report = report
-        # Reported in the terminal summary and the exit status, not as a warning: at session
-        # end, `-W error` would turn a warning into a traceback.
-        if report.errors and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        folder = str(self.options.baseline_dir / self.profile)
+        if report.saved:
+            emit(
+                "baseline saved",
+                folder,
+                f"saved the baselines of {len(report.saved)} tests to {folder}",
+                duration_s=time.perf_counter() - started,
+                tests=len(report.saved),
+                files=[str(p) for p in report.written],
+            )
+        for error in report.errors:
+            emit("baseline not saved", str(error.path), str(error), level=logging.WARNING)
+
+    def run_report(self) -> RunReport:
+        """Everything this session measured and decided, for the report files."""
+        from .environment import utc_timestamp
+        from .reports import RunReport, TestEntry
+
+        report = self.save_report
+        return RunReport(
+            created_at=utc_timestamp(),
+            environment=self.environment,
+            profile=self.profile,
+            compare=self.options.compare,
+            save=self.options.save,
+            alpha=self.options.alpha,
+            confirm=self.options.confirm,
+            fail_on_regression=self.options.fail,
+            perf_tests=self.perf_tests,
+            tests=tuple(
+                TestEntry(
+                    nodeid,
+                    self.outcomes.get(nodeid, "passed"),
+                    self.results[nodeid],
+                    self.comparisons.get(nodeid),
+                )
+                for nodeid in sorted(self.results)
+            ),
+            saved=report.saved if report else (),
+            save_errors=tuple(str(e) for e in report.errors) if report else (),
+        )
+
+    def _write_reports(self) -> None:
+        from .events import emit
+        from .files import write_atomically
+
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not self.options.github_summary:
+            step_summary = None
+        if not (self.options.report_paths() or step_summary):
+            return
+        report = self.run_report()
+        for option, path in self.options.report_paths().items():
+            started = time.perf_counter()
+            try:
+                write_atomically(path, _renderer(option)(report))
+            except OSError as exc:
+                self.report_errors.append(f"{option}: cannot write {path}: {exc.strerror or exc}")
+                emit("report not written", str(path), self.report_errors[-1], level=logging.WARNING)
+                continue
+            self.written_reports.append(f"{option} report: {_relative(path, self.config.rootpath)}")
+            emit(
+                "report written",
+                str(path),
+                f"wrote the {option} report to {path}",
+                duration_s=time.perf_counter() - started,
+            )
+        if step_summary:
+            from .report_markdown import render_markdown
+
+            summary = render_markdown(report)
+            if len(summary.encode()) > _STEP_SUMMARY_BUDGET:
+                summary = render_markdown(report, details=False)
+            try:  # appending is how GitHub collects the step summary
+                with open(step_summary, "a", encoding="utf-8") as handle:
+                    handle.write(summary + "\n")
+            except OSError as exc:
+                self.report_errors.append(
+                    f"GITHUB_STEP_SUMMARY: cannot append to {step_summary}: {exc.strerror or exc}"
+                )
+            else:
+                self.written_reports.append("GitHub step summary")
+                emit("report written", step_summary, "appended the summary to GITHUB_STEP_SUMMARY")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not (self.results or self.save_skipped_reason):
@@ -586,6 +782,10 @@ class PerfSession:
                 tr, comparisons, verbose, render_comparisons, verdict_counts
             )
         self._summarise_save(tr)
+        for line in self.written_reports:
+            tr.write_line(f"wrote the {line}")
+        for error in self.report_errors:
+            tr.write_line(f"report NOT written: {error}", red=True)
         if not verbose and results:
             tr.write_line(
                 "(-v: every metric, breakdowns by phase / agent / operation / model, all verdicts)"
@@ -647,32 +847,23 @@ class PerfSession:
             tr.write_line(f"baseline NOT saved: {error}", red=True)
 
 
-def _age_seconds(saved_at: str | None) -> float | None:
-    if not saved_at:
-        return None
-    try:
-        when = datetime.fromisoformat(saved_at.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return (datetime.now(timezone.utc) - when).total_seconds()
-
-
-def _origin(env: Environment, profile: str, here: Environment) -> str:
-    """Where a baseline was measured, flagging a machine other than this one."""
-    commit = f"commit {env.git_commit[:12]}" if env.git_commit else "outside git"
-    if env.git_dirty:
-        commit += " (uncommitted changes)"
-    machine = f"{env.cpu or 'unknown CPU'}, {env.cores or '?'} cores"
-    text = f"{commit}, profile {profile}, {machine}, Python {env.python}"
-    if (env.cpu, env.cores) != (here.cpu, here.cores):
-        text += f" -- NOT this machine ({here.cpu or 'unknown CPU'}, {here.cores or '?'} cores)"
-    return text
-
-
 def _relative(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+def _renderer(option: str) -> Callable[[RunReport], str]:
+    """The function that renders a report file, imported only when that file is asked for."""
+    if option == "--perf-json":
+        from .reports import dumps
+
+        return dumps
+    if option == "--perf-csv":
+        from .report_csv import render_csv
+
+        return render_csv
+    from .report_markdown import render_markdown
+
+    return render_markdown
