@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from .environment import Environment
     from .gate import TestComparison
     from .reports import RunReport
-    from .results import TestResult
     from .storage import BaselineEntry, BaselineError, BaselineStore
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
@@ -122,11 +121,9 @@ def _commit_text(env: Environment, length: int = 12) -> str:
 
 
 def _table(rows: Sequence[Sequence[str]], headers: Sequence[str], right: Sequence[int]) -> str:
-    """A plain-text table in the style of the terminal summary (tabulate's "simple")."""
-    from tabulate import tabulate  # only the commands that print a table pay for it
+    from .report_terminal import table  # tabulate: only the commands that print a table pay
 
-    align = ["right" if i in right else "left" for i in range(len(headers))]
-    return str(tabulate(rows, headers=headers, tablefmt="simple", colalign=align))
+    return "\n".join(table(rows, headers, right=right))
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:
@@ -261,37 +258,9 @@ def _match(pattern: str, nodeids: Sequence[str]) -> list[str]:
     return [n for n in nodeids if pattern in n or fnmatchcase(n, pattern)]
 
 
-def _metrics_table(result: TestResult) -> list[str]:
-    """Per metric: unit, n, median, p95, min, max, and the noise ``power --noise`` wants."""
-    from .fmt import format_value
-
-    rows = []
-    for name, s in sorted(result.summary().items()):
-        unit = result.infos[name].unit
-        cv = f"{s.stdev / s.mean * 100:.1f}%" if s.mean > 0 and s.n > 1 else "-"
-        rows.append(
-            [
-                name,
-                unit or "-",
-                str(s.n),
-                *(format_value(v, unit) for v in (s.median, s.p95, s.min, s.max)),
-                cv,
-            ]
-        )
-    headers = ["metric", "unit", "n", "median", "p95", "min", "max", "cv"]
-    lines = _table(rows, headers, right=range(2, len(headers))).splitlines()
-    if result.token_sources:
-        sources = ", ".join(
-            f"{key or 'all streams'}: {source}"
-            for key, source in sorted(result.token_sources.items())
-        )
-        lines.append(f"output tokens counted from: {sources}")
-    return lines
-
-
 def _show_entry(entry: BaselineEntry, out: TextIO) -> None:
     from .environment import age_seconds
-    from .report_terminal import render_breakdowns
+    from .report_terminal import render_breakdowns, render_details
 
     env = entry.environment
     result = entry.result
@@ -323,7 +292,7 @@ def _show_entry(entry: BaselineEntry, out: TextIO) -> None:
     print("\n".join(lines), file=out)
     print(file=out)
     if result.summary():
-        print("\n".join(_metrics_table(result)), file=out)
+        print("\n".join(render_details(result)), file=out)
         print("(cv: standard deviation / mean over the rounds: the --noise of power)", file=out)
         breakdowns = render_breakdowns(result)
         if breakdowns:

@@ -266,21 +266,27 @@ def _compare_exactly(x0: float, y0: float, common: dict[str, Any]) -> Comparison
     )
 
 
-def _compare_logs(
-    x: list[float], y: list[float], alpha: float, common: dict[str, Any]
-) -> Comparison:
+@dataclass(frozen=True)
+class _Shift:
+    """The outcome of testing oriented samples (larger is worse) against a margin."""
+
+    verdict: Verdict
+    pvalue: float
+    shift: float
+    """Hodges-Lehmann estimate of how much larger the current values are."""
+    low: float
+    high: float
+    method: str
+
+
+def _test_shift(ox: list[float], oy: list[float], margin: float, alpha: float) -> _Shift:
+    """regressed / improved / unchanged / inconclusive for oriented samples and a margin."""
     from .stats import hodges_lehmann_ci, mann_whitney_u
 
-    sign = -1.0 if common["higher_is_better"] else 1.0  # oriented: larger is worse
-    ux = [sign * math.log(v) for v in x]
-    uy = [sign * math.log(v) for v in y]
-    margin = math.log1p(common["threshold"])
-    worse = mann_whitney_u(uy, ux, alternative="greater", shift=margin)
-    better = mann_whitney_u(uy, ux, alternative="less", shift=-margin)
-    shift, low, high = hodges_lehmann_ci(uy, ux, confidence=CONFIDENCE)
-
+    worse = mann_whitney_u(oy, ox, alternative="greater", shift=margin)
+    better = mann_whitney_u(oy, ox, alternative="less", shift=-margin)
+    shift, low, high = hodges_lehmann_ci(oy, ox, confidence=CONFIDENCE)
     pvalue = worse.pvalue
-    rounds_needed = None
     if worse.pvalue < alpha:
         verdict: Verdict = "regressed"
     elif better.pvalue < alpha:
@@ -289,24 +295,37 @@ def _compare_logs(
         verdict = "unchanged"
     else:
         verdict = "inconclusive"
+    return _Shift(verdict, pvalue, shift, low, high, f"mann-whitney {worse.method}")
+
+
+def _compare_logs(
+    x: list[float], y: list[float], alpha: float, common: dict[str, Any]
+) -> Comparison:
+    sign = -1.0 if common["higher_is_better"] else 1.0  # oriented: larger is worse
+    ux = [sign * math.log(v) for v in x]
+    uy = [sign * math.log(v) for v in y]
+    margin = math.log1p(common["threshold"])
+    test = _test_shift(ux, uy, margin, alpha)
+    rounds_needed = None
+    if test.verdict == "inconclusive":
         # pooled standard deviation of the log values: the noise the rounds fight against
         spread = math.sqrt(
             ((len(x) - 1) * _var(ux) + (len(y) - 1) * _var(uy)) / max(1, len(x) + len(y) - 2)
         )
-        if spread > 0:
-            if abs(shift) > margin:  # looks regressed (or improved): how many rounds to show it
-                rounds_needed = _rounds_needed((abs(shift) - margin) / spread, alpha)
-            else:  # looks unchanged: how many rounds to show it is within the threshold
-                rounds_needed = _rounds_needed((margin - abs(shift)) / spread, (1 - CONFIDENCE) / 2)
-    bounds = sorted((math.exp(sign * low), math.exp(sign * high)))
+        distance = abs(test.shift) - margin
+        if spread > 0 and distance > 0:  # looks changed: how many rounds to show it
+            rounds_needed = _rounds_needed(distance / spread, alpha)
+        elif spread > 0:  # looks unchanged: how many rounds to show it is within the margin
+            rounds_needed = _rounds_needed(-distance / spread, (1 - CONFIDENCE) / 2)
+    bounds = sorted((math.exp(sign * test.low), math.exp(sign * test.high)))
     return Comparison(
-        verdict=verdict,
-        ratio=math.exp(sign * shift),
+        verdict=test.verdict,
+        ratio=math.exp(sign * test.shift),
         ratio_low=bounds[0],
         ratio_high=bounds[1],
-        pvalue=pvalue,
+        pvalue=test.pvalue,
         alpha=alpha,
-        method=f"mann-whitney {worse.method}",
+        method=test.method,
         rounds_needed=rounds_needed,
         **common,
     )
@@ -320,34 +339,20 @@ def _compare_linear(
     x: list[float], y: list[float], alpha: float, common: dict[str, Any]
 ) -> Comparison:
     """Values at or below zero (custom metrics): an additive margin instead of a ratio."""
-    from .stats import hodges_lehmann_ci, mann_whitney_u
-
     sign = -1.0 if common["higher_is_better"] else 1.0
-    ox = [sign * v for v in x]
-    oy = [sign * v for v in y]
     scale = abs(statistics.median(x)) or max(abs(v) for v in x + y)
-    margin = common["threshold"] * scale
-    worse = mann_whitney_u(oy, ox, alternative="greater", shift=margin)
-    better = mann_whitney_u(oy, ox, alternative="less", shift=-margin)
-    _shift, low, high = hodges_lehmann_ci(oy, ox, confidence=CONFIDENCE)
-    pvalue = worse.pvalue
-    if worse.pvalue < alpha:
-        verdict: Verdict = "regressed"
-    elif better.pvalue < alpha:
-        verdict, pvalue = "improved", better.pvalue
-    elif -margin < low and high < margin:
-        verdict = "unchanged"
-    else:
-        verdict = "inconclusive"
+    test = _test_shift(
+        [sign * v for v in x], [sign * v for v in y], common["threshold"] * scale, alpha
+    )
     median_x = statistics.median(x)
     return Comparison(
-        verdict=verdict,
+        verdict=test.verdict,
         ratio=statistics.median(y) / median_x if median_x else None,
         ratio_low=None,
         ratio_high=None,
-        pvalue=pvalue,
+        pvalue=test.pvalue,
         alpha=alpha,
-        method=f"mann-whitney {worse.method}, linear scale (values <= 0)",
+        method=f"{test.method}, linear scale (values <= 0)",
         **common,
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from .fmt import (
     format_cost,
@@ -22,16 +22,29 @@ __all__ = [
     "render_comparisons",
     "render_details",
     "render_overview",
+    "table",
     "verdict_counts",
 ]
 
 BREAKDOWN_KINDS = ("phase", "agent", "operation", "model")
 
 
-def _table(rows: Sequence[Sequence[str]], headers: Sequence[str], right_from: int = 1) -> list[str]:
+def table(
+    rows: Sequence[Sequence[str]],
+    headers: Sequence[str],
+    right_from: int = 1,
+    *,
+    right: Collection[int] | None = None,
+) -> list[str]:
+    """A plain-text table (tabulate's "simple"): text columns first, numbers right-aligned.
+
+    ``right`` names the right-aligned columns instead, when they are not all at the end.
+    """
     from tabulate import tabulate  # heavy-ish: only once there is something to print
 
-    align = ["left"] * right_from + ["right"] * (len(headers) - right_from)
+    if right is None:
+        right = range(right_from, len(headers))
+    align = ["right" if i in right else "left" for i in range(len(headers))]
     return str(tabulate(rows, headers=headers, tablefmt="simple", colalign=align)).splitlines()
 
 
@@ -77,7 +90,7 @@ def render_overview(results: Sequence[TestResult]) -> list[str]:
         "out tok",
         "cost",
     ]
-    return _table(rows, headers)
+    return table(rows, headers)
 
 
 def breakdown_rows(result: TestResult) -> list[tuple[str, str]]:
@@ -114,27 +127,27 @@ def render_breakdowns(result: TestResult) -> list[str]:
             ]
         )
     headers = ["kind", "name", "time p50", "in tok", "out tok", "calls", "cost"]
-    return _table(rows, headers, right_from=2)
+    return table(rows, headers, right_from=2)
 
 
 def render_details(result: TestResult) -> list[str]:
-    """Every metric of one test: n, median, p95, min, max (``-v``)."""
-    s = result.summary()
+    """Every metric of one test: n, median, p95, min, max and the round-to-round noise.
+
+    ``cv`` (standard deviation / mean) is what ``perfbaseline power --noise`` asks for.
+    """
     rows = []
-    for name in sorted(s):
+    for name, s in sorted(result.summary().items()):
         unit = result.infos[name].unit
-        summary = s[name]
+        cv = f"{s.stdev / s.mean * 100:.1f}%" if s.mean > 0 and s.n > 1 else "-"
         rows.append(
             [
                 name,
-                str(summary.n),
-                format_value(summary.median, unit),
-                format_value(summary.p95, unit),
-                format_value(summary.min, unit),
-                format_value(summary.max, unit),
+                str(s.n),
+                *(format_value(v, unit) for v in (s.median, s.p95, s.min, s.max)),
+                cv,
             ]
         )
-    lines = _table(rows, ["metric", "n", "median", "p95", "min", "max"])
+    lines = table(rows, ["metric", "n", "median", "p95", "min", "max", "cv"])
     if result.token_sources:
         sources = ", ".join(
             f"{key or 'all streams'}: {source}"
@@ -188,7 +201,7 @@ def render_comparisons(comparisons: Sequence[TestComparison], *, verbose: bool) 
     if not rows:
         return []
     headers = ["test", "metric", "baseline", "current", "change [95% CI]", "limit", "verdict"]
-    return _table(rows, headers, right_from=2)
+    return table(rows, headers, right_from=2)
 
 
 def verdict_counts(comparisons: Sequence[TestComparison]) -> dict[str, int]:

@@ -356,11 +356,10 @@ def test_show_prints_where_and_when_and_the_metrics_table(
     )
     assert lines[6] == "  rounds:  3 stored (3 requested), 1 warm-up"
     table = {line.split()[0]: line.split()[1:] for line in lines if line[:1] not in ("", " ", "-")}
-    assert table["metric"] == ["unit", "n", "median", "p95", "min", "max", "cv"]
+    assert table["metric"] == ["n", "median", "p95", "min", "max", "cv"]
     # BASE[:3] = 100, 102, 98 ms: median 100, p95 101.8, min 98, max 102 (fmt.format_value);
     # standard deviation 2 ms, mean 100 ms: cv 2%
     assert table["ttft_s"] == [
-        "s",
         "3",
         "100",
         "ms",
@@ -372,7 +371,7 @@ def test_show_prints_where_and_when_and_the_metrics_table(
         "ms",
         "2.0%",
     ]
-    assert table["output_tokens"] == ["tokens", "3", "32", "32", "32", "32", "0.0%"]
+    assert table["output_tokens"] == ["3", "32", "32", "32", "32", "0.0%"]
     assert "output tokens counted from: all streams: usage" in out
 
 
