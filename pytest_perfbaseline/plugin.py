@@ -752,10 +752,10 @@ class PerfSession:
             return
         from .report_terminal import (
             render_breakdowns,
-            render_comparisons,
             render_details,
             render_overview,
-            verdict_counts,
+            save_lines,
+            verdict_lines,
         )
 
         tr = terminalreporter
@@ -776,75 +776,22 @@ class PerfSession:
                     tr.write_line("")
                     for line in breakdown:
                         tr.write_line(line)
+        lines = []
         if self.options.compare:
             comparisons = [self.comparisons[n] for n in sorted(self.comparisons)]
-            self._summarise_comparisons(
-                tr, comparisons, verbose, render_comparisons, verdict_counts
+            lines += verdict_lines(
+                comparisons, profile=self.profile, verbose=verbose, saving=self.options.save
             )
-        self._summarise_save(tr)
-        for line in self.written_reports:
-            tr.write_line(f"wrote the {line}")
-        for error in self.report_errors:
-            tr.write_line(f"report NOT written: {error}", red=True)
+        folder = _relative(self.options.baseline_dir / self.profile, self.config.rootpath)
+        lines += save_lines(self.save_report, folder, self.save_skipped_reason)
+        lines += [(f"wrote the {line}", {}) for line in self.written_reports]
+        lines += [(f"report NOT written: {e}", {"red": True}) for e in self.report_errors]
+        for text, markup in lines:
+            tr.write_line(text, **markup)
         if not verbose and results:
             tr.write_line(
                 "(-v: every metric, breakdowns by phase / agent / operation / model, all verdicts)"
             )
-
-    def _summarise_comparisons(
-        self,
-        tr: Any,
-        comparisons: list[TestComparison],
-        verbose: bool,
-        render: Callable[..., list[str]],
-        counts_of: Callable[..., dict[str, int]],
-    ) -> None:
-        tr.write_line("")
-        table = render(comparisons, verbose=verbose)
-        for line in table:
-            tr.write_line(line)
-        counts = counts_of(comparisons)
-        summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
-        tr.write_line(
-            f"compared with profile {self.profile!r}: {summary or 'nothing'}",
-            red=counts["regressed"] > 0,
-            green=counts["regressed"] == 0,
-        )
-        new = [tc.nodeid for tc in comparisons if tc.is_new]
-        if new and not self.options.save:
-            tr.write_line(
-                f"{len(new)} test{'s have' if len(new) != 1 else ' has'} no baseline yet: "
-                "run pytest --perf-baseline=save to create one"
-            )
-        stale = [tc for tc in comparisons if tc.stale]
-        for tc in stale:
-            tr.write_line(
-                f"stale baseline: {tc.nodeid} (saved {tc.baseline_saved_at}); "
-                "re-save it with --perf-baseline=save",
-                yellow=True,
-            )
-        unconfirmed = [tc.nodeid for tc in comparisons if tc.confirmation == "not confirmed"]
-        if unconfirmed:
-            tr.write_line(
-                f"re-measured and not confirmed (passed): {', '.join(unconfirmed)}", yellow=True
-            )
-
-    def _summarise_save(self, tr: Any) -> None:
-        if self.save_skipped_reason:
-            tr.write_line(f"baselines not saved: {self.save_skipped_reason}", yellow=True)
-        report = self.save_report
-        if report is None:
-            return
-        if report.saved:
-            where = _relative(self.options.baseline_dir / self.profile, self.config.rootpath)
-            files = len(report.written)
-            tr.write_line(
-                f"saved {len(report.saved)} test{'s' * (len(report.saved) != 1)} to {where} "
-                f"({files} file{'s' * (files != 1)}); commit it to share the baseline",
-                green=True,
-            )
-        for error in report.errors:
-            tr.write_line(f"baseline NOT saved: {error}", red=True)
 
 
 def _relative(path: Path, root: Path) -> str:

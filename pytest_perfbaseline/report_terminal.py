@@ -14,6 +14,7 @@ from .fmt import (
 )
 from .gate import MAX_ROUNDS_NEEDED, Comparison, TestComparison
 from .results import TestResult
+from .storage import SaveReport
 from .summary import Summary
 
 __all__ = [
@@ -213,3 +214,67 @@ def verdict_counts(comparisons: Sequence[TestComparison]) -> dict[str, int]:
 
 
 VERDICT_ORDER = ("regressed", "improved", "inconclusive", "unchanged", "new")
+
+
+Line = tuple[str, dict[str, bool]]
+"""A line of the terminal summary and its markup for pytest's TerminalWriter (red=True ...)."""
+
+
+def verdict_lines(
+    comparisons: Sequence[TestComparison], *, profile: str, verbose: bool, saving: bool
+) -> list[Line]:
+    """The compare-mode part of the summary: the table, the counts, and what needs doing."""
+    lines: list[Line] = [("", {})]
+    lines += [(line, {}) for line in render_comparisons(comparisons, verbose=verbose)]
+    counts = verdict_counts(comparisons)
+    summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
+    regressed = counts["regressed"] > 0
+    lines.append(
+        (
+            f"compared with profile {profile!r}: {summary or 'nothing'}",
+            {"red": regressed, "green": not regressed},
+        )
+    )
+    new = [tc.nodeid for tc in comparisons if tc.is_new]
+    if new and not saving:
+        has = "s have" if len(new) != 1 else " has"
+        advice = "run pytest --perf-baseline=save to create one"
+        lines.append((f"{len(new)} test{has} no baseline yet: {advice}", {}))
+    for tc in comparisons:
+        if tc.stale:
+            lines.append(
+                (
+                    f"stale baseline: {tc.nodeid} (saved {tc.baseline_saved_at}); "
+                    "re-save it with --perf-baseline=save",
+                    {"yellow": True},
+                )
+            )
+    unconfirmed = [tc.nodeid for tc in comparisons if tc.confirmation == "not confirmed"]
+    if unconfirmed:
+        lines.append(
+            (
+                f"re-measured and not confirmed (passed): {', '.join(unconfirmed)}",
+                {"yellow": True},
+            )
+        )
+    return lines
+
+
+def save_lines(report: SaveReport | None, folder: str, skipped_reason: str | None) -> list[Line]:
+    """What saving did: where to, how many, and every file it could not write."""
+    lines: list[Line] = []
+    if skipped_reason:
+        lines.append((f"baselines not saved: {skipped_reason}", {"yellow": True}))
+    if report is None:
+        return lines
+    if report.saved:
+        files = len(report.written)
+        lines.append(
+            (
+                f"saved {len(report.saved)} test{'s' * (len(report.saved) != 1)} to {folder} "
+                f"({files} file{'s' * (files != 1)}); commit it to share the baseline",
+                {"green": True},
+            )
+        )
+    lines += [(f"baseline NOT saved: {error}", {"red": True}) for error in report.errors]
+    return lines
