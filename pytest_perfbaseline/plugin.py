@@ -765,17 +765,15 @@ class PerfSession:
         if results:
             for line in render_overview(results):
                 tr.write_line(line)
-        if verbose:
-            for result in results:
+        for result in results:
+            # quiet: breakdowns of the tests that opened spans; -v: every metric of every test
+            details = render_details(result) if verbose else []
+            breakdown = render_breakdowns(result, spans_only=not verbose)
+            if details or breakdown:
                 tr.write_line("")
                 tr.write_line(result.nodeid, bold=True)
-                for line in render_details(result):
-                    tr.write_line(line)
-                breakdown = render_breakdowns(result)
-                if breakdown:
-                    tr.write_line("")
-                    for line in breakdown:
-                        tr.write_line(line)
+            for line in details + ([""] if details and breakdown else []) + breakdown:
+                tr.write_line(line)
         lines = []
         if self.options.compare:
             comparisons = [self.comparisons[n] for n in sorted(self.comparisons)]
@@ -790,7 +788,7 @@ class PerfSession:
             tr.write_line(text, **markup)
         if not verbose and results:
             tr.write_line(
-                "(-v: every metric, breakdowns by phase / agent / operation / model, all verdicts)"
+                "(-v: every metric of every test, all breakdowns and all verdicts)"
             )
 
 

@@ -107,10 +107,14 @@ def breakdown_rows(result: TestResult) -> list[tuple[str, str]]:
     return sorted(found, key=lambda item: (order[item[0]], item[1]))
 
 
-def render_breakdowns(result: TestResult) -> list[str]:
-    """Median time, tokens, calls and cost per phase / agent / operation / model."""
+def render_breakdowns(result: TestResult, *, spans_only: bool = False) -> list[str]:
+    """Median time, tokens, calls and cost per phase / agent / operation / model.
+
+    ``spans_only``: nothing for a test that opened no phase, agent or operation span (its
+    model row alone would only repeat the overview).
+    """
     entries = breakdown_rows(result)
-    if not entries:
+    if not entries or (spans_only and all(kind == "model" for kind, _ in entries)):
         return []
     s = result.summary()
     rows = []
