@@ -8,6 +8,13 @@ parsed JSON of each server-sent event), with a usage block at the end.
 The text is determined by ``seed`` and the prompt. The jitter comes from its own generator,
 seeded by ``jitter_seed``: a fixed seed replays the same delays, ``None`` draws fresh ones the
 way a real service would.
+
+Real-clock delays are only as exact as the operating system's timers: ``time.sleep``
+overshoots by tens of microseconds, and asyncio's timers on Linux wake up to 1 ms late (the
+event loop's epoll timeout is whole milliseconds), so ``astream`` delays of a few milliseconds
+come out a little longer than asked, by an amount that moves in steps. For exact timings, pass
+``sleep`` / ``asleep`` of a fake clock (and the same clock to ``Perf(clock=...)`` or the
+``perf_clock`` fixture).
 """
 
 from __future__ import annotations
