@@ -38,7 +38,10 @@ __all__ = [
     "Verdict",
     "compare_metric",
     "compare_test",
+    "confirm",
+    "describe_change",
     "failure_message",
+    "machine_explains",
     "metric_alpha",
     "suspicion_alpha",
 ]
@@ -108,6 +111,16 @@ class TestComparison:
     confirmation: Literal["none", "confirmed", "not confirmed"] = "none"
     first_pvalues: Mapping[str, float | None] = field(default_factory=dict)
     """For re-measured tests: each suspected metric's p-value in the first measurement."""
+    baseline_probe_s: float | None = None
+    """The speed of the machine that saved the baseline (its ``probe_s``)."""
+    settle_waited_s: float | None = None
+    """For re-measured tests: how long the gate waited for the machine to settle first."""
+    machine_slowdown: float | None = None
+    """For re-measured tests: how much slower the machine ran than it should (>1 only when
+    beyond the probe's tolerance; see :mod:`.machine`)."""
+    excused: tuple[str, ...] = ()
+    """Time metrics whose confirmed slowdown the machine's own slowdown could explain: not
+    failed, reported inconclusive."""
 
     @property
     def regressed(self) -> tuple[Comparison, ...]:
@@ -133,14 +146,17 @@ class TestComparison:
         data["comparisons"] = [c.to_dict() for c in self.comparisons]
         data["suspected"] = list(self.suspected)
         data["first_pvalues"] = dict(self.first_pvalues)
+        data["excused"] = list(self.excused)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TestComparison:
-        values = dict(data)
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
         values["comparisons"] = tuple(Comparison.from_dict(c) for c in data["comparisons"])
-        values["suspected"] = tuple(data["suspected"])
-        values["first_pvalues"] = dict(data["first_pvalues"])
+        values["suspected"] = tuple(data.get("suspected", ()))
+        values["first_pvalues"] = dict(data.get("first_pvalues", {}))
+        values["excused"] = tuple(data.get("excused", ()))
         return cls(**values)
 
 
@@ -435,22 +451,53 @@ def _new(name: str, current: TestResult, settings: TestSettings, *, gated: bool)
     )
 
 
-def confirm(first: TestComparison, fresh: TestComparison) -> TestComparison:
-    """The verdicts of a re-measurement, kept only where they confirm the first suspicion."""
-    comparisons = tuple(
-        c
-        if c.verdict != "regressed" or c.metric in first.suspected
-        else replace(c, verdict="inconclusive")
-        for c in fresh.comparisons
-    )
+def machine_explains(c: Comparison, factor: float) -> bool:
+    """Could a machine running ``factor`` times slower account for this regression?
+
+    Only time and rate metrics depend on the machine's speed (token counts and cost do not),
+    and only if the interval's better end lies within ``factor * (1 + threshold)``: a slowdown
+    well beyond what the machine explains still fails.
+    """
+    if factor <= 1.0 or c.unit not in ("s", "tok/s") or c.pvalue is None:
+        return False
+    # the end of the interval nearest to "no change", as a factor of "worse"
+    near = c.ratio_low if not c.higher_is_better else (1 / c.ratio_high if c.ratio_high else None)
+    return near is not None and near <= factor * (1.0 + c.threshold)
+
+
+def confirm(
+    first: TestComparison,
+    fresh: TestComparison,
+    *,
+    machine_slowdown: float = 1.0,
+    settle_waited_s: float | None = None,
+) -> TestComparison:
+    """The verdicts of a re-measurement, kept only where they confirm the first suspicion.
+
+    A regression fails only if it was suspected in the first measurement, and (for times and
+    rates) only if the machine, measured just before re-measuring, cannot explain it.
+    """
+    comparisons = []
+    excused = []
+    for c in fresh.comparisons:
+        kept = c
+        if c.verdict == "regressed" and c.metric not in first.suspected:
+            kept = replace(c, verdict="inconclusive")
+        elif c.verdict == "regressed" and machine_explains(c, machine_slowdown):
+            excused.append(c.metric)
+            kept = replace(c, verdict="inconclusive")
+        comparisons.append(kept)
     confirmed = any(c.gated and c.verdict == "regressed" for c in comparisons)
     first_p = {c.metric: c.pvalue for c in first.comparisons if c.metric in first.suspected}
     return replace(
         fresh,
-        comparisons=comparisons,
+        comparisons=tuple(comparisons),
         suspected=first.suspected,
         confirmation="confirmed" if confirmed else "not confirmed",
         first_pvalues=first_p,
+        settle_waited_s=settle_waited_s,
+        machine_slowdown=machine_slowdown,
+        excused=tuple(excused),
     )
 
 
@@ -497,7 +544,15 @@ def failure_message(tc: TestComparison) -> str:
         )
     if tc.confirmation == "confirmed":
         firsts = ", ".join(f"{m}: p = {_format_p(p)}" for m, p in tc.first_pvalues.items())
-        lines.append(f"  confirmed by re-measuring (first measurement: {firsts})")
+        waited = ""
+        if tc.settle_waited_s and tc.settle_waited_s >= 0.5:
+            waited = f", after waiting {tc.settle_waited_s:.0f} s for the machine to settle"
+        lines.append(f"  confirmed by re-measuring{waited} (first measurement: {firsts})")
+        if tc.machine_slowdown and tc.machine_slowdown > 1:
+            lines.append(
+                f"  this machine ran {tc.machine_slowdown:.2f}x slower than it should; the "
+                "regression is larger than that explains"
+            )
     stale = " -- stale, consider re-saving it" if tc.stale else ""
     lines.append(
         f"baseline: saved {tc.baseline_saved_at or '(unknown time)'}, "

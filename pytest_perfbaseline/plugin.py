@@ -40,6 +40,7 @@ from .settings import (
 if TYPE_CHECKING:
     from .environment import Environment
     from .gate import TestComparison
+    from .machine import MachineWatch
     from .perf import Perf
     from .reports import RunReport
     from .results import TestResult
@@ -68,6 +69,7 @@ DEFAULT_BASELINE_DIR = ".perfbaseline"
 # GitHub refuses a step summary over 1 MiB; beyond this, the folded per-metric rows are left out.
 _STEP_SUMMARY_BUDGET = 768 * 1024
 DEFAULT_MAX_AGE = "30d"
+DEFAULT_SETTLE = "30s"
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -152,6 +154,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="on|off",
     )
     option(
+        "--perf-settle",
+        "perf_settle",
+        "before re-measuring a suspected regression, wait up to this long for the machine to "
+        "run as fast as it did earlier in the session (a VM's CPU-steal burst); '0' to "
+        f"re-measure at once; default {DEFAULT_SETTLE}",
+        metavar="AGE",
+    )
+    option(
         "--perf-fail",
         "perf_fail",
         "'regression': a regressed test fails; 'never': report regressions without "
@@ -221,6 +231,7 @@ class Options:
     """None: derived from the machine (resolved when first needed)."""
     alpha: float
     confirm: bool
+    settle_s: float
     fail: bool
     max_age_s: float | None
     disabled: bool
@@ -305,6 +316,7 @@ def _read_options(config: pytest.Config) -> Options:
         profile=get("perf_profile", _profile, None),
         alpha=get("perf_alpha", parse_alpha, DEFAULT_ALPHA),
         confirm=get("perf_confirm", parse_bool, True),
+        settle_s=get("perf_settle", parse_duration, parse_duration(DEFAULT_SETTLE)) or 0.0,
         fail=get("perf_fail", _choice("regression", "never"), "regression") == "regression",
         max_age_s=get("perf_baseline_max_age", parse_duration, parse_duration(DEFAULT_MAX_AGE)),
         disabled=get("perf_disable", parse_bool, False),
@@ -408,6 +420,7 @@ class PerfSession:
         self.save_report: SaveReport | None = None
         self.save_skipped_reason: str | None = None
         self._store: BaselineStore | None = None
+        self.machine: MachineWatch | None = None
         self._environment: Environment | None = None
         self._cost_of: Any = None
         self._warned: set[tuple[str, str]] = set()
@@ -474,6 +487,16 @@ class PerfSession:
             self._store = BaselineStore(self.options.baseline_dir, self.profile)
         return self._store
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # How fast the machine is, before any test loads it: the reference for telling a
+        # slowed machine from slowed code (see machine.py). Only where it can matter.
+        needed = self.options.save or (self.options.compare and self.options.confirm)
+        if needed and not self.options.disabled:
+            from .machine import MachineWatch
+
+            self.machine = MachineWatch()
+            self.machine.calibrate()
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # The session's false-alarm budget is shared by the perf tests that will run, so the
         # call phase of the first one already knows its share.
@@ -535,6 +558,7 @@ class PerfSession:
             age = age_seconds(entry.environment)
             comparison = replace(
                 comparison,
+                baseline_probe_s=entry.environment.probe_s,
                 baseline_saved_at=entry.environment.saved_at,
                 baseline_origin=describe_origin(entry.environment, entry.profile, self.environment),
                 baseline_age_s=age,
@@ -575,10 +599,25 @@ class PerfSession:
                 # on the fresh rounds alone. That bounds the false-alarm rate by the fresh
                 # test's level, however lax the suspicion was.
                 started = time.perf_counter()
+                factor, waited = 1.0, None
+                if self.machine is not None:
+                    settling = self.machine.settle(self.options.settle_s)
+                    waited = settling.waited_s
                 perf._reset()
                 item.runtest()
                 result = TestResult.from_measurement(item.nodeid, perf.finish())
-                comparison = confirm(comparison, self._compare(item, result))
+                if self.machine is not None and self.machine.best:
+                    from .machine import machine_factor
+
+                    # a burst can also begin during the re-measure: look again afterwards
+                    current = max(settling.current_s, self.machine.sample())
+                    factor = machine_factor(current, self.machine.best, comparison.baseline_probe_s)
+                comparison = confirm(
+                    comparison,
+                    self._compare(item, result),
+                    machine_slowdown=factor,
+                    settle_waited_s=waited,
+                )
                 emit(
                     "re-measured",
                     item.nodeid,
@@ -587,6 +626,9 @@ class PerfSession:
                     duration_s=time.perf_counter() - started,
                     suspected=list(comparison.suspected),
                     confirmation=comparison.confirmation,
+                    settle_waited_s=waited,
+                    machine_slowdown=factor,
+                    excused=list(comparison.excused),
                 )
             item.stash[COMPARISON_KEY] = comparison
             regressed = [c.metric for c in comparison.regressed]
@@ -661,7 +703,10 @@ class PerfSession:
             return
         started = time.perf_counter()
         results = [self.results[nodeid] for nodeid in sorted(self.results)]
-        report = self.store.save([(result, self.environment) for result in results])
+        environment = self.environment
+        if self.machine is not None and self.machine.best:
+            environment = replace(environment, probe_s=self.machine.best)
+        report = self.store.save([(result, environment) for result in results])
         self.save_report = report
         folder = str(self.options.baseline_dir / self.profile)
         if report.saved:
@@ -787,9 +832,7 @@ class PerfSession:
         for text, markup in lines:
             tr.write_line(text, **markup)
         if not verbose and results:
-            tr.write_line(
-                "(-v: every metric of every test, all breakdowns and all verdicts)"
-            )
+            tr.write_line("(-v: every metric of every test, all breakdowns and all verdicts)")
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -222,7 +222,14 @@ def _notes(report: RunReport, entries: Sequence[TestEntry]) -> list[str]:
             )
             notes.append(f"- {ICONS['inconclusive']} {markdown_code(nodeid)}: {metrics}")
     for nodeid, tc in compared:
-        if tc.confirmation == "not confirmed":
+        if tc.excused:
+            metrics = ", ".join(markdown_code(m) for m in tc.excused)
+            notes.append(
+                f"- 🐢 {markdown_code(nodeid)}: {metrics} slowed down, but the machine itself ran "
+                f"{tc.machine_slowdown or 1:.2f}x slower than it should while re-measuring, "
+                "which could explain it: not failed"
+            )
+        elif tc.confirmation == "not confirmed":
             metrics = ", ".join(markdown_code(m) for m in tc.suspected)
             notes.append(
                 f"- 🔁 {markdown_code(nodeid)}: suspected regression of {metrics} "

@@ -253,7 +253,19 @@ def verdict_lines(
                     {"yellow": True},
                 )
             )
-    unconfirmed = [tc.nodeid for tc in comparisons if tc.confirmation == "not confirmed"]
+    for tc in comparisons:
+        if tc.excused:
+            lines.append(
+                (
+                    f"not failed: {tc.nodeid}: {', '.join(tc.excused)} slowed down, but this "
+                    f"machine itself ran {tc.machine_slowdown or 1:.2f}x slower than it should "
+                    "while re-measuring, which could explain it (see docs/gate.md)",
+                    {"yellow": True},
+                )
+            )
+    unconfirmed = [
+        tc.nodeid for tc in comparisons if tc.confirmation == "not confirmed" and not tc.excused
+    ]
     if unconfirmed:
         lines.append(
             (

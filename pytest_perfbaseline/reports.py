@@ -124,6 +124,10 @@ def _test_to_dict(entry: TestEntry) -> dict[str, Any]:
             "confirmation": tc.confirmation,
             "suspected": list(tc.suspected),
             "first_pvalues": dict(tc.first_pvalues),
+            "baseline_probe_s": tc.baseline_probe_s,
+            "settle_waited_s": tc.settle_waited_s,
+            "machine_slowdown": tc.machine_slowdown,
+            "excused": list(tc.excused),
             "metrics": {c.metric: _comparison_fields(c) for c in tc.comparisons},
         }
     return data
@@ -182,6 +186,10 @@ def _comparison_from_dict(nodeid: str, data: Mapping[str, Any]) -> TestCompariso
         suspected=tuple(data.get("suspected", ())),
         confirmation=data.get("confirmation", "none"),
         first_pvalues=dict(data.get("first_pvalues", {})),
+        baseline_probe_s=data.get("baseline_probe_s"),
+        settle_waited_s=data.get("settle_waited_s"),
+        machine_slowdown=data.get("machine_slowdown"),
+        excused=tuple(data.get("excused", ())),
     )
 
 

@@ -1,0 +1,99 @@
+"""The machine check before a confirmation re-measure, with scripted probes and time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from pytest_perfbaseline.machine import TOLERANCE, MachineWatch, Settling, probe
+
+
+class Script:
+    """Probe results in order (each sample takes six probes), and a clock that sleeps."""
+
+    def __init__(self, samples: list[float]) -> None:
+        # every probe of one sample returns the sample's value
+        self._probes: Iterator[float] = iter(v for v in samples for _ in range(6))
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def probe(self) -> float:
+        return next(self._probes)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def watch(self) -> MachineWatch:
+        return MachineWatch(self.probe, self.sleep, self.monotonic)
+
+
+def test_a_machine_as_fast_as_at_the_start_does_not_wait() -> None:
+    script = Script([0.004, 0.0041])
+    watch = script.watch()
+    watch.calibrate()
+    settling = watch.settle(max_wait_s=30)
+    assert settling == Settling(waited_s=0.0, slowdown=pytest.approx(1.025), current_s=0.0041)
+    assert settling.settled
+    assert script.slept == []
+
+
+def test_a_slowed_machine_is_waited_for_until_it_recovers() -> None:
+    script = Script([0.004, 0.006, 0.0058, 0.0045, 0.0041])
+    watch = script.watch()
+    watch.calibrate()
+    settling = watch.settle(max_wait_s=30)
+    assert settling.settled
+    assert settling.slowdown == pytest.approx(0.0041 / 0.004)
+    assert script.slept == [0.5, 0.5, 0.5]  # three probes were too slow, the fourth was not
+    assert settling.waited_s == pytest.approx(1.5)
+
+
+def test_waiting_stops_at_the_limit_and_reports_the_slowdown() -> None:
+    script = Script([0.004] + [0.006] * 100)
+    watch = script.watch()
+    watch.calibrate()
+    settling = watch.settle(max_wait_s=2)
+    assert not settling.settled
+    assert settling.slowdown == pytest.approx(1.5)
+    assert settling.waited_s == pytest.approx(2.0)
+    assert sum(script.slept) == pytest.approx(2.0)
+
+
+def test_no_wait_allowed_means_one_look() -> None:
+    script = Script([0.004, 0.008])
+    watch = script.watch()
+    watch.calibrate()
+    settling = watch.settle(max_wait_s=0)
+    assert settling.slowdown == pytest.approx(2.0)
+    assert script.slept == []
+
+
+def test_the_best_speed_seen_is_the_reference() -> None:
+    script = Script([0.005, 0.004, 0.0045])
+    watch = script.watch()
+    watch.calibrate()  # 5 ms: the session began on a busy machine
+    assert watch.settle(max_wait_s=0).slowdown == 1.0  # faster than ever: the new best
+    assert watch.best == pytest.approx(0.004)
+    settling = watch.settle(max_wait_s=0)
+    assert settling.slowdown == pytest.approx(1.125)
+    assert settling.slowdown > 1 + TOLERANCE
+    assert not settling.settled
+
+
+def test_a_sample_is_robust_to_one_preempted_probe() -> None:
+    values = iter([0.004, 0.050, 0.004, 0.004, 0.060, 0.004])  # two probes preempted
+    watch = MachineWatch(lambda: next(values), lambda s: None, lambda: 0.0)
+    assert watch.sample() == pytest.approx(0.004)
+
+
+def test_the_real_probe_runs_a_fixed_task() -> None:
+    sleeps: list[float] = []
+    ticks = iter(range(100))
+    elapsed = probe(clock=lambda: float(next(ticks)), sleep=sleeps.append)
+    assert elapsed == 1.0  # two clock readings: start and end
+    assert sleeps == [0.0003] * 8
