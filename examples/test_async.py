@@ -22,6 +22,9 @@ async def test_concurrent_agents(perf, openai_llm, anthropic_llm):
 
     assert draft
     assert critique
-    # the agents ran side by side: the round took about as long as the slower one alone
-    assert perf.summary["round_s"].median < 1.5 * perf.summary["agent.critic.s"].median
-    assert perf.summary["critic.ttft_s"].median > perf.summary["drafter.ttft_s"].median
+    s = perf.summary
+    # the agents ran side by side: the round took less than the two of them back to back
+    assert s["round_s"].median < s["agent.drafter.s"].median + s["agent.critic.s"].median
+    # and each was charged its own tokens and cost (different models, different prices)
+    assert s["agent.drafter.output_tokens"].median == s["agent.critic.output_tokens"].median == 32
+    assert s["agent.critic.cost_usd"].median > s["agent.drafter.cost_usd"].median

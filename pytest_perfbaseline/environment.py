@@ -65,9 +65,6 @@ class Environment:
     """``git rev-parse HEAD`` in the rootdir; None outside a repository or without git."""
     git_dirty: bool | None
     """Whether tracked files differed from HEAD (the baseline folder itself not counted)."""
-    probe_s: float | None = None
-    """How long the machine took for a fixed reference task (:mod:`.machine`) at its best in
-    the session: how fast it was, so a later run on a slower machine can tell."""
 
     def to_dict(self) -> dict[str, Any]:
         """Builtins only, one key per field (JSON-ready)."""
@@ -89,7 +86,6 @@ class Environment:
         cores = data.get("cores")
         commit = data.get("git_commit")
         dirty = data.get("git_dirty")
-        probe_s = data.get("probe_s")
         return cls(
             saved_at=text("saved_at"),
             plugin=text("plugin"),
@@ -102,9 +98,6 @@ class Environment:
             cores=cores if isinstance(cores, int) and not isinstance(cores, bool) else None,
             git_commit=commit if isinstance(commit, str) else None,
             git_dirty=dirty if isinstance(dirty, bool) else None,
-            probe_s=float(probe_s)
-            if isinstance(probe_s, (int, float)) and not isinstance(probe_s, bool) and probe_s > 0
-            else None,
         )
 
     @property

@@ -41,7 +41,7 @@ __all__ = [
     "confirm",
     "describe_change",
     "failure_message",
-    "machine_explains",
+    "machine_sensitive",
     "metric_alpha",
     "suspicion_alpha",
 ]
@@ -111,15 +111,13 @@ class TestComparison:
     confirmation: Literal["none", "confirmed", "not confirmed"] = "none"
     first_pvalues: Mapping[str, float | None] = field(default_factory=dict)
     """For re-measured tests: each suspected metric's p-value in the first measurement."""
-    baseline_probe_s: float | None = None
-    """The speed of the machine that saved the baseline (its ``probe_s``)."""
     settle_waited_s: float | None = None
     """For re-measured tests: how long the gate waited for the machine to settle first."""
     machine_slowdown: float | None = None
-    """For re-measured tests: how much slower the machine ran than it should (>1 only when
-    beyond the probe's tolerance; see :mod:`.machine`)."""
+    """For re-measured tests: the machine's reference probe around the re-measure relative to
+    its best in the session (see :mod:`.machine`); above ``1 + TOLERANCE`` it was busy."""
     excused: tuple[str, ...] = ()
-    """Time metrics whose confirmed slowdown the machine's own slowdown could explain: not
+    """Time metrics that regressed in a re-measure made while the machine was busy: not
     failed, reported inconclusive."""
 
     @property
@@ -451,39 +449,34 @@ def _new(name: str, current: TestResult, settings: TestSettings, *, gated: bool)
     )
 
 
-def machine_explains(c: Comparison, factor: float) -> bool:
-    """Could a machine running ``factor`` times slower account for this regression?
-
-    Only time and rate metrics depend on the machine's speed (token counts and cost do not),
-    and only if the interval's better end lies within ``factor * (1 + threshold)``: a slowdown
-    well beyond what the machine explains still fails.
-    """
-    if factor <= 1.0 or c.unit not in ("s", "tok/s") or c.pvalue is None:
-        return False
-    # the end of the interval nearest to "no change", as a factor of "worse"
-    near = c.ratio_low if not c.higher_is_better else (1 / c.ratio_high if c.ratio_high else None)
-    return near is not None and near <= factor * (1.0 + c.threshold)
+def machine_sensitive(c: Comparison) -> bool:
+    """Whether a busy machine can change this metric: times and rates, not counts or cost."""
+    return c.unit in ("s", "tok/s") and c.pvalue is not None
 
 
 def confirm(
     first: TestComparison,
     fresh: TestComparison,
     *,
-    machine_slowdown: float = 1.0,
+    machine_slowdown: float | None = None,
     settle_waited_s: float | None = None,
 ) -> TestComparison:
     """The verdicts of a re-measurement, kept only where they confirm the first suspicion.
 
-    A regression fails only if it was suspected in the first measurement, and (for times and
-    rates) only if the machine, measured just before re-measuring, cannot explain it.
+    A regression fails only if it was suspected in the first measurement, and, for times and
+    rates, only if the machine was not busy around the re-measure (``machine_slowdown``
+    beyond the probe's tolerance): a busy window says nothing about the code.
     """
+    from .machine import TOLERANCE
+
+    busy = machine_slowdown is not None and machine_slowdown > 1 + TOLERANCE
     comparisons = []
     excused = []
     for c in fresh.comparisons:
         kept = c
         if c.verdict == "regressed" and c.metric not in first.suspected:
             kept = replace(c, verdict="inconclusive")
-        elif c.verdict == "regressed" and machine_explains(c, machine_slowdown):
+        elif c.verdict == "regressed" and busy and machine_sensitive(c):
             excused.append(c.metric)
             kept = replace(c, verdict="inconclusive")
         comparisons.append(kept)
@@ -548,10 +541,10 @@ def failure_message(tc: TestComparison) -> str:
         if tc.settle_waited_s and tc.settle_waited_s >= 0.5:
             waited = f", after waiting {tc.settle_waited_s:.0f} s for the machine to settle"
         lines.append(f"  confirmed by re-measuring{waited} (first measurement: {firsts})")
-        if tc.machine_slowdown and tc.machine_slowdown > 1:
+        if tc.excused:
             lines.append(
-                f"  this machine ran {tc.machine_slowdown:.2f}x slower than it should; the "
-                "regression is larger than that explains"
+                f"  ({', '.join(tc.excused)} also slowed down, but the machine was busy while "
+                "re-measuring: not counted)"
             )
     stale = " -- stale, consider re-saving it" if tc.stale else ""
     lines.append(

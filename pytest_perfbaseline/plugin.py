@@ -156,9 +156,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     option(
         "--perf-settle",
         "perf_settle",
-        "before re-measuring a suspected regression, wait up to this long for the machine to "
-        "run as fast as it did earlier in the session (a VM's CPU-steal burst); '0' to "
-        f"re-measure at once; default {DEFAULT_SETTLE}",
+        "before re-measuring a suspected regression, wait up to this long for a busy machine "
+        "(a VM's CPU-steal burst) to quieten, and do not fail a time regression measured "
+        f"while it was busy; '0': no machine check; default {DEFAULT_SETTLE}",
         metavar="AGE",
     )
     option(
@@ -489,9 +489,9 @@ class PerfSession:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # How fast the machine is, before any test loads it: the reference for telling a
-        # slowed machine from slowed code (see machine.py). Only where it can matter.
-        needed = self.options.save or (self.options.compare and self.options.confirm)
-        if needed and not self.options.disabled:
+        # busy machine from slowed code (see machine.py). Only where it can matter.
+        options = self.options
+        if options.compare and options.confirm and options.settle_s > 0 and not options.disabled:
             from .machine import MachineWatch
 
             self.machine = MachineWatch()
@@ -558,7 +558,6 @@ class PerfSession:
             age = age_seconds(entry.environment)
             comparison = replace(
                 comparison,
-                baseline_probe_s=entry.environment.probe_s,
                 baseline_saved_at=entry.environment.saved_at,
                 baseline_origin=describe_origin(entry.environment, entry.profile, self.environment),
                 baseline_age_s=age,
@@ -599,23 +598,20 @@ class PerfSession:
                 # on the fresh rounds alone. That bounds the false-alarm rate by the fresh
                 # test's level, however lax the suspicion was.
                 started = time.perf_counter()
-                factor, waited = 1.0, None
-                if self.machine is not None:
+                slowdown, waited = None, None
+                if self.machine is not None:  # a busy machine first gets time to quieten
                     settling = self.machine.settle(self.options.settle_s)
-                    waited = settling.waited_s
+                    waited, slowdown = settling.waited_s, settling.slowdown
                 perf._reset()
                 item.runtest()
                 result = TestResult.from_measurement(item.nodeid, perf.finish())
-                if self.machine is not None and self.machine.best:
-                    from .machine import machine_factor
-
+                if self.machine is not None and slowdown is not None:
                     # a burst can also begin during the re-measure: look again afterwards
-                    current = max(settling.current_s, self.machine.sample())
-                    factor = machine_factor(current, self.machine.best, comparison.baseline_probe_s)
+                    slowdown = max(slowdown, self.machine.slowdown())
                 comparison = confirm(
                     comparison,
                     self._compare(item, result),
-                    machine_slowdown=factor,
+                    machine_slowdown=slowdown,
                     settle_waited_s=waited,
                 )
                 emit(
@@ -627,7 +623,7 @@ class PerfSession:
                     suspected=list(comparison.suspected),
                     confirmation=comparison.confirmation,
                     settle_waited_s=waited,
-                    machine_slowdown=factor,
+                    machine_slowdown=slowdown,
                     excused=list(comparison.excused),
                 )
             item.stash[COMPARISON_KEY] = comparison
@@ -703,10 +699,7 @@ class PerfSession:
             return
         started = time.perf_counter()
         results = [self.results[nodeid] for nodeid in sorted(self.results)]
-        environment = self.environment
-        if self.machine is not None and self.machine.best:
-            environment = replace(environment, probe_s=self.machine.best)
-        report = self.store.save([(result, environment) for result in results])
+        report = self.store.save([(result, self.environment) for result in results])
         self.save_report = report
         folder = str(self.options.baseline_dir / self.profile)
         if report.saved:

@@ -225,9 +225,10 @@ def _notes(report: RunReport, entries: Sequence[TestEntry]) -> list[str]:
         if tc.excused:
             metrics = ", ".join(markdown_code(m) for m in tc.excused)
             notes.append(
-                f"- 🐢 {markdown_code(nodeid)}: {metrics} slowed down, but the machine itself ran "
-                f"{tc.machine_slowdown or 1:.2f}x slower than it should while re-measuring, "
-                "which could explain it: not failed"
+                f"- 🐢 {markdown_code(nodeid)}: {metrics} slowed down, but the machine was busy "
+                "while re-measuring (its reference probe ran "
+                f"{tc.machine_slowdown or 1:.1f}x slower than at its best): not failed, "
+                "run again to decide"
             )
         elif tc.confirmation == "not confirmed":
             metrics = ", ".join(markdown_code(m) for m in tc.suspected)

@@ -257,9 +257,10 @@ def verdict_lines(
         if tc.excused:
             lines.append(
                 (
-                    f"not failed: {tc.nodeid}: {', '.join(tc.excused)} slowed down, but this "
-                    f"machine itself ran {tc.machine_slowdown or 1:.2f}x slower than it should "
-                    "while re-measuring, which could explain it (see docs/gate.md)",
+                    f"not failed: {tc.nodeid}: {', '.join(tc.excused)} slowed down, but the "
+                    "machine was busy while re-measuring (its reference probe ran "
+                    f"{tc.machine_slowdown or 1:.1f}x slower than at its best in this session); "
+                    "run again to decide (see docs/gate.md)",
                     {"yellow": True},
                 )
             )

@@ -8,8 +8,6 @@ import scipy.special
 import scipy.stats
 from fakes import FakeClock
 
-from pytest_perfbaseline import machine
-
 
 @pytest.fixture
 def clock() -> FakeClock:
@@ -21,14 +19,12 @@ def _lean_inner_runs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
     """Runs made with pytester: quick, and judged on their (simulated) timings alone.
 
     They skip Hypothesis' plugin (it costs ~1 s per run, unused there), and the machine check
-    before a confirmation re-measure sees a machine of constant speed: the inner suites run on
-    simulated time, so this machine's load must not excuse or delay anything (in-process
-    runs share the module; subprocess runs get --perf-settle=0). test_machine_plugin.py
-    tests the machine check itself.
+    before a confirmation re-measure is off (--perf-settle=0): the inner suites run on
+    simulated time, so this machine's load must neither delay nor excuse anything there.
+    test_machine_plugin.py turns it on, with a scripted probe, to test it.
     """
     if "pytester" in request.fixturenames:
         monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest --perf-settle=0")
-        monkeypatch.setattr(machine, "probe", lambda: 0.004)
 
 
 __all__ = ["numpy", "scipy"]  # imported for their side effect on sys.modules (see above)

@@ -194,7 +194,6 @@ GOLDEN = """\
         "implementation": "CPython",
         "platform": "Linux-6.1.0-x86_64-with-glibc2.36",
         "plugin": "0.1.0",
-        "probe_s": null,
         "python": "3.11.7",
         "saved_at": "2026-11-21T20:40:00Z",
         "system": "linux"
