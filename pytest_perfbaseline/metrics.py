@@ -235,7 +235,7 @@ def compute_round(rnd: RoundRecord, cost_of: Callable[[Usage], float | None]) ->
             result.unreported_models.add(model)
         calls.append(_Call(tokens, model, record.attribution, cost))
     for recorded in rnd.usages:
-        usage = recorded.usage
+        usage = recorded.usage()
         cost = cost_of(usage) if usage.model is not None else None
         if cost is None and usage.model is not None:
             result.unpriced_models.add(usage.model)

@@ -18,7 +18,7 @@ from .metrics import MetricInfo, RoundMetrics, builtin_metric_info, compute_roun
 from .recorder import Clock, CustomValue, Recorder, TimedStream
 from .spans import SpanScope, current_attribution
 from .summary import Summary, metric_values, summarize_rounds
-from .usage import Usage
+from .usage import Usage, check_counts
 
 __all__ = ["Measurement", "Perf", "UnpricedModelWarning"]
 
@@ -254,20 +254,20 @@ class Perf:
         """
         if not isinstance(model, str) or not model:
             raise ValueError(f"record_usage() needs a model name, got {model!r}")
-        usage = Usage(
-            model=model,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            cached_input_tokens=cached_input_tokens,
-            cache_write_tokens=cache_write_tokens,
-            reasoning_tokens=reasoning_tokens,
+        counts = (
+            input_tokens,
+            output_tokens,
+            cached_input_tokens,
+            cache_write_tokens,
+            reasoning_tokens,
         )
+        check_counts(*counts)
         attribution = current_attribution()
         if agent is not None:
             attribution = attribution.with_name("agent", agent)
         if operation is not None:
             attribution = attribution.with_name("operation", operation)
-        self._recorder.record_usage(usage, attribution)
+        self._recorder.record_usage(model, counts, attribution)
 
     def metric(
         self, name: str, value: float, *, unit: str = "", higher_is_better: bool = False

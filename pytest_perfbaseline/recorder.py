@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .spans import Attribution, SpanKind, SpanRecord, SpanScope, current_attribution
 from .usage import Usage
@@ -65,12 +65,20 @@ class StreamRecord:
         self.failed = False
 
 
-@dataclass(frozen=True)
-class UsageRecord:
-    """A non-streamed call accounted with ``record_usage``."""
+class UsageRecord(NamedTuple):
+    """A non-streamed call accounted with ``record_usage``.
 
-    usage: Usage
+    Holds the validated counts; the :class:`Usage` is built with the round's metrics, not on
+    the caller's path (a frozen dataclass alone costs most of the 2 us a record may take).
+    """
+
+    model: str
+    counts: tuple[int, int, int, int, int]
+    """input, output, cached input, cache write and reasoning tokens, as in :class:`Usage`."""
     attribution: Attribution
+
+    def usage(self) -> Usage:
+        return Usage(self.model, *self.counts)
 
 
 @dataclass(frozen=True)
@@ -187,7 +195,7 @@ class Recorder:
         return SpanScope(kind, name, self.clock, self._close_span)
 
     def _close_span(self, record: SpanRecord) -> None:
-        rnd = self._target_round(record.start_ns)
+        rnd = self._round or self._target_round(record.start_ns)
         if rnd is not None:
             rnd.spans.append(record)
             if rnd.implicit:
@@ -195,11 +203,17 @@ class Recorder:
                 rnd.start_ns = min(rnd.start_ns, record.start_ns)
                 rnd.touch(record.end_ns)
 
-    def record_usage(self, usage: Usage, attribution: Attribution | None = None) -> None:
+    def record_usage(
+        self,
+        model: str,
+        counts: tuple[int, int, int, int, int],
+        attribution: Attribution | None = None,
+    ) -> None:
+        """Account one call; ``counts`` must have passed :func:`.usage.check_counts`."""
         now = self.clock()
         rnd = self._target_round(now)
         if rnd is not None:
-            rnd.usages.append(UsageRecord(usage, attribution or current_attribution()))
+            rnd.usages.append(UsageRecord(model, counts, attribution or current_attribution()))
             if rnd.implicit:
                 rnd.touch(now)
 

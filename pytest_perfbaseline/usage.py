@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Usage"]
+__all__ = ["Usage", "check_counts"]
 
 
 @dataclass(frozen=True)
@@ -34,31 +34,67 @@ class Usage:
     reasoning_tokens: int = 0
 
     def __post_init__(self) -> None:
-        for field in (
-            "input_tokens",
-            "output_tokens",
-            "cached_input_tokens",
-            "cache_write_tokens",
-            "reasoning_tokens",
-        ):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"Usage.{field} must be an int, got {value!r}")
-            if value < 0:
-                raise ValueError(f"Usage.{field} must be >= 0, got {value}")
-        if self.cached_input_tokens + self.cache_write_tokens > self.input_tokens:
-            raise ValueError(
-                "Usage.input_tokens counts all prompt tokens, so it must be at least "
-                "cached_input_tokens + cache_write_tokens "
-                f"({self.input_tokens} < {self.cached_input_tokens} + {self.cache_write_tokens})"
-            )
-        if self.reasoning_tokens > self.output_tokens:
-            raise ValueError(
-                "Usage.output_tokens counts all generated tokens, so it must be at least "
-                f"reasoning_tokens ({self.output_tokens} < {self.reasoning_tokens})"
-            )
+        check_counts(
+            self.input_tokens,
+            self.output_tokens,
+            self.cached_input_tokens,
+            self.cache_write_tokens,
+            self.reasoning_tokens,
+        )
 
     @property
     def uncached_input_tokens(self) -> int:
         """Prompt tokens billed at the plain input rate."""
         return self.input_tokens - self.cached_input_tokens - self.cache_write_tokens
+
+
+_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+
+
+def check_counts(
+    input_tokens: int,
+    output_tokens: int,
+    cached_input_tokens: int,
+    cache_write_tokens: int,
+    reasoning_tokens: int,
+) -> None:
+    """Raise TypeError / ValueError naming the field unless the counts make a valid Usage."""
+    counts = (
+        input_tokens,
+        output_tokens,
+        cached_input_tokens,
+        cache_write_tokens,
+        reasoning_tokens,
+    )
+    # Spelled out for the usual case (record_usage runs per call, the bar is 2 us); the
+    # field-by-field pass only runs to name what is wrong.
+    if not (
+        type(input_tokens) is int
+        and type(output_tokens) is int
+        and type(cached_input_tokens) is int
+        and type(cache_write_tokens) is int
+        and type(reasoning_tokens) is int
+        and min(counts) >= 0
+    ):
+        for field, value in zip(_FIELDS, counts, strict=True):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"Usage.{field} must be an int, got {value!r}")
+            if value < 0:
+                raise ValueError(f"Usage.{field} must be >= 0, got {value}")
+    if cached_input_tokens + cache_write_tokens > input_tokens:
+        raise ValueError(
+            "Usage.input_tokens counts all prompt tokens, so it must be at least "
+            "cached_input_tokens + cache_write_tokens "
+            f"({input_tokens} < {cached_input_tokens} + {cache_write_tokens})"
+        )
+    if reasoning_tokens > output_tokens:
+        raise ValueError(
+            "Usage.output_tokens counts all generated tokens, so it must be at least "
+            f"reasoning_tokens ({output_tokens} < {reasoning_tokens})"
+        )
