@@ -77,7 +77,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("perfbaseline", "performance baselines (pytest-perfbaseline)")
 
     def option(flag: str, ini: str, help: str, ini_type: str = "string", **kwargs: Any) -> None:
-        group.addoption(flag, dest=ini, default=None, help=f"{help} (ini: {ini})", **kwargs)
+        # argparse %-formats option help ("%(default)s"), so a literal percent sign is doubled.
+        flag_help = f"{help} (ini: {ini})".replace("%", "%%")
+        group.addoption(flag, dest=ini, default=None, help=flag_help, **kwargs)
         parser.addini(ini, help, type=ini_type, default=None)  # type: ignore[arg-type]
 
     option(

@@ -244,3 +244,16 @@ def test_perfbaseline_compare_gates_two_json_reports(
     assert main(["compare", str(path / "a.json"), str(path / "b.json")]) == 0
     assert main(["compare", str(path / "a.json"), str(path / "c.json")]) == 1
     assert main(["compare", str(path / "a.json"), str(Path("missing.json"))]) == 2
+
+
+def test_log_records_reach_caplog(suite: pytest.Pytester, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="pytest_perfbaseline")
+    suite.runpytest("--perf-baseline=save", "--perf-csv=r.csv").assert_outcomes(passed=3)
+    records = [r for r in caplog.records if r.name == "pytest_perfbaseline"]
+    actions = [r.action for r in records]  # type: ignore[attr-defined]
+    assert "baseline saved" in actions
+    assert "report written" in actions
+    saved = next(r for r in records if r.action == "baseline saved")  # type: ignore[attr-defined]
+    assert ".perfbaseline" in saved.target  # type: ignore[attr-defined]
+    assert saved.duration_s >= 0  # type: ignore[attr-defined]
+    assert saved.getMessage().startswith("saved the baselines of 3 tests to ")
