@@ -24,6 +24,8 @@ def _lean_inner_runs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
     test_machine_plugin.py turns it on, with a scripted probe, to test it.
     """
     if "pytester" in request.fixturenames:
+        # pytester clears PYTEST_ADDOPTS when it is set up, so it has to be set up first.
+        request.getfixturevalue("pytester")
         monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest --perf-settle=0")
 
 

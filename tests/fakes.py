@@ -41,3 +41,42 @@ async def ascripted(clock: FakeClock, events: Iterable[tuple[float, Any]]) -> As
 def no_cost(usage: Any) -> float | None:
     """A price table that knows every model and charges one dollar per call."""
     return 1.0
+
+
+def simulated_suite(jitter: float) -> str:
+    """The opening of an inner test file (for pytester) whose tests run on simulated time.
+
+    It defines ``clock`` (a fake clock), the ``perf_clock`` fixture that hands it to the
+    plugin, and ``llm``, a simulated model whose sleeps advance that clock, with fresh jitter
+    every run like a real service. The environment slows it (``PERF_TEST_SLOWDOWN``, a factor
+    on the time to first token) or lengthens answers (``PERF_TEST_EXTRA_TOKENS``), so that a
+    second run of the same suite can regress.
+    """
+    return f"""
+import os
+import pytest
+from pytest_perfbaseline import SimulatedModel
+
+
+class Clock:
+    now = 0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += round(seconds * 1e9)
+
+
+clock = Clock()
+SLOW = float(os.environ.get("PERF_TEST_SLOWDOWN", "1"))
+EXTRA_TOKENS = int(os.environ.get("PERF_TEST_EXTRA_TOKENS", "0"))
+llm = SimulatedModel(
+    ttft_s=0.040 * SLOW, itl_s=0.005, jitter={jitter}, jitter_seed=None, sleep=clock.sleep
+)
+
+
+@pytest.fixture
+def perf_clock():
+    return clock
+"""

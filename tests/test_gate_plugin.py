@@ -13,34 +13,11 @@ import json
 from pathlib import Path
 
 import pytest
+from fakes import simulated_suite
 
-TEST_FILE = """
-import os
-import pytest
-from pytest_perfbaseline import SimulatedModel
-
-
-class Clock:
-    now = 0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += round(seconds * 1e9)
-
-
-clock = Clock()
-SLOW = float(os.environ.get("PERF_TEST_SLOWDOWN", "1"))
-EXTRA_TOKENS = int(os.environ.get("PERF_TEST_EXTRA_TOKENS", "0"))
-llm = SimulatedModel(
-    ttft_s=0.040 * SLOW, itl_s=0.005, jitter=0.03, jitter_seed=None, sleep=clock.sleep
-)
-
-
-@pytest.fixture
-def perf_clock():
-    return clock
+TEST_FILE = (
+    simulated_suite(jitter=0.03)
+    + """
 
 
 @pytest.mark.perf(rounds=8, warmup=1)
@@ -51,6 +28,7 @@ def test_answer(perf):
     answer = perf(lambda: list(perf.stream(llm.stream, "hi", max_tokens=tokens, format="openai")))
     assert answer
 """
+)
 
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 

@@ -304,3 +304,17 @@ def test_xdist_results_reach_the_controller(suite: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*= perfbaseline: 4 perf tests =*"])
     for n in range(4):
         result.stdout.fnmatch_lines([f"*test_answer?{n}?*2*"])
+
+
+def test_inner_runs_are_lean_and_leave_the_machine_alone(pytester: pytest.Pytester) -> None:
+    # The harness (conftest.py): inner runs judge simulated timings alone, so the machine
+    # check must be off there, or a busy CI machine could delay or excuse their verdicts.
+    pytester.makepyfile(
+        """
+        def test_options(pytestconfig):
+            assert pytestconfig.getoption("perf_settle") == "0"
+            assert not pytestconfig.pluginmanager.has_plugin("hypothesispytest")
+        """
+    )
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.runpytest().assert_outcomes(passed=1)

@@ -9,37 +9,15 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from fakes import simulated_suite
 
 jsonschema = pytest.importorskip("jsonschema")
 
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
-SUITE = """
-import os
-import pytest
-from pytest_perfbaseline import SimulatedModel
-
-
-class Clock:
-    now = 0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += round(seconds * 1e9)
-
-
-clock = Clock()
-SLOW = float(os.environ.get("PERF_TEST_SLOWDOWN", "1"))
-llm = SimulatedModel(
-    ttft_s=0.04 * SLOW, itl_s=0.005, jitter=0.02, jitter_seed=None, sleep=clock.sleep
-)
-
-
-@pytest.fixture
-def perf_clock():
-    return clock
+SUITE = (
+    simulated_suite(jitter=0.02)
+    + """
 
 
 @pytest.mark.perf(rounds=6, warmup=0)
@@ -52,6 +30,7 @@ def test_chat(perf):
 def test_awkward_ids(perf, name):
     perf(lambda: perf.record_usage("gpt-4o-mini", 100, 20))
 """
+)
 
 
 @pytest.fixture
