@@ -7,6 +7,7 @@ is cheap (two ``git`` calls at most) and never raises: whatever cannot be found 
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import re
@@ -65,6 +66,9 @@ class Environment:
     """``git rev-parse HEAD`` in the rootdir; None outside a repository or without git."""
     git_dirty: bool | None
     """Whether tracked files differed from HEAD (the baseline folder itself not counted)."""
+    machine_probe_s: float | None = None
+    """Of a saved baseline: how long the machine check's reference probe took in the saving
+    session at its fastest (see :mod:`.machine`); None when the check was off."""
 
     def to_dict(self) -> dict[str, Any]:
         """Builtins only, one key per field (JSON-ready)."""
@@ -98,7 +102,18 @@ class Environment:
             cores=cores if isinstance(cores, int) and not isinstance(cores, bool) else None,
             git_commit=commit if isinstance(commit, str) else None,
             git_dirty=dirty if isinstance(dirty, bool) else None,
+            machine_probe_s=_positive(data.get("machine_probe_s")),
         )
+
+    def same_machine_kind(self, other: Environment) -> bool:
+        """Whether a probe timed under ``other`` is a fair reference here: same CPU model,
+        core count and Python (the probe is a pure-Python loop)."""
+        return self.cpu is not None and (
+            self.cpu,
+            self.cores,
+            self.implementation,
+            self.python,
+        ) == (other.cpu, other.cores, other.implementation, other.python)
 
     @property
     def saved_at_datetime(self) -> datetime | None:
@@ -107,6 +122,12 @@ class Environment:
             return datetime.strptime(self.saved_at, _SAVED_AT_FORMAT).replace(tzinfo=timezone.utc)
         except ValueError:
             return None
+
+
+def _positive(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) if math.isfinite(value) and value > 0 else None
+    return None
 
 
 def utc_timestamp(now: datetime | None = None) -> str:

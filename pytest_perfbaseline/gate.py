@@ -115,7 +115,8 @@ class TestComparison:
     """For re-measured tests: how long the gate waited for the machine to settle first."""
     machine_slowdown: float | None = None
     """For re-measured tests: the machine's reference probe around the re-measure relative to
-    its best in the session (see :mod:`.machine`); above ``1 + TOLERANCE`` it was busy."""
+    its best, in the session or when the baseline was saved on a machine of the same kind
+    (see :mod:`.machine`); above ``1 + TOLERANCE`` it was busy."""
     excused: tuple[str, ...] = ()
     """Time metrics that regressed in a re-measure made while the machine was busy: not
     failed, reported inconclusive."""

@@ -7,7 +7,9 @@ the same window and "confirms" a regression that is the machine's.
 
 So before the gate re-measures a suspected regression, it times a fixed reference task (a
 short pure-Python loop and short sleeps: the CPU and the scheduler's wake-ups that timing
-depends on) and compares it with the fastest the session has seen. A machine more than
+depends on) and compares it with the fastest seen: in this session, or when the baseline was
+saved, if that was on the same CPU model and Python (a save records its probe, so a session
+that runs in a busy window from start to end is still told from a quiet one). A machine more than
 :data:`TOLERANCE` slower is *busy*: the gate waits for it to recover (up to a limit), and
 looks again once the re-measure is done. The probe wakes up eight times in four
 milliseconds, so a busy scheduler shows in it far more than in a typical workload: it is a
@@ -97,17 +99,22 @@ class MachineWatch:
         """Take the session's first measure of the machine."""
         self.sample()
 
-    def slowdown(self) -> float:
-        """A fresh sample relative to the best: above ``1 + TOLERANCE`` means busy."""
+    def slowdown(self, reference: float | None = None) -> float:
+        """A fresh sample relative to the best: above ``1 + TOLERANCE`` means busy.
+
+        ``reference``: the probe recorded with the baseline, when it was measured on a machine
+        like this one; the best is then the faster of it and the session's.
+        """
         current = self.sample()
         assert self.best is not None
-        return current / self.best if self.best > 0 else 1.0
+        best = self.best if reference is None or reference <= 0 else min(self.best, reference)
+        return current / best if best > 0 else 1.0
 
-    def settle(self, max_wait_s: float) -> Settling:
+    def settle(self, max_wait_s: float, reference: float | None = None) -> Settling:
         """Wait until the machine is quiet again, for up to ``max_wait_s``."""
         start = self._monotonic()
         while True:
-            slowdown = self.slowdown()
+            slowdown = self.slowdown(reference)
             waited = self._monotonic() - start
             if slowdown <= 1 + TOLERANCE or waited >= max_wait_s:
                 return Settling(waited_s=waited, slowdown=slowdown)

@@ -474,6 +474,14 @@ class PerfSession:
         return self._environment
 
     @property
+    def measured_environment(self) -> Environment:
+        """The environment with the machine check's fastest probe, if it ran."""
+        if self.machine is None or self.machine.best is None:
+            return self.environment
+        # to the microsecond: a readable line in a committed file; the probe varies more
+        return replace(self.environment, machine_probe_s=round(self.machine.best, 6) or None)
+
+    @property
     def profile(self) -> str:
         if self.options.profile is not None:
             return self.options.profile
@@ -491,9 +499,11 @@ class PerfSession:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # How fast the machine is, before any test loads it: the reference for telling a
-        # busy machine from slowed code (see machine.py). Only where it can matter.
+        # busy machine from slowed code (see machine.py). Only where it can matter: a
+        # confirmation re-measure, and a save, which records it for later compares.
         options = self.options
-        if options.compare and options.confirm and options.settle_s > 0 and not options.disabled:
+        checks = options.save or (options.compare and options.confirm)
+        if checks and options.settle_s > 0 and not options.disabled:
             from .machine import MachineWatch
 
             self.machine = MachineWatch()
@@ -579,6 +589,20 @@ class PerfSession:
         )
         return comparison
 
+    def _machine_reference(self, item: pytest.Item) -> float | None:
+        """The probe saved with this test's baseline, if it was timed on a machine like this."""
+        if self.machine is None:
+            return None
+        from .storage import BaselineError
+
+        try:
+            entry = self.store.load(item.nodeid)
+        except BaselineError:  # reported by the comparison already; the check goes without
+            return None
+        if entry is None or not entry.environment.same_machine_kind(self.environment):
+            return None
+        return entry.environment.machine_probe_s
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         outcome = yield  # a failing test raises here, and its rounds are not kept
@@ -601,15 +625,16 @@ class PerfSession:
                 # test's level, however lax the suspicion was.
                 started = time.perf_counter()
                 slowdown, waited = None, None
+                reference = self._machine_reference(item)
                 if self.machine is not None:  # a busy machine first gets time to quieten
-                    settling = self.machine.settle(self.options.settle_s)
+                    settling = self.machine.settle(self.options.settle_s, reference)
                     waited, slowdown = settling.waited_s, settling.slowdown
                 perf._reset()
                 item.runtest()
                 result = TestResult.from_measurement(item.nodeid, perf.finish())
                 if self.machine is not None and slowdown is not None:
                     # a burst can also begin during the re-measure: look again afterwards
-                    slowdown = max(slowdown, self.machine.slowdown())
+                    slowdown = max(slowdown, self.machine.slowdown(reference))
                 comparison = confirm(
                     comparison,
                     self._compare(item, result),
@@ -701,7 +726,10 @@ class PerfSession:
             return
         started = time.perf_counter()
         results = [self.results[nodeid] for nodeid in sorted(self.results)]
-        report = self.store.save([(result, self.environment) for result in results])
+        if self.machine is not None:
+            self.machine.sample()  # a second look, in case the session began in a busy window
+        environment = self.measured_environment
+        report = self.store.save([(result, environment) for result in results])
         self.save_report = report
         folder = str(self.options.baseline_dir / self.profile)
         if report.saved:
@@ -724,7 +752,7 @@ class PerfSession:
         report = self.save_report
         return RunReport(
             created_at=utc_timestamp(),
-            environment=self.environment,
+            environment=self.measured_environment,
             profile=self.profile,
             compare=self.options.compare,
             save=self.options.save,

@@ -259,7 +259,8 @@ def verdict_lines(
                 (
                     f"not failed: {tc.nodeid}: {', '.join(tc.excused)} slowed down, but the "
                     "machine was busy while re-measuring (its reference probe ran "
-                    f"{tc.machine_slowdown or 1:.1f}x slower than at its best in this session); "
+                    f"{tc.machine_slowdown or 1:.1f}x slower than at its best, in this session or "
+                    "when the baseline was saved); "
                     "run again to decide (see docs/gate.md)",
                     {"yellow": True},
                 )

@@ -243,8 +243,12 @@ def test_to_dict_from_dict_round_trip(isolated: Path) -> None:
         "cores",
         "git_commit",
         "git_dirty",
+        "machine_probe_s",
     }
+    assert data["machine_probe_s"] is None  # recorded by a save, not found out here
     assert Environment.from_dict(data) == env
+    probed = replace(env, machine_probe_s=0.0042)
+    assert Environment.from_dict(probed.to_dict()) == probed
 
 
 def test_from_dict_tolerates_missing_and_ill_typed_fields() -> None:
@@ -256,6 +260,18 @@ def test_from_dict_tolerates_missing_and_ill_typed_fields() -> None:
     assert env.plugin == "unknown"
     assert (env.cpu, env.cores, env.git_commit, env.git_dirty) == (None, None, None, None)
     assert Environment.from_dict({"cores": True}).cores is None
+    for bad in ("4ms", -0.004, 0, float("nan"), float("inf"), True):
+        assert Environment.from_dict({"machine_probe_s": bad}).machine_probe_s is None
+
+
+def test_a_probe_is_a_reference_only_on_the_same_kind_of_machine(isolated: Path) -> None:
+    here = collect_environment(isolated, now=NOW)
+    assert here.same_machine_kind(replace(here, saved_at="2026-01-01T00:00:00Z"))
+    assert not here.same_machine_kind(replace(here, cpu="another CPU"))
+    assert not here.same_machine_kind(replace(here, cores=(here.cores or 1) + 1))
+    assert not here.same_machine_kind(replace(here, python="2.7.18"))
+    unknown = replace(here, cpu=None)
+    assert not unknown.same_machine_kind(unknown)  # an unknown CPU could be anything
 
 
 def _env(system: str, arch: str, cores: int | None) -> Environment:

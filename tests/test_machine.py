@@ -84,6 +84,32 @@ def test_the_best_speed_seen_is_the_reference() -> None:
     assert slowdown > 1 + TOLERANCE
 
 
+def test_a_reference_from_the_baseline_counts_when_it_is_faster() -> None:
+    script = Script([0.010, 0.010, 0.010])
+    watch = script.watch()
+    watch.calibrate()  # busy from the session's first second: 10 ms is its best
+    assert watch.slowdown() == pytest.approx(1.0)
+    assert watch.slowdown(reference=0.004) == pytest.approx(2.5)  # the baseline saw 4 ms
+    assert watch.best == pytest.approx(0.010)  # the session's own best is unchanged
+
+
+def test_a_slower_reference_does_not_lower_the_bar() -> None:
+    script = Script([0.004, 0.0045])
+    watch = script.watch()
+    watch.calibrate()
+    assert watch.slowdown(reference=0.008) == pytest.approx(1.125)  # against the 4 ms best
+
+
+def test_settle_waits_against_the_reference() -> None:
+    script = Script([0.010, 0.010, 0.010, 0.0045])
+    watch = script.watch()
+    watch.calibrate()
+    settling = watch.settle(max_wait_s=5, reference=0.004)
+    assert settling.quiet
+    assert settling.slowdown == pytest.approx(1.125)
+    assert sum(script.slept) == pytest.approx(1.0)  # two busy looks, half a second apart
+
+
 def test_a_sample_is_robust_to_preempted_probes() -> None:
     values = iter([0.004, 0.050, 0.004, 0.004, 0.060, 0.004])  # two probes preempted
     watch = MachineWatch(lambda: next(values), lambda s: None, lambda: 0.0)

@@ -3,41 +3,23 @@
 The inner suites run on simulated time (so their timings are exact), and their conftest
 scripts this machine's reference probe: a busy window that passes while the gate waits, and
 one that outlasts the wait.
+
+A save records the probe with the baseline, so a compare session that is busy from its first
+second to its last is still told from a quiet one, when it runs on the same kind of machine.
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from fakes import simulated_suite
 
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
-SUITE = """
-import os
-import pytest
-from pytest_perfbaseline import SimulatedModel
-
-
-class Clock:
-    now = 0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += round(seconds * 1e9)
-
-
-clock = Clock()
-SLOW = float(os.environ.get("PERF_TEST_SLOWDOWN", "1"))
-EXTRA_TOKENS = int(os.environ.get("PERF_TEST_EXTRA_TOKENS", "0"))
-llm = SimulatedModel(
-    ttft_s=0.040 * SLOW, itl_s=0.005, jitter=0.02, jitter_seed=None, sleep=clock.sleep
-)
-
-
-@pytest.fixture
-def perf_clock():
-    return clock
+SUITE = (
+    simulated_suite(jitter=0.02)
+    + """
 
 
 @pytest.mark.perf(rounds=8, warmup=0)
@@ -45,12 +27,15 @@ def test_answer(perf):
     tokens = 8 + EXTRA_TOKENS
     perf(lambda: list(perf.stream(llm.stream, "hi", max_tokens=tokens, format="openai")))
 """
+)
 
 # The probe the inner run sees: PERF_TEST_PROBE lists its samples in ms, one per sample
 # until the last, which repeats ("4" = always 4 ms; "4,9,9,4" = a busy window that passes).
 CONFTEST = """
 import os
-from pytest_perfbaseline import machine
+# Not "from pytest_perfbaseline import machine": pytester's inline runs drop the modules they
+# imported, while the package keeps its old submodule attribute; that would patch a stale copy.
+import pytest_perfbaseline.machine as machine
 
 # Installed at import, before pytest_sessionstart, where the gate first measures the machine.
 SAMPLES = [float(v) / 1000 for v in os.environ["PERF_TEST_PROBE"].split(",")]
@@ -95,7 +80,7 @@ def test_a_busy_window_that_passes_is_waited_out_and_a_real_regression_still_fai
     result = suite.runpytest("--perf-compare", "--perf-settle=5s")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*confirmed by re-measuring, after waiting 1 s for the machine to settle*"]
+        ["*confirmed by re-measuring, after waiting * s for the machine to settle*"]
     )
 
 
@@ -113,8 +98,6 @@ def test_a_time_regression_re_measured_on_a_busy_machine_does_not_fail(
             "busy while re-measuring (its reference probe ran 2.5x slower than at its best*"
         ]
     )
-    import json
-
     comparison = json.loads((suite.path / "r.json").read_text())["tests"][0]["comparison"]
     assert "ttft_s" in comparison["excused"]
     assert comparison["machine_slowdown"] == pytest.approx(2.5)
@@ -130,3 +113,49 @@ def test_a_busy_machine_does_not_excuse_a_token_regression(
     result = suite.runpytest("--perf-compare", "--perf-settle=1s", "--perf-gate=output_tokens")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*output_tokens: 8 -> 12*compared exactly*"])
+
+
+def saved_environments(suite: pytest.Pytester) -> list[dict[str, object]]:
+    files = sorted((suite.path / ".perfbaseline").rglob("*.json"))
+    assert files
+    return [
+        test["environment"]
+        for path in files
+        for test in json.loads(path.read_text())["tests"].values()
+    ]
+
+
+def test_a_save_records_the_probe_and_no_check_records_none(suite: pytest.Pytester) -> None:
+    suite.runpytest("--perf-baseline=save", "--perf-settle=1s").assert_outcomes(passed=1)
+    assert [env["machine_probe_s"] for env in saved_environments(suite)] == [0.004]
+    suite.runpytest("--perf-baseline=save", "--perf-settle=0").assert_outcomes(passed=1)
+    assert [env["machine_probe_s"] for env in saved_environments(suite)] == [None]
+
+
+def test_a_session_busy_from_start_to_end_is_told_by_the_saved_probe(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite.runpytest("--perf-baseline=save", "--perf-settle=1s").assert_outcomes(passed=1)
+    monkeypatch.setenv("PERF_TEST_SLOWDOWN", "3")
+    monkeypatch.setenv("PERF_TEST_PROBE", "10")  # busy all along: never faster than 10 ms
+    result = suite.runpytest("--perf-compare", "--perf-settle=1s", "--perf-json=r.json")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*not failed: test_answer.py::test_answer: *ttft_s slowed down*"])
+    comparison = json.loads((suite.path / "r.json").read_text())["tests"][0]["comparison"]
+    assert comparison["machine_slowdown"] == pytest.approx(2.5)
+
+
+def test_a_probe_saved_on_another_kind_of_machine_is_not_a_reference(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite.runpytest("--perf-baseline=save", "--perf-settle=1s").assert_outcomes(passed=1)
+    for path in (suite.path / ".perfbaseline").rglob("*.json"):
+        document = json.loads(path.read_text())
+        for test in document["tests"].values():
+            test["environment"]["cpu"] = "another CPU"
+        path.write_text(json.dumps(document))
+    monkeypatch.setenv("PERF_TEST_SLOWDOWN", "3")
+    monkeypatch.setenv("PERF_TEST_PROBE", "10")  # slower than the baseline's, but steady
+    result = suite.runpytest("--perf-compare", "--perf-settle=1s")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*confirmed by re-measuring*"])

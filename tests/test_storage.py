@@ -192,6 +192,7 @@ GOLDEN = """\
         "git_commit": "0123456789abcdef0123456789abcdef01234567",
         "git_dirty": false,
         "implementation": "CPython",
+        "machine_probe_s": null,
         "platform": "Linux-6.1.0-x86_64-with-glibc2.36",
         "plugin": "0.1.0",
         "python": "3.11.7",
