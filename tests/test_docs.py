@@ -45,3 +45,17 @@ def test_every_option_is_in_the_readme_table_with_its_ini_twin(pytester: pytest.
     for ini in flags.values():
         config.getini(ini)  # registered as an ini option too (raises ValueError otherwise)
     assert all(ini == flag[2:].replace("-", "_") for flag, ini in flags.items())
+
+
+def test_no_placeholder_is_left_in_the_docs() -> None:
+    root = README.parent
+    pages = [README, *sorted((root / "docs").glob("*.md"))]
+    if not README.is_file():
+        pytest.skip("README.md is not beside the tests")
+    left = {
+        page.name: re.findall(
+            r"\b[A-Z]+_(?:ROWS?|RESULTS|FIGURES?|TODO)\b|\bTODO\b", page.read_text()
+        )
+        for page in pages
+    }
+    assert {name: found for name, found in left.items() if found} == {}
