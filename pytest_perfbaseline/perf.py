@@ -254,14 +254,9 @@ class Perf:
         """
         if not isinstance(model, str) or not model:
             raise ValueError(f"record_usage() needs a model name, got {model!r}")
-        counts = (
-            input_tokens,
-            output_tokens,
-            cached_input_tokens,
-            cache_write_tokens,
-            reasoning_tokens,
+        counts = check_counts(
+            input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens
         )
-        check_counts(*counts)
         attribution = current_attribution()
         if agent is not None:
             attribution = attribution.with_name("agent", agent)

@@ -63,8 +63,11 @@ def check_counts(
     cached_input_tokens: int,
     cache_write_tokens: int,
     reasoning_tokens: int,
-) -> None:
-    """Raise TypeError / ValueError naming the field unless the counts make a valid Usage."""
+) -> tuple[int, int, int, int, int]:
+    """Raise TypeError / ValueError naming the field unless the counts make a valid Usage.
+
+    Returns them as a tuple, in the order of the arguments.
+    """
     counts = (
         input_tokens,
         output_tokens,
@@ -98,3 +101,4 @@ def check_counts(
             "Usage.output_tokens counts all generated tokens, so it must be at least "
             f"reasoning_tokens ({output_tokens} < {reasoning_tokens})"
         )
+    return counts

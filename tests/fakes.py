@@ -5,6 +5,34 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
+from pytest_perfbaseline.environment import Environment
+from pytest_perfbaseline.metrics import MetricInfo
+
+INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+"""The ini file of inner (pytester) suites: pytest-asyncio warns, as an error, without it."""
+
+TIME = MetricInfo("s", False, "time")
+RATE = MetricInfo("tok/s", True, "rate")
+TOKENS = MetricInfo("tokens", False, "count")
+CALLS = MetricInfo("calls", False, "count")
+COST = MetricInfo("USD", False, "cost")
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+ENV = Environment(
+    saved_at="2026-11-21T20:40:00Z",
+    plugin="0.1.0",
+    python="3.11.7",
+    implementation="CPython",
+    platform="Linux-6.1.0-x86_64-with-glibc2.36",
+    system="linux",
+    arch="x86_64",
+    cpu="Example CPU @ 2.60GHz",
+    cores=2,
+    git_commit=COMMIT,
+    git_dirty=False,
+)
+"""Where a baseline in the tests was measured: fixed, so stored bytes and printed lines are."""
+
 
 class FakeClock:
     """A clock in integer nanoseconds that moves only when told to."""

@@ -16,34 +16,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from fakes import COMMIT, ENV, TIME, TOKENS
 
 from pytest_perfbaseline import cli
 from pytest_perfbaseline.cli import main
 from pytest_perfbaseline.environment import Environment, utc_timestamp
-from pytest_perfbaseline.metrics import MetricInfo
 from pytest_perfbaseline.reports import REPORT_VERSION, RunReport, TestEntry, dumps
 from pytest_perfbaseline.results import TestResult
 from pytest_perfbaseline.stats import rounds_needed
 from pytest_perfbaseline.storage import BaselineStore
 
 PROFILE = "linux-x86_64-2cpu"
-TIME = MetricInfo("s", False, "time")
-TOKENS = MetricInfo("tokens", False, "count")
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
-ENV = Environment(
-    saved_at="2026-11-21T20:40:00Z",
-    plugin="0.1.0",
-    python="3.11.7",
-    implementation="CPython",
-    platform="Linux-6.1.0-x86_64-with-glibc2.36",
-    system="linux",
-    arch="x86_64",
-    cpu="Example CPU @ 2.60GHz",
-    cores=2,
-    git_commit=COMMIT,
-    git_dirty=False,
-)
 
 # Ten rounds each, spread ~2%: the same workload, and one 50% slower (fully separated).
 BASE = [0.100, 0.102, 0.098, 0.101, 0.099, 0.103, 0.097, 0.100, 0.101, 0.099]

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from fakes import TIME, TOKENS
 from scipy import stats as scipy_stats
 
 from pytest_perfbaseline.gate import (
@@ -21,10 +22,6 @@ from pytest_perfbaseline.gate import (
 from pytest_perfbaseline.metrics import MetricInfo
 from pytest_perfbaseline.results import TestResult
 from pytest_perfbaseline.settings import TestSettings, Threshold
-
-TIME = MetricInfo("s", False, "time")
-RATE = MetricInfo("tok/s", True, "rate")
-TOKENS = MetricInfo("tokens", False, "count")
 
 
 def lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) -> list[float]:

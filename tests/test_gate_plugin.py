@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes import simulated_suite
+from fakes import INI, simulated_suite
 
 TEST_FILE = (
     simulated_suite(jitter=0.03)
@@ -29,8 +29,6 @@ def test_answer(perf):
     assert answer
 """
 )
-
-INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
 
 @pytest.fixture

@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes import simulated_suite
-
-INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+from fakes import INI, simulated_suite
 
 SUITE = (
     simulated_suite(jitter=0.02)

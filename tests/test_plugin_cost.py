@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+from fakes import INI
 
 PIPELINE = """
 import pytest

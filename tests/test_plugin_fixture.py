@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fakes import INI
 
 # A fast, deterministic workload for plugin tests: the simulated model on a fake sleep.
 CONFTEST = """
@@ -13,8 +14,6 @@ from pytest_perfbaseline import SimulatedModel
 def llm():
     return SimulatedModel(ttft_s=0.001, itl_s=0.0002)
 """
-
-INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
 
 @pytest.fixture
@@ -316,5 +315,5 @@ def test_inner_runs_are_lean_and_leave_the_machine_alone(pytester: pytest.Pytest
             assert not pytestconfig.pluginmanager.has_plugin("hypothesispytest")
         """
     )
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makeini(INI)
     pytester.runpytest().assert_outcomes(passed=1)

@@ -9,11 +9,10 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from fakes import simulated_suite
+from fakes import INI, simulated_suite
 
 jsonschema = pytest.importorskip("jsonschema")
 
-INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
 SUITE = (
     simulated_suite(jitter=0.02)

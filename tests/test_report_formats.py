@@ -22,8 +22,9 @@ from typing import Any
 import jsonschema
 import numpy as np
 import pytest
+from fakes import CALLS, COST, RATE, TIME, TOKENS
+from fakes import ENV as BASE_ENV
 
-from pytest_perfbaseline.environment import Environment
 from pytest_perfbaseline.gate import Comparison, compare_test
 from pytest_perfbaseline.metrics import MetricInfo
 from pytest_perfbaseline.report_csv import CSV_COLUMNS, render_csv
@@ -39,28 +40,16 @@ from pytest_perfbaseline.results import TestResult
 from pytest_perfbaseline.settings import TestSettings
 from pytest_perfbaseline.summary import summarize
 
-TIME = MetricInfo("s", False, "time")
-RATE = MetricInfo("tok/s", True, "rate")
-TOKENS = MetricInfo("tokens", False, "count")
-CALLS = MetricInfo("calls", False, "count")
-COST = MetricInfo("USD", False, "cost")
 CUSTOM = MetricInfo("score", True, "custom")
 
 AWKWARD = 'tests/test_odd.py::test_x[a,b "q" |p| `t`]'
 """A comma and quotes (CSV), a pipe and backticks (Markdown)."""
 
-ENV = Environment(
-    saved_at="2026-11-21T20:40:00Z",
-    plugin="0.1.0",
+ENV = replace(
+    BASE_ENV,
     python="3.12.4",
-    implementation="CPython",
-    platform="Linux-6.1.0-x86_64-with-glibc2.36",
-    system="linux",
-    arch="x86_64",
     cpu="AMD EPYC 7763 64-Core Processor",
-    cores=2,
     git_commit="1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b",
-    git_dirty=False,
 )
 SETTINGS = TestSettings()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import COST, ENV, RATE, TIME, TOKENS
 from filelock import FileLock
 
 from pytest_perfbaseline import storage
@@ -29,24 +30,6 @@ from pytest_perfbaseline.storage import (
 )
 
 PROFILE = "linux-x86_64-2cpu"
-TIME = MetricInfo("s", False, "time")
-TOKENS = MetricInfo("tokens", False, "count")
-RATE = MetricInfo("tok/s", True, "rate")
-COST = MetricInfo("USD", False, "cost")
-
-ENV = Environment(
-    saved_at="2026-11-21T20:40:00Z",
-    plugin="0.1.0",
-    python="3.11.7",
-    implementation="CPython",
-    platform="Linux-6.1.0-x86_64-with-glibc2.36",
-    system="linux",
-    arch="x86_64",
-    cpu="Example CPU @ 2.60GHz",
-    cores=2,
-    git_commit="0123456789abcdef0123456789abcdef01234567",
-    git_dirty=False,
-)
 
 
 def make_result(
