@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 from pytest_perfbaseline import Perf
-from pytest_perfbaseline.recorder import StreamRecord
+from pytest_perfbaseline.measure.recorder import StreamRecord
 
 TTFT_S = 0.030
 ITL_S = 0.005

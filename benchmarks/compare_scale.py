@@ -16,10 +16,10 @@ from collections import Counter
 
 import numpy as np
 
-from pytest_perfbaseline.gate import compare_test
-from pytest_perfbaseline.metrics import MetricInfo
-from pytest_perfbaseline.results import TestResult
-from pytest_perfbaseline.settings import TestSettings
+from pytest_perfbaseline.gate.compare import compare_test
+from pytest_perfbaseline.gate.settings import TestSettings
+from pytest_perfbaseline.metrics.result import TestResult
+from pytest_perfbaseline.metrics.round import MetricInfo
 
 METRIC_INFO = MetricInfo("s", False, "time")
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pytest_perfbaseline import Perf, SimulatedModel
-from pytest_perfbaseline.recorder import Recorder
+from pytest_perfbaseline.measure.recorder import Recorder
 
 
 def chunks_of(fmt: str, n: int) -> list[Any]:

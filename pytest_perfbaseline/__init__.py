@@ -12,12 +12,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .metrics import MetricInfo
-    from .perf import Measurement, Perf, UnpricedModelWarning
-    from .recorder import TimedStream
+    from .measure.perf import Measurement, Perf, UnpricedModelWarning
+    from .measure.recorder import TimedStream
+    from .metrics.round import MetricInfo
+    from .metrics.summary import Summary
     from .simulate import SimulatedModel
-    from .summary import Summary
-    from .usage import Usage
+    from .usage.tokens import Usage
 
 __all__ = [
     "Measurement",
@@ -33,14 +33,14 @@ __all__ = [
 __version__ = "0.1.0"
 
 _HOMES = {
-    "Measurement": ".perf",
-    "MetricInfo": ".metrics",
-    "Perf": ".perf",
+    "Measurement": ".measure.perf",
+    "MetricInfo": ".metrics.round",
+    "Perf": ".measure.perf",
     "SimulatedModel": ".simulate",
-    "Summary": ".summary",
-    "TimedStream": ".recorder",
-    "UnpricedModelWarning": ".perf",
-    "Usage": ".usage",
+    "Summary": ".metrics.summary",
+    "TimedStream": ".measure.recorder",
+    "UnpricedModelWarning": ".measure.perf",
+    "Usage": ".usage.tokens",
 }
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .settings import (
+from .gate.settings import (
     DEFAULT_ALPHA,
     DEFAULT_ROUNDS,
     DEFAULT_WARMUP,
@@ -38,14 +38,14 @@ from .settings import (
 )
 
 if TYPE_CHECKING:
-    from .environment import Environment
-    from .gate import TestComparison
-    from .machine import MachineWatch
-    from .perf import Perf
-    from .reports import RunReport
-    from .results import TestResult
-    from .storage import BaselineStore, SaveReport
-    from .usage import Usage
+    from .baseline.environment import Environment
+    from .baseline.store import BaselineStore, SaveReport
+    from .gate.compare import TestComparison
+    from .gate.machine import MachineWatch
+    from .measure.perf import Perf
+    from .metrics.result import TestResult
+    from .reports.run import RunReport
+    from .usage.tokens import Usage
 
 __all__ = ["PerfBaselineWarning", "PerfSession"]
 
@@ -432,7 +432,7 @@ class PerfSession:
     # -- prices --------------------------------------------------------------------------------
 
     def _load_prices(self, path: Path) -> Any:
-        from .prices import PriceFileError, PriceTable, load_price_file
+        from .usage.prices import PriceFileError, PriceTable, load_price_file
 
         try:
             overrides = load_price_file(path)
@@ -442,7 +442,7 @@ class PerfSession:
 
     def cost_of(self, usage: Usage) -> float | None:
         if self._cost_of is None:
-            from .prices import PriceTable
+            from .usage.prices import PriceTable
 
             self._cost_of = PriceTable.builtin().cost
         return self._cost_of(usage)  # type: ignore[no-any-return]
@@ -454,12 +454,12 @@ class PerfSession:
             warnings.warn(PerfBaselineWarning(message), stacklevel=3)
 
     def warn_unpriced(self, model: str) -> None:
-        from .perf import unpriced_message
+        from .measure.perf import unpriced_message
 
         self._warn_once(("price", model), unpriced_message(model))
 
     def warn_no_usage(self, model: str) -> None:
-        from .perf import no_usage_message
+        from .measure.perf import no_usage_message
 
         self._warn_once(("usage", model), no_usage_message(model))
 
@@ -468,7 +468,7 @@ class PerfSession:
     @property
     def environment(self) -> Environment:
         if self._environment is None:
-            from .environment import collect_environment
+            from .baseline.environment import collect_environment
 
             self._environment = collect_environment(self.config.rootpath, self.options.baseline_dir)
         return self._environment
@@ -485,14 +485,14 @@ class PerfSession:
     def profile(self) -> str:
         if self.options.profile is not None:
             return self.options.profile
-        from .environment import default_profile
+        from .baseline.environment import default_profile
 
         return default_profile(self.environment)
 
     @property
     def store(self) -> BaselineStore:
         if self._store is None:
-            from .storage import BaselineStore
+            from .baseline.store import BaselineStore
 
             self._store = BaselineStore(self.options.baseline_dir, self.profile)
         return self._store
@@ -504,7 +504,7 @@ class PerfSession:
         options = self.options
         checks = options.save or (options.compare and options.confirm)
         if checks and options.settle_s > 0 and not options.disabled:
-            from .machine import MachineWatch
+            from .gate.machine import MachineWatch
 
             self.machine = MachineWatch()
             self.machine.calibrate()
@@ -529,7 +529,7 @@ class PerfSession:
         return settings
 
     def create_perf(self, item: pytest.Item, clock: Callable[[], int]) -> Perf:
-        from .perf import Perf
+        from .measure.perf import Perf
 
         settings = self.test_settings(item)
         perf = Perf(
@@ -546,10 +546,10 @@ class PerfSession:
         return perf
 
     def _compare(self, item: pytest.Item, result: TestResult) -> TestComparison:
-        from .environment import age_seconds, describe_origin
+        from .baseline.environment import age_seconds, describe_origin
+        from .baseline.store import BaselineError
         from .events import emit
-        from .gate import compare_test
-        from .storage import BaselineError
+        from .gate.compare import compare_test
 
         started = time.perf_counter()
         settings = item.stash[SETTINGS_KEY]
@@ -593,7 +593,7 @@ class PerfSession:
         """The probe saved with this test's baseline, if it was timed on a machine like this."""
         if self.machine is None:
             return None
-        from .storage import BaselineError
+        from .baseline.store import BaselineError
 
         try:
             entry = self.store.load(item.nodeid)
@@ -610,15 +610,15 @@ class PerfSession:
         if perf is None or self.options.disabled or not perf.measured:
             return outcome
         from .events import emit
-        from .reports import junit_properties
-        from .results import TestResult
+        from .metrics.result import TestResult
+        from .reports.run import junit_properties
 
         result = TestResult.from_measurement(item.nodeid, perf.finish())
         comparison = None
         if self.options.compare:
             comparison = self._compare(item, result)
             if comparison.suspected and self.options.confirm:
-                from .gate import confirm
+                from .gate.compare import confirm
 
                 # Re-measure: run the test again, as pytest-rerunfailures would, and judge
                 # on the fresh rounds alone. That bounds the false-alarm rate by the fresh
@@ -667,7 +667,7 @@ class PerfSession:
         item.stash[RESULT_KEY] = result
         item.user_properties.extend(junit_properties(result, comparison))
         if comparison is not None and comparison.regressed and self.options.fail:
-            from .gate import failure_message
+            from .gate.compare import failure_message
 
             pytest.fail(failure_message(comparison), pytrace=False)
         return outcome
@@ -692,12 +692,12 @@ class PerfSession:
         self.outcomes[report.nodeid] = report.outcome
         data = getattr(report, _RESULT_ATTR, None)
         if data is not None:
-            from .results import TestResult
+            from .metrics.result import TestResult
 
             self.results[report.nodeid] = TestResult.from_dict(data)
         comparison = getattr(report, _COMPARISON_ATTR, None)
         if comparison is not None:
-            from .gate import TestComparison
+            from .gate.compare import TestComparison
 
             self.comparisons[report.nodeid] = TestComparison.from_dict(comparison)
 
@@ -746,8 +746,8 @@ class PerfSession:
 
     def run_report(self) -> RunReport:
         """Everything this session measured and decided, for the report files."""
-        from .environment import utc_timestamp
-        from .reports import RunReport, TestEntry
+        from .baseline.environment import utc_timestamp
+        from .reports.run import RunReport, TestEntry
 
         report = self.save_report
         return RunReport(
@@ -799,7 +799,7 @@ class PerfSession:
                 duration_s=time.perf_counter() - started,
             )
         if step_summary:
-            from .report_markdown import render_markdown
+            from .reports.markdown import render_markdown
 
             summary = render_markdown(report)
             if len(summary.encode()) > _STEP_SUMMARY_BUDGET:
@@ -818,7 +818,7 @@ class PerfSession:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not (self.results or self.save_skipped_reason):
             return
-        from .report_terminal import (
+        from .reports.terminal import (
             render_breakdowns,
             render_details,
             render_overview,
@@ -868,13 +868,13 @@ def _relative(path: Path, root: Path) -> str:
 def _renderer(option: str) -> Callable[[RunReport], str]:
     """The function that renders a report file, imported only when that file is asked for."""
     if option == "--perf-json":
-        from .reports import dumps
+        from .reports.run import dumps
 
         return dumps
     if option == "--perf-csv":
-        from .report_csv import render_csv
+        from .reports.csv_report import render_csv
 
         return render_csv
-    from .report_markdown import render_markdown
+    from .reports.markdown import render_markdown
 
     return render_markdown

@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from fakes import COMMIT, ENV, TIME, TOKENS
 
-from pytest_perfbaseline import cli
+from pytest_perfbaseline.baseline.environment import Environment, utc_timestamp
+from pytest_perfbaseline.baseline.store import BaselineStore
 from pytest_perfbaseline.cli import main
-from pytest_perfbaseline.environment import Environment, utc_timestamp
-from pytest_perfbaseline.reports import REPORT_VERSION, RunReport, TestEntry, dumps
-from pytest_perfbaseline.results import TestResult
+from pytest_perfbaseline.gate.compare import fewest_rounds
+from pytest_perfbaseline.metrics.result import TestResult
+from pytest_perfbaseline.reports.run import REPORT_VERSION, RunReport, TestEntry, dumps
 from pytest_perfbaseline.stats import rounds_needed
-from pytest_perfbaseline.storage import BaselineStore
 
 PROFILE = "linux-x86_64-2cpu"
 
@@ -151,7 +151,7 @@ def test_python_dash_m_runs_the_command(tmp_path: Path) -> None:
 
 def test_help_and_listing_import_nothing_heavy(tmp_path: Path) -> None:
     code = (
-        "import sys; from pytest_perfbaseline.cli import main\n"
+        "import sys; from pytest_perfbaseline.cli.main import main\n"
         "codes = [main(['--help']), main(['list'])]\n"
         "print(codes, sorted(m for m in ('numpy', 'scipy') if m in sys.modules))\n"
     )
@@ -824,7 +824,7 @@ def expected_rounds(
 ) -> int:
     d = (math.log1p(effect) - math.log1p(threshold)) / math.sqrt(math.log1p(noise**2))
     planned = rounds_needed(d, alpha=alpha, power=power, alternative="greater", test="mann-whitney")
-    return max(planned, cli._min_rounds_exact(alpha))
+    return max(planned, fewest_rounds(alpha))
 
 
 @pytest.mark.parametrize(
@@ -881,7 +881,7 @@ def test_power_never_answers_fewer_rounds_than_the_exact_test_can_use(
     out = capsys.readouterr().out
     assert out.startswith("5 rounds per side")
     assert "The power calculation alone gives 3, but with fewer than 5 rounds a side" in out
-    assert cli._min_rounds_exact(0.01) == 5
+    assert fewest_rounds(0.01) == 5
     assert 1 / math.comb(10, 5) < 0.01 <= 1 / math.comb(8, 4)
 
 

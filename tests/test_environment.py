@@ -14,8 +14,12 @@ from pathlib import Path
 import pytest
 
 import pytest_perfbaseline
-from pytest_perfbaseline import environment
-from pytest_perfbaseline.environment import Environment, collect_environment, default_profile
+from pytest_perfbaseline.baseline import environment
+from pytest_perfbaseline.baseline.environment import (
+    Environment,
+    collect_environment,
+    default_profile,
+)
 
 NOW = datetime(2026, 11, 21, 20, 40, 0, tzinfo=timezone.utc)
 

@@ -168,7 +168,7 @@ SENTINEL = "colorsys"
 WHO_IMPORTS = """
 import builtins, json, sys, traceback
 
-WATCHED = ("numpy", "scipy", "tabulate", "colorsys", "pytest_perfbaseline.settings")
+WATCHED = ("numpy", "scipy", "tabulate", "colorsys", "pytest_perfbaseline.gate.settings")
 importers = {}
 original_import = builtins.__import__
 
@@ -217,7 +217,7 @@ def test_with_all_installed_plugins_the_plugin_itself_imports_nothing_heavy(
     # The hook works: it names the conftest as the importer of the sentinel, and it recognises
     # our own files on the stack (the plugin imports its settings module itself).
     assert any(f.endswith("conftest.py") for f in importers.get(SENTINEL, []))
-    own_import = importers.get("pytest_perfbaseline.settings", [])
+    own_import = importers.get("pytest_perfbaseline.gate.settings", [])
     assert any(f.startswith(PACKAGE_DIR) for f in own_import)
     ours = {
         module: [f for f in stack if f.startswith(PACKAGE_DIR)]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_perfbaseline.machine import TOLERANCE, MachineWatch, Settling, probe
+from pytest_perfbaseline.gate.machine import TOLERANCE, MachineWatch, Settling, probe
 
 
 class Script:

@@ -31,9 +31,9 @@ def test_answer(perf):
 # until the last, which repeats ("4" = always 4 ms; "4,9,9,4" = a busy window that passes).
 CONFTEST = """
 import os
-# Not "from pytest_perfbaseline import machine": pytester's inline runs drop the modules they
+# Not "from pytest_perfbaseline.gate import machine": pytester's inline runs drop the modules they
 # imported, while the package keeps its old submodule attribute; that would patch a stale copy.
-import pytest_perfbaseline.machine as machine
+import pytest_perfbaseline.gate.machine as machine
 
 # Installed at import, before pytest_sessionstart, where the gate first measures the machine.
 SAMPLES = [float(v) / 1000 for v in os.environ["PERF_TEST_PROBE"].split(",")]

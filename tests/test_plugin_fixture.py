@@ -182,8 +182,8 @@ def test_workload_error_fails_with_its_own_traceback(suite: pytest.Pytester) -> 
     assert "ConnectionError: upstream closed the stream" in out
     assert 'raise ConnectionError("upstream closed the stream")' in out
     # our frames are hidden from the traceback
-    assert "pytest_perfbaseline/recorder.py" not in out
-    assert "pytest_perfbaseline/perf.py" not in out
+    assert "pytest_perfbaseline/measure/recorder.py" not in out
+    assert "pytest_perfbaseline/measure/perf.py" not in out
     assert "perfbaseline: " not in out  # a failed test's rounds are not reported
 
 

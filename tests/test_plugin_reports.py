@@ -42,7 +42,7 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
 
 
 def schema() -> dict:
-    text = resources.files("pytest_perfbaseline").joinpath("report.schema.json").read_text()
+    text = resources.files("pytest_perfbaseline.reports").joinpath("report.schema.json").read_text()
     return json.loads(text)
 
 
@@ -212,7 +212,7 @@ def test_ini_report_paths_are_relative_to_the_rootdir(
 def test_perfbaseline_compare_gates_two_json_reports(
     suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_perfbaseline.cli import main
+    from pytest_perfbaseline.cli.main import main
 
     suite.runpytest("--perf-json=a.json").assert_outcomes(passed=3)
     suite.runpytest("--perf-json=b.json").assert_outcomes(passed=3)

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from pytest_perfbaseline import prices
-from pytest_perfbaseline.prices import (
+from pytest_perfbaseline.usage import prices
+from pytest_perfbaseline.usage.prices import (
     ModelPrice,
     PriceFileError,
     PriceTable,
     load_price_file,
 )
-from pytest_perfbaseline.usage import Usage
+from pytest_perfbaseline.usage.tokens import Usage
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -320,7 +320,7 @@ def test_builtin_table_is_dated_sourced_and_shared() -> None:
 
 def test_builtin_table_is_not_loaded_at_import_time() -> None:
     code = (
-        "import pytest_perfbaseline.prices as p\n"
+        "import pytest_perfbaseline.usage.prices as p\n"
         "assert p._builtin_table.cache_info().currsize == 0\n"
         "p.PriceTable.builtin()\n"
         "assert p._builtin_table.cache_info().currsize == 1\n"

@@ -25,20 +25,20 @@ import pytest
 from fakes import CALLS, COST, RATE, TIME, TOKENS
 from fakes import ENV as BASE_ENV
 
-from pytest_perfbaseline.gate import Comparison, compare_test
-from pytest_perfbaseline.metrics import MetricInfo
-from pytest_perfbaseline.report_csv import CSV_COLUMNS, render_csv
-from pytest_perfbaseline.report_markdown import markdown_code, render_markdown
-from pytest_perfbaseline.reports import (
+from pytest_perfbaseline.gate.compare import Comparison, compare_test
+from pytest_perfbaseline.gate.settings import TestSettings
+from pytest_perfbaseline.metrics.result import TestResult
+from pytest_perfbaseline.metrics.round import MetricInfo
+from pytest_perfbaseline.metrics.summary import summarize
+from pytest_perfbaseline.reports.csv_report import CSV_COLUMNS, render_csv
+from pytest_perfbaseline.reports.markdown import markdown_code, render_markdown
+from pytest_perfbaseline.reports.run import (
     RunReport,
     TestEntry,
     dumps,
     report_from_dict,
     report_to_dict,
 )
-from pytest_perfbaseline.results import TestResult
-from pytest_perfbaseline.settings import TestSettings
-from pytest_perfbaseline.summary import summarize
 
 CUSTOM = MetricInfo("score", True, "custom")
 
@@ -194,7 +194,7 @@ def test_the_mixed_report_has_every_case_the_formats_must_handle() -> None:
 
 
 def load_schema() -> dict[str, Any]:
-    text = files("pytest_perfbaseline").joinpath("report.schema.json").read_text("utf-8")
+    text = files("pytest_perfbaseline.reports").joinpath("report.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

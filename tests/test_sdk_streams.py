@@ -24,8 +24,8 @@ import pytest
 from llm_server import CHAT, MESSAGES, RESPONSES, LLMServer, Scenario, serve
 
 from pytest_perfbaseline import Perf
-from pytest_perfbaseline.perf import Measurement, UnpricedModelWarning
-from pytest_perfbaseline.prices import ModelPrice, PriceTable
+from pytest_perfbaseline.measure.perf import Measurement, UnpricedModelWarning
+from pytest_perfbaseline.usage.prices import ModelPrice, PriceTable
 
 # Small delays: every stream takes ~0.1 s; rounds are few. The server waits HEADERS_DELAY_S
 # before its response headers (so the SDK call itself blocks that long: perf.stream must start

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_perfbaseline.settings import (
+from pytest_perfbaseline.gate.settings import (
     DEFAULT_GATE,
     DEFAULT_ROUNDS,
     DEFAULT_WARMUP,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from pytest_perfbaseline.shapes import analyze_chunks
-from pytest_perfbaseline.usage import Usage
+from pytest_perfbaseline.chunks.shapes import analyze_chunks
+from pytest_perfbaseline.usage.tokens import Usage
 
 openai_chat = pytest.importorskip("openai.types.chat")
 openai_responses = pytest.importorskip("openai.types.responses")

@@ -17,17 +17,17 @@ import pytest
 from fakes import COST, ENV, RATE, TIME, TOKENS
 from filelock import FileLock
 
-from pytest_perfbaseline import storage
-from pytest_perfbaseline.environment import Environment
-from pytest_perfbaseline.metrics import MetricInfo
-from pytest_perfbaseline.results import TestResult
-from pytest_perfbaseline.storage import (
+from pytest_perfbaseline.baseline import store as storage
+from pytest_perfbaseline.baseline.environment import Environment
+from pytest_perfbaseline.baseline.store import (
     SCHEMA_VERSION,
     BaselineEntry,
     BaselineError,
     BaselineStore,
     SaveReport,
 )
+from pytest_perfbaseline.metrics.result import TestResult
+from pytest_perfbaseline.metrics.round import MetricInfo
 
 PROFILE = "linux-x86_64-2cpu"
 
@@ -529,10 +529,10 @@ _WORKER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from pytest_perfbaseline.environment import Environment
-    from pytest_perfbaseline.metrics import MetricInfo
-    from pytest_perfbaseline.results import TestResult
-    from pytest_perfbaseline.storage import BaselineStore
+    from pytest_perfbaseline.baseline.environment import Environment
+    from pytest_perfbaseline.metrics.round import MetricInfo
+    from pytest_perfbaseline.metrics.result import TestResult
+    from pytest_perfbaseline.baseline.store import BaselineStore
 
     root, worker, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     env = Environment.from_dict({})
@@ -648,10 +648,10 @@ _KILLED_WORKER = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    from pytest_perfbaseline.environment import Environment
-    from pytest_perfbaseline.metrics import MetricInfo
-    from pytest_perfbaseline.results import TestResult
-    from pytest_perfbaseline.storage import BaselineStore
+    from pytest_perfbaseline.baseline.environment import Environment
+    from pytest_perfbaseline.metrics.round import MetricInfo
+    from pytest_perfbaseline.metrics.result import TestResult
+    from pytest_perfbaseline.baseline.store import BaselineStore
 
     def die(src, dst):
         os.kill(os.getpid(), signal.SIGKILL)  # killed between the temp write and the rename

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from pytest_perfbaseline.summary import (
+from pytest_perfbaseline.metrics.summary import (
     Summary,
     metric_values,
     percentile,

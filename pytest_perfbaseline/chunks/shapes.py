@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .usage import Usage
+from ..usage.tokens import Usage
 
 __all__ = ["StreamFacts", "TokenSource", "analyze_chunks"]
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .environment import Environment
-from .gate import Comparison, TestComparison
-from .results import TestResult
+from ..baseline.environment import Environment
+from ..gate.compare import Comparison, TestComparison
+from ..metrics.result import TestResult
 
 __all__ = [
     "REPORT_FORMAT",

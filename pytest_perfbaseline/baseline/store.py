@@ -63,10 +63,10 @@ from pathlib import Path
 from typing import Any, cast, get_args
 from urllib.parse import unquote
 
+from ..files import TEMP_SUFFIX, create_temp
+from ..metrics.result import TestResult
+from ..metrics.round import MetricInfo, MetricKind, builtin_metric_info
 from .environment import Environment
-from .files import TEMP_SUFFIX, create_temp
-from .metrics import MetricInfo, MetricKind, builtin_metric_info
-from .results import TestResult
 
 __all__ = [
     "LOCK_TIMEOUT_S",

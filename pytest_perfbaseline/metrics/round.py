@@ -25,11 +25,11 @@ from itertools import chain
 from operator import sub
 from typing import Literal
 
-from .recorder import RoundRecord, StreamRecord
-from .shapes import StreamFacts, analyze_chunks
-from .spans import SPAN_KINDS, Attribution
+from ..chunks.shapes import StreamFacts, analyze_chunks
+from ..measure.recorder import RoundRecord, StreamRecord
+from ..measure.spans import SPAN_KINDS, Attribution
+from ..usage.tokens import Usage
 from .summary import percentile
-from .usage import Usage
 
 __all__ = [
     "STREAM_METRICS",

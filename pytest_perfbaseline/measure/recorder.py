@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ..usage.tokens import Usage
 from .spans import Attribution, SpanKind, SpanRecord, SpanScope, current_attribution
-from .usage import Usage
 
 __all__ = [
     "Clock",

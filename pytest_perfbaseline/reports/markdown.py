@@ -13,10 +13,10 @@ import math
 import re
 from collections.abc import Sequence
 
-from .fmt import format_cost, format_count, format_percent, format_ratio, format_value
-from .gate import MAX_ROUNDS_NEEDED, Comparison
-from .reports import RunReport, TestEntry
-from .summary import Summary
+from ..gate.compare import MAX_ROUNDS_NEEDED, Comparison
+from ..metrics.summary import Summary
+from .run import RunReport, TestEntry
+from .text import format_cost, format_count, format_percent, format_ratio, format_value
 
 __all__ = ["ICONS", "markdown_code", "render_markdown"]
 

@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
-from .settings import (
+from ..gate.settings import (
     DEFAULT_ALPHA,
     SettingError,
     parse_alpha,
@@ -37,10 +37,10 @@ from .settings import (
 )
 
 if TYPE_CHECKING:
-    from .environment import Environment
-    from .gate import TestComparison
-    from .reports import RunReport
-    from .storage import BaselineEntry, BaselineError, BaselineStore
+    from ..baseline.environment import Environment
+    from ..baseline.store import BaselineEntry, BaselineError, BaselineStore
+    from ..gate.compare import TestComparison
+    from ..reports.run import RunReport
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -121,7 +121,7 @@ def _commit_text(env: Environment, length: int = 12) -> str:
 
 
 def _table(rows: Sequence[Sequence[str]], headers: Sequence[str], right: Sequence[int]) -> str:
-    from .report_terminal import table  # tabulate: only the commands that print a table pay
+    from ..reports.terminal import table  # tabulate: only the commands that print a table pay
 
     return "\n".join(table(rows, headers, right=right))
 
@@ -138,7 +138,7 @@ def _one_line(text: str) -> str:
 
 
 def _open_store(args: argparse.Namespace) -> BaselineStore:
-    from .storage import BaselineStore
+    from ..baseline.store import BaselineStore
 
     root = Path(args.dir)
     if root.exists() and not root.is_dir():
@@ -154,7 +154,7 @@ def _read_entries(
     store: BaselineStore, profile: str | None
 ) -> tuple[list[BaselineEntry], list[BaselineError]]:
     """Every stored entry (sorted by profile, then test) and every file that was bad."""
-    from .storage import BaselineError
+    from ..baseline.store import BaselineError
 
     entries: list[BaselineEntry] = []
     errors: list[BaselineError] = []
@@ -184,7 +184,7 @@ def _nothing_stored(args: argparse.Namespace, store: BaselineStore) -> str:
     root = Path(args.dir)
     if not root.exists():
         return f"no baselines: {root} does not exist (pytest --perf-baseline=save creates it)"
-    from .storage import BaselineError
+    from ..baseline.store import BaselineError
 
     try:
         profiles = store.profiles()
@@ -202,7 +202,7 @@ def _nothing_stored(args: argparse.Namespace, store: BaselineStore) -> str:
 
 
 def _cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .environment import age_seconds, default_profile
+    from ..baseline.environment import age_seconds, default_profile
 
     store = _open_store(args)
     entries, errors = _read_entries(store, args.profile)
@@ -259,8 +259,8 @@ def _match(pattern: str, nodeids: Sequence[str]) -> list[str]:
 
 
 def _show_entry(entry: BaselineEntry, out: TextIO) -> None:
-    from .environment import age_seconds
-    from .report_terminal import render_breakdowns, render_details
+    from ..baseline.environment import age_seconds
+    from ..reports.terminal import render_breakdowns, render_details
 
     env = entry.environment
     result = entry.result
@@ -335,7 +335,7 @@ def _cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _read_report(path: str) -> RunReport:
-    from .reports import ReportError, read_report
+    from ..reports.run import ReportError, read_report
 
     try:
         return read_report(path)
@@ -359,10 +359,10 @@ def _describe_report(label: str, path: str, report: RunReport) -> str:
 
 
 def _cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .environment import age_seconds, describe_origin
-    from .gate import compare_test, failure_message
-    from .report_terminal import render_comparisons, verdict_counts
-    from .settings import TestSettings
+    from ..baseline.environment import age_seconds, describe_origin
+    from ..gate.compare import compare_test, failure_message
+    from ..gate.settings import TestSettings
+    from ..reports.terminal import render_comparisons, verdict_counts
 
     baseline = _read_report(args.baseline)
     current = _read_report(args.current)
@@ -447,7 +447,7 @@ def _module_of(nodeid: str) -> str:
 
 
 def _cmd_prune(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .environment import age_seconds
+    from ..baseline.environment import age_seconds
 
     if not args.missing and args.older_than is None:
         raise CommandError(
@@ -548,19 +548,8 @@ def _cmd_prune(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 # -- power -------------------------------------------------------------------------------------
 
 
-def _min_rounds_exact(alpha: float) -> int:
-    """Fewest rounds a side with which the exact one-sided test can reach ``p < alpha``.
-
-    Its smallest p-value, with the two samples fully separated, is ``1 / C(2n, n)``.
-    """
-    n = 2
-    while math.comb(2 * n, n) * alpha <= 1.0:
-        n += 1
-    return n
-
-
 def _cmd_power(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .fmt import format_percent
+    from ..reports.text import format_percent
 
     effect, threshold, noise = args.effect, args.threshold, args.noise
     if noise <= 0:
@@ -578,7 +567,8 @@ def _cmd_power(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             prog=args.prog,
             hint=True,
         )
-    from .stats import rounds_needed
+    from ..gate.compare import fewest_rounds
+    from ..stats import rounds_needed
 
     try:
         metric_alpha = args.alpha / (args.tests * args.metrics)
@@ -604,7 +594,7 @@ def _cmd_power(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     except ValueError as exc:
         raise CommandError(str(exc), prog=args.prog) from None
-    floor = _min_rounds_exact(metric_alpha)
+    floor = fewest_rounds(metric_alpha)
     rounds = max(planned, floor)
     share = f"{args.alpha:g} / ({_plural(args.tests, 'test')} x {_plural(args.metrics, 'metric')})"
     print(f"{rounds} rounds per side (baseline and current)", file=out)

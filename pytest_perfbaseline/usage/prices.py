@@ -29,7 +29,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .usage import Usage
+from .tokens import Usage
 
 __all__ = [
     "ModelPrice",
@@ -247,7 +247,7 @@ def _candidates(model: str) -> Iterator[str]:
 @functools.lru_cache(maxsize=1)
 def _builtin_table() -> PriceTable:
     text = resources.files(__package__ or "pytest_perfbaseline").joinpath("prices.json")
-    name = "pytest_perfbaseline/prices.json (built-in)"
+    name = "pytest_perfbaseline/usage/prices.json (built-in)"
     try:
         data = _parse_json(text.read_text(encoding="utf-8"), name)
     except OSError as exc:  # pragma: no cover - a broken installation

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from .fmt import (
+from ..baseline.store import SaveReport
+from ..gate.compare import MAX_ROUNDS_NEEDED, Comparison, TestComparison
+from ..metrics.result import TestResult
+from ..metrics.summary import Summary
+from .text import (
     format_cost,
     format_count,
     format_percent,
@@ -12,10 +16,6 @@ from .fmt import (
     format_seconds,
     format_value,
 )
-from .gate import MAX_ROUNDS_NEEDED, Comparison, TestComparison
-from .results import TestResult
-from .storage import SaveReport
-from .summary import Summary
 
 __all__ = [
     "breakdown_rows",

@@ -242,7 +242,7 @@ def collect_environment(
     ``now`` (default: the current time) is stamped as ``saved_at``, in UTC; a naive datetime
     is taken to be UTC.
     """
-    from . import __version__  # at call time: the package is fully imported by then
+    from .. import __version__  # at call time: the package is fully imported by then
 
     try:
         system = platform.system().lower() or _UNKNOWN

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..measure.perf import Measurement
 from .histogram import gap_histogram
-from .metrics import MetricInfo
-from .perf import Measurement
+from .round import MetricInfo
 from .summary import Summary, metric_values, summarize, summarize_rounds
 
 __all__ = ["TestResult"]

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any, TypeVar
 
-from .metrics import MetricInfo, RoundMetrics, builtin_metric_info, compute_round
+from ..metrics.round import MetricInfo, RoundMetrics, builtin_metric_info, compute_round
+from ..metrics.summary import Summary, metric_values, summarize_rounds
+from ..usage.tokens import Usage, check_counts
 from .recorder import Clock, CustomValue, Recorder, TimedStream
 from .spans import SpanScope, current_attribution
-from .summary import Summary, metric_values, summarize_rounds
-from .usage import Usage, check_counts
 
 __all__ = ["Measurement", "Perf", "UnpricedModelWarning"]
 
@@ -53,7 +53,7 @@ class Measurement:
 
 
 def _default_cost_of() -> Callable[[Usage], float | None]:
-    from .prices import PriceTable
+    from ..usage.prices import PriceTable
 
     return PriceTable.builtin().cost
 

@@ -15,7 +15,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the metrics machinery is not needed to parse settings at start-up
-    from .metrics import MetricKind
+    from ..metrics.round import MetricKind
 
 __all__ = [
     "DEFAULT_ALPHA",

@@ -13,8 +13,8 @@ import csv
 import io
 import math
 
-from .gate import Comparison
-from .reports import RunReport, TestEntry
+from ..gate.compare import Comparison
+from .run import RunReport, TestEntry
 
 __all__ = ["CSV_COLUMNS", "render_csv"]
 

@@ -26,8 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
-from .fmt import format_percent, format_ratio, format_value
-from .results import TestResult
+from ..metrics.result import TestResult
+from ..reports.text import format_percent, format_ratio, format_value
 from .settings import TestSettings
 
 __all__ = [
@@ -194,11 +194,11 @@ def _rounds_needed(effect: float, alpha: float) -> int | None:
     z_power = _NORMAL.inv_cdf(POWER)
     n_t = 2 * ((z_alpha + z_power) / effect) ** 2 + z_alpha**2 / 4
     # Never fewer rounds than the exact test needs to reach alpha at all.
-    needed = max(math.ceil(n_t * math.pi / 3), _fewest_rounds(alpha))
+    needed = max(math.ceil(n_t * math.pi / 3), fewest_rounds(alpha))
     return min(MAX_ROUNDS_NEEDED, needed)
 
 
-def _fewest_rounds(alpha: float) -> int:
+def fewest_rounds(alpha: float) -> int:
     """The fewest rounds a side with which an exact one-sided rank test can reach ``alpha``.
 
     With n rounds a side the smallest p-value is 1 / C(2n, n) (every current round beyond
@@ -296,7 +296,7 @@ class _Shift:
 
 def _test_shift(ox: list[float], oy: list[float], margin: float, alpha: float) -> _Shift:
     """regressed / improved / unchanged / inconclusive for oriented samples and a margin."""
-    from .stats import hodges_lehmann_ci, mann_whitney_u
+    from ..stats import hodges_lehmann_ci, mann_whitney_u
 
     worse = mann_whitney_u(oy, ox, alternative="greater", shift=margin)
     better = mann_whitney_u(oy, ox, alternative="less", shift=-margin)
