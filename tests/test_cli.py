@@ -21,9 +21,10 @@ from fakes import COMMIT, ENV, TIME, TOKENS
 from pytest_perfbaseline.baseline.environment import Environment, utc_timestamp
 from pytest_perfbaseline.baseline.store import BaselineStore
 from pytest_perfbaseline.cli import main
-from pytest_perfbaseline.gate.compare import fewest_rounds
+from pytest_perfbaseline.gate.rounds import fewest_rounds
 from pytest_perfbaseline.metrics.result import TestResult
-from pytest_perfbaseline.reports.run import REPORT_VERSION, RunReport, TestEntry, dumps
+from pytest_perfbaseline.reports.json_report import REPORT_VERSION, dumps
+from pytest_perfbaseline.reports.run import RunReport, TestEntry
 from pytest_perfbaseline.stats import rounds_needed
 
 PROFILE = "linux-x86_64-2cpu"
@@ -151,7 +152,7 @@ def test_python_dash_m_runs_the_command(tmp_path: Path) -> None:
 
 def test_help_and_listing_import_nothing_heavy(tmp_path: Path) -> None:
     code = (
-        "import sys; from pytest_perfbaseline.cli.main import main\n"
+        "import sys; from pytest_perfbaseline.cli import main\n"
         "codes = [main(['--help']), main(['list'])]\n"
         "print(codes, sorted(m for m in ('numpy', 'scipy') if m in sys.modules))\n"
     )

@@ -212,7 +212,7 @@ def test_ini_report_paths_are_relative_to_the_rootdir(
 def test_perfbaseline_compare_gates_two_json_reports(
     suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_perfbaseline.cli.main import main
+    from pytest_perfbaseline.cli import main
 
     suite.runpytest("--perf-json=a.json").assert_outcomes(passed=3)
     suite.runpytest("--perf-json=b.json").assert_outcomes(passed=3)
