@@ -6,12 +6,34 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["TEMP_SUFFIX", "create_temp", "write_atomically"]
+__all__ = ["TEMP_SUFFIX", "TempFileLeftOver", "write_atomically"]
 
 TEMP_SUFFIX = ".tmp"
+"""How the name of a write's temp file ends (for ``.gitignore`` patterns)."""
 
 
-def create_temp(folder: Path, name: str) -> tuple[int, Path]:
+class TempFileLeftOver(OSError):
+    """A failed write whose temp file could not be removed either.
+
+    ``errno``, ``strerror`` and ``filename`` are those of the write's error, ``error``;
+    ``temp`` is the file left behind and ``cleanup`` why it could not be removed.
+    """
+
+    error: OSError
+    temp: Path
+    cleanup: OSError
+
+    def __init__(self, error: OSError, temp: Path, cleanup: OSError) -> None:
+        super().__init__(error.errno, error.strerror, error.filename)
+        self.error = error
+        self.temp = temp
+        self.cleanup = cleanup
+
+    def __str__(self) -> str:
+        return f"{self.error}; its temp file {self.temp} is left over ({self.cleanup.strerror})"
+
+
+def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
     """A new, uniquely named temp file next to ``name``: (open descriptor, path)."""
     # 0o666 minus the umask, like any new file (mkstemp would make it 0o600).
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
@@ -23,19 +45,37 @@ def create_temp(folder: Path, name: str) -> tuple[int, Path]:
             continue  # 32 random bits met a leftover of a killed write: draw again
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` (UTF-8) in one step; the old file stays on failure.
-
-    Raises OSError (the caller turns it into a clear message); no temp file is left behind.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = create_temp(path.parent, path.name)
+def _discard_temp(temp: Path, failure: BaseException) -> None:
+    """Remove the temp file of a failed write; say so if that fails too."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        temp.unlink(missing_ok=True)
+    except OSError as cleanup:
+        # The write's own error is what the user must see; the leftover is a footnote.
+        # Anything else (Ctrl-C) goes on unchanged.
+        if isinstance(failure, OSError):
+            raise TempFileLeftOver(failure, temp, cleanup) from failure
+
+
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Replace ``path`` with ``data`` in one step; the old file stays intact on failure.
+
+    Text is written as UTF-8 with its newlines unchanged. The data goes to a temp file in
+    the same folder (created if missing), is flushed and fsynced, and is moved into place
+    with ``os.replace``; a failed write removes its temp file. Raises OSError (the caller
+    turns it into a clear message): :class:`TempFileLeftOver` when the temp file could not
+    be removed either.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = _create_temp(path.parent, path.name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
+    except BaseException as failure:
+        # Whatever stopped us (an OSError, Ctrl-C), the old file is intact: only the temp
+        # file needs to go.
+        _discard_temp(temp, failure)
         raise

@@ -808,6 +808,44 @@ def test_an_uncreatable_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert "Not a directory" in str(error)
 
 
+def test_a_temp_file_that_cannot_be_removed_is_named_in_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = store_at(tmp_path)
+    save_ok(store, make_result("test_a.py::t", ttft=(0.1,)))
+    path = store.path_for("test_a.py::t")
+    before = path.read_bytes()
+
+    def replace(src: Any, dst: Any) -> None:
+        raise OSError(errno.EIO, "I/O error")
+
+    def unlink(target: Any, *args: Any, **kwargs: Any) -> None:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(target))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", replace)
+        patch.setattr(os, "unlink", unlink)
+        report = store.save([(make_result("test_a.py::t", ttft=(0.2,)), ENV)])
+
+    [error] = report.errors
+    [leftover] = temp_files(tmp_path)
+    assert error.problem.startswith("could not write it: I/O error [EIO]; ")
+    assert f"its temp file {leftover} is left over (Permission denied)" in error.problem
+    assert path.read_bytes() == before
+
+
+def test_the_shared_writer_writes_text_and_bytes_alike(tmp_path: Path) -> None:
+    from pytest_perfbaseline.files import write_atomically
+
+    text = "é\r\nline\n"
+    write_atomically(tmp_path / "sub" / "a.txt", text)
+    write_atomically(tmp_path / "sub" / "b.txt", text.encode("utf-8"))
+
+    assert (tmp_path / "sub" / "a.txt").read_bytes() == text.encode("utf-8")
+    assert (tmp_path / "sub" / "b.txt").read_bytes() == text.encode("utf-8")
+    assert temp_files(tmp_path) == []
+
+
 # -- bad files -------------------------------------------------------------------------------
 
 _GOOD_ENTRY = {"rounds": 1, "metrics": {"ttft_s": {"values": [0.1]}}}

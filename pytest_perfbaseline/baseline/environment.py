@@ -1,8 +1,8 @@
 """Where and when a baseline was measured: machine, Python, plugin and git state.
 
-Collected once per save and stored with every baseline entry (SPEC section 6), so a report
-can say "measured 12 days ago on linux-x86_64-2cpu at commit 1a2b3c4 (dirty)". Collecting
-is cheap (two ``git`` calls at most) and never raises: whatever cannot be found out is None.
+Collected once per save and stored with every baseline entry, so a report can say "measured
+12 days ago on linux-x86_64-2cpu at commit 1a2b3c4 (dirty)". Collecting is cheap (two ``git``
+calls at most) and never raises: whatever cannot be found out is None.
 """
 
 from __future__ import annotations

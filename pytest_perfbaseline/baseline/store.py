@@ -8,65 +8,43 @@ Layout::
         linux-x86_64-2cpu/              a profile: baselines of one kind of machine
             tests/test_chat.py.json     the baselines of every test in tests/test_chat.py
 
-Node id to file. A node id ``tests/test_chat.py::TestX::test_answer[gpt-4o]`` is split at its
-first ``::`` into the module path ``tests/test_chat.py`` and the key
-``TestX::test_answer[gpt-4o]`` (a ``/`` or ``::`` inside the brackets stays in the key). The
-module path, split on ``/``, becomes folders and a file ``<last segment>.json`` under the
-profile folder, one segment at a time:
+Which file holds a test is decided in :mod:`.paths`, the file format in :mod:`.codec` (its
+text in :mod:`.jsontext`), and how a test's result is laid out as an entry in :mod:`.entries`.
 
-- empty and ``.`` segments are dropped; a leading ``/`` (an absolute path) becomes a first
-  segment ``_abs_``, so nothing is ever written outside the profile folder;
-- ``..`` becomes ``_up_`` (pytest names files outside the rootdir ``../x/test_y.py``);
-- every character other than ``A-Z a-z 0-9 . _ -`` is percent-encoded as the ``%XX`` of its
-  UTF-8 bytes (``%`` itself too), and so is a trailing ``.`` (Windows drops it); a literal
-  segment ``_up_`` or ``_abs_`` is written ``%5Fup_`` / ``%5Fabs_``.
-
-The mapping is reversible, so ``perfbaseline list`` shows node ids read back from file names.
-Only file systems that ignore case can still make two modules share a file (``Test_a.py`` and
-``test_a.py``); keep such names apart.
-
-File format (schema 1): an object ``{"schema": 1, "tests": {<key>: <entry>}}``, where an entry
-holds ``environment`` (see :class:`~pytest_perfbaseline.environment.Environment`), ``rounds``
-(the number of rounds stored), ``rounds_requested``, ``warmup``, ``implicit``, ``metrics``
-(``{name: {"higher_is_better", "kind", "unit", "values": [one value or null per round]}}``),
-``itl_histogram`` (``[[lower_s, upper_s, count], ...]``) and ``token_sources``. The bytes are
-deterministic: keys sorted, two-space indentation, a list of scalars on one line (so a re-save
-changes one line per metric), a list of lists one item per line, integral numbers written as
-integers, other numbers as Python's shortest ``repr``, UTF-8, ``\\n``, a final newline. NaN and
-infinities are never written and are rejected on read.
-
-Forward tolerance: on reading, only ``rounds`` and ``metrics`` (with ``values``) are required;
-the other known keys default sensibly but must have the right type when present. Unknown keys
-of the file and of an entry are kept when the file is rewritten -- also for a test being
-re-saved, whose known keys alone are replaced (so unknown keys *inside* its ``metrics`` go).
-Other tests' entries are rewritten with exactly the content they had. A file with a *newer*
-schema is never read or written.
+Merging: re-saving a test replaces the keys of its entry that this plugin writes and keeps
+the others (unknown keys *inside* its ``metrics`` go). Other tests' entries and the file's
+unknown keys are rewritten with exactly the content they had.
 
 Safety: every write happens under one ``filelock`` on ``<root>/.lock`` held around the whole
-read-merge-write, re-reading each file fresh under the lock; a file is written to a unique temp
-file in its own folder, flushed, fsynced and moved into place with ``os.replace``, so an
-interrupted save leaves the old file intact. A bad file is reported as a
-:class:`BaselineError` naming the file, the problem and the fix, and is never overwritten.
+read-merge-write, re-reading each file fresh under the lock; a file is written atomically
+(:func:`~pytest_perfbaseline.files.write_atomically`), so an interrupted save leaves the old
+file intact. A bad file is reported as a :class:`BaselineError` naming the file, the problem
+and the fix, and is never overwritten.
 """
 
 from __future__ import annotations
 
 import errno
-import json
-import math
-import numbers
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast, get_args
-from urllib.parse import unquote
+from typing import Any
 
-from ..files import TEMP_SUFFIX, create_temp
+from ..files import TEMP_SUFFIX, TempFileLeftOver, write_atomically
 from ..metrics.result import TestResult
-from ..metrics.round import MetricInfo, MetricKind, builtin_metric_info
+from .codec import SAVE_AGAIN, SCHEMA_VERSION, BadDocument, decode, empty_document, encode
+from .entries import ENTRY_KEYS, entry_document, entry_environment, entry_result
 from .environment import Environment
+from .paths import (
+    FILE_SUFFIX,
+    check_profile,
+    is_profile_name,
+    join_nodeid,
+    module_of_file,
+    relative_file,
+    split_nodeid,
+)
 
 __all__ = [
     "LOCK_TIMEOUT_S",
@@ -77,45 +55,23 @@ __all__ = [
     "SaveReport",
 ]
 
-SCHEMA_VERSION = 1
-"""The version of the baseline file format this plugin reads and writes."""
 LOCK_TIMEOUT_S = 60.0
 """How long a save waits for another process's save to finish."""
 
 _LOCK_NAME = ".lock"
-_TEMP_SUFFIX = TEMP_SUFFIX
 _GITIGNORE = (
     "# Written by pytest-perfbaseline: commit this folder, but not its lock file\n"
     "# or the temporary files of a save in progress.\n"
     f"{_LOCK_NAME}\n"
-    f"*{_TEMP_SUFFIX}\n"
+    f"*{TEMP_SUFFIX}\n"
 )
-_SAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
-_UP = "_up_"
-_ABS = "_abs_"
-_PROFILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_METRIC_KINDS: frozenset[str] = frozenset(get_args(MetricKind))
-_ENTRY_KEYS = frozenset(
-    {
-        "environment",
-        "rounds",
-        "rounds_requested",
-        "warmup",
-        "implicit",
-        "metrics",
-        "itl_histogram",
-        "token_sources",
-    }
-)
-_MAX_EXACT_INT = 2**53  # larger integral floats are written in repr form, like json does
-
-_SAVE_AGAIN = "then run pytest --perf-baseline=save again"
-_FIX_BAD = f"restore it from version control or delete it, {_SAVE_AGAIN}"
-_FIX_NEWER = "upgrade pytest-perfbaseline (pip install -U pytest-perfbaseline)"
 _FIX_WRITE = (
     "make sure the folder is writable and the disk has space (or choose another folder with "
-    f"--perf-baseline-dir), {_SAVE_AGAIN}"
+    f"--perf-baseline-dir), {SAVE_AGAIN}"
 )
+_FIX_PERMISSIONS = "check its permissions"
+
+_Document = dict[str, Any]
 
 
 class BaselineError(Exception):
@@ -172,298 +128,34 @@ class SaveReport:
     """Node ids not saved because their file was bad or unwritable (or their data invalid)."""
 
 
-# -- node id <-> file ------------------------------------------------------------------------
+@dataclass
+class _Tally:
+    """A :class:`SaveReport` in the making."""
 
+    written: list[Path] = field(default_factory=list)
+    saved: list[str] = field(default_factory=list)
+    errors: list[BaselineError] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
-def _split_nodeid(nodeid: str) -> tuple[str, str]:
-    """(module path, key): the key is everything after the first ``::``."""
-    module, _, key = nodeid.partition("::")
-    return module, key
+    def done(self, path: Path, nodeids: Iterable[str]) -> None:
+        self.written.append(path)
+        self.saved.extend(nodeids)
 
+    def fail(self, error: BaselineError, nodeids: Iterable[str]) -> None:
+        self.errors.append(error)
+        self.skipped.extend(nodeids)
 
-def _encode_segment(segment: str) -> str:
-    if segment == "..":
-        return _UP
-    if segment in (_UP, _ABS):
-        return "%5F" + segment[1:]
-    encoded = "".join(
-        char
-        if char in _SAFE_CHARS
-        else "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
-        for char in segment
-    )
-    return encoded[:-1] + "%2E" if encoded.endswith(".") else encoded
+    def fail_all(self, groups: Mapping[Path, Sequence[str]], problem: str, fix: str) -> None:
+        for path, nodeids in groups.items():
+            self.fail(BaselineError(path, problem, fix), nodeids)
 
-
-def _module_parts(module: str) -> list[str]:
-    parts = [_encode_segment(s) for s in module.split("/") if s not in ("", ".")]
-    if not parts:
-        raise ValueError(f"node id has no module path: {module!r}")
-    return [_ABS, *parts] if module.startswith("/") else parts
-
-
-def _decode_module(parts: Sequence[str]) -> str:
-    """The module path of a file's path relative to its profile folder (``.json`` stripped)."""
-    segments = [".." if p == _UP else unquote(p, errors="surrogatepass") for p in parts]
-    if parts and parts[0] == _ABS:
-        return "/" + "/".join(segments[1:])
-    return "/".join(segments)
-
-
-def _check_profile(profile: str) -> str:
-    if not isinstance(profile, str) or not _PROFILE_RE.fullmatch(profile):
-        raise ValueError(
-            f"invalid baseline profile {profile!r}: use letters, digits, '.', '_' and '-', "
-            "starting with a letter or digit (e.g. 'linux-x86_64-2cpu' or 'ci')"
+    def report(self) -> SaveReport:
+        return SaveReport(
+            written=tuple(self.written),
+            saved=tuple(self.saved),
+            errors=tuple(self.errors),
+            skipped=tuple(self.skipped),
         )
-    return profile
-
-
-# -- serialisation ---------------------------------------------------------------------------
-
-
-def _string(text: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: only an escape can carry it in UTF-8
-        return json.dumps(text)
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _scalar(value: object) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{value!r} cannot be stored: baselines hold finite numbers only")
-        if value.is_integer() and abs(value) <= _MAX_EXACT_INT:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, str):
-        return _string(value)
-    raise TypeError(f"cannot store a {type(value).__name__} in a baseline file")
-
-
-def _is_scalar(value: object) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str))
-
-
-def _write_value(value: object, level: int, out: list[str]) -> None:
-    if isinstance(value, Mapping):
-        if not value:
-            out.append("{}")
-            return
-        pad = "  " * (level + 1)
-        out.append("{\n")
-        for i, key in enumerate(sorted(value)):
-            if i:
-                out.append(",\n")
-            out.append(f"{pad}{_string(key)}: ")
-            _write_value(value[key], level + 1, out)
-        out.append("\n" + "  " * level + "}")
-    elif isinstance(value, (list, tuple)):
-        if all(_is_scalar(item) for item in value):
-            # One line: re-saving a test then changes one line per metric in a diff.
-            out.append("[" + ", ".join(_scalar(item) for item in value) + "]")
-            return
-        pad = "  " * (level + 1)
-        out.append("[\n")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",\n")
-            out.append(pad)
-            _write_value(item, level + 1, out)
-        out.append("\n" + "  " * level + "]")
-    else:
-        out.append(_scalar(value))
-
-
-def _dumps(document: Mapping[str, Any]) -> str:
-    """The canonical text of a baseline document (deterministic; see the module docstring).
-
-    Raises ValueError for NaN or infinities and TypeError for values JSON cannot hold.
-    """
-    out: list[str] = []
-    _write_value(document, 0, out)
-    out.append("\n")
-    return "".join(out)
-
-
-# -- reading and validating ------------------------------------------------------------------
-
-
-class _Invalid(ValueError):
-    """Raised while parsing: the message completes "baseline file X: ..."."""
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            # json.loads would silently keep the last one (e.g. after a hand-resolved merge).
-            raise _Invalid(f"has the key {key!r} twice in one object")
-        result[key] = value
-    return result
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _Invalid(f"holds the number {text}, which is out of range")
-    return value
-
-
-def _reject_constant(text: str) -> Any:
-    raise _Invalid(f"holds {text}, which baseline files never contain")
-
-
-def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _check_entry(where: str, entry: object) -> None:
-    """Raise _Invalid naming the first place where ``entry`` does not fit schema 1."""
-
-    def bad(place: str, expected: str, found: object) -> _Invalid:
-        return _Invalid(f"{place} should be {expected} but is {_type_name(found)}")
-
-    if not isinstance(entry, dict):
-        raise bad(where, "an object", entry)
-    for required in ("rounds", "metrics"):
-        if required not in entry:
-            raise _Invalid(f'{where} has no "{required}"')
-    rounds = entry["rounds"]
-    if not _is_int(rounds) or rounds < 0:
-        raise bad(f"{where}.rounds", "a whole number >= 0", rounds)
-    for name in ("warmup", "rounds_requested"):
-        if name in entry and (not _is_int(entry[name]) or entry[name] < 0):
-            raise bad(f"{where}.{name}", "a whole number >= 0", entry[name])
-    if "implicit" in entry and not isinstance(entry["implicit"], bool):
-        raise bad(f"{where}.implicit", "true or false", entry["implicit"])
-    if "environment" in entry and not isinstance(entry["environment"], dict):
-        raise bad(f"{where}.environment", "an object", entry["environment"])
-    metrics = entry["metrics"]
-    if not isinstance(metrics, dict):
-        raise bad(f"{where}.metrics", "an object", metrics)
-    for name, metric in metrics.items():
-        place = f"{where}.metrics[{name!r}]"
-        if not isinstance(metric, dict):
-            raise bad(place, "an object", metric)
-        values = metric.get("values")
-        if not isinstance(values, list):
-            raise bad(f"{place}.values", "a list", values)
-        if len(values) != rounds:
-            raise _Invalid(f"{place}.values has {len(values)} values for {rounds} rounds")
-        for i, value in enumerate(values):
-            if value is not None and not _is_number(value):
-                raise bad(f"{place}.values[{i}]", "a number or null", value)
-        for key, check, expected in (
-            ("unit", str, "a string"),
-            ("kind", str, "a string"),
-            ("higher_is_better", bool, "true or false"),
-        ):
-            if key in metric and not isinstance(metric[key], check):
-                raise bad(f"{place}.{key}", expected, metric[key])
-    histogram = entry.get("itl_histogram", [])
-    if not isinstance(histogram, list):
-        raise bad(f"{where}.itl_histogram", "a list", histogram)
-    for i, row in enumerate(histogram):
-        if not (
-            isinstance(row, list)
-            and len(row) == 3
-            and _is_number(row[0])
-            and _is_number(row[1])
-            and _is_int(row[2])
-            and row[2] >= 0
-        ):
-            raise _Invalid(
-                f"{where}.itl_histogram[{i}] should be [lower_s, upper_s, count] "
-                f"but is {json.dumps(row)}"
-            )
-    sources = entry.get("token_sources", {})
-    if not isinstance(sources, dict) or not all(isinstance(v, str) for v in sources.values()):
-        raise _Invalid(f"{where}.token_sources should map stream names to strings")
-
-
-def _parse(path: Path, data: bytes) -> dict[str, Any]:
-    """Parse and validate a baseline file's bytes; BaselineError if it is not a good one."""
-
-    def bad(problem: str, fix: str = _FIX_BAD) -> BaselineError:
-        return BaselineError(path, problem, fix)
-
-    if not data.strip():
-        raise bad("is empty (perhaps a write was cut short)")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise bad(f"is not UTF-8 text (bad byte at offset {exc.start})") from None
-    if re.search(r"^(<{7}|>{7})( |$)", text, re.MULTILINE):
-        raise bad(
-            "contains git merge conflict markers",
-            "resolve the conflict by keeping one side of each conflicting test, or delete the "
-            f"file, {_SAVE_AGAIN}",
-        )
-    try:
-        document = json.loads(
-            text,
-            object_pairs_hook=_no_duplicate_keys,
-            parse_float=_finite_float,
-            parse_constant=_reject_constant,
-        )
-    except json.JSONDecodeError as exc:
-        raise bad(
-            f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
-            "it may be truncated"
-        ) from None
-    except (ValueError, RecursionError) as exc:  # _Invalid, or absurdly deep nesting
-        raise bad(str(exc) if isinstance(exc, _Invalid) else "is nested too deeply") from None
-    if not isinstance(document, dict):
-        raise bad(f"holds {_type_name(document)} where an object was expected")
-    if "schema" not in document:
-        raise bad('has no "schema" version')
-    schema = document["schema"]
-    if not _is_int(schema):
-        raise bad(f'has a "schema" that is {_type_name(schema)}, not a whole number')
-    if schema > SCHEMA_VERSION:
-        raise bad(
-            f"was written by a newer pytest-perfbaseline (schema {schema} > {SCHEMA_VERSION})",
-            _FIX_NEWER,
-        )
-    if schema < 1:
-        raise bad(f"has an unknown schema version {schema}")
-    tests = document.get("tests")
-    if not isinstance(tests, dict):
-        raise bad(f'has "tests" that is {_type_name(tests)}, where an object was expected')
-    try:
-        for key, entry in tests.items():
-            _check_entry(f"tests[{key!r}]", entry)
-    except _Invalid as exc:
-        raise bad(str(exc)) from None
-    return document
 
 
 def _os_problem(action: str, exc: OSError) -> str:
@@ -473,94 +165,40 @@ def _os_problem(action: str, exc: OSError) -> str:
     return f"could not {action}: {reason}{f' [{code}]' if code else ''}{where}"
 
 
-# -- entries <-> documents -------------------------------------------------------------------
+def _write_problem(exc: OSError) -> str:
+    if isinstance(exc, TempFileLeftOver):
+        return (
+            _os_problem("write it", exc.error)
+            + f"; its temp file {exc.temp} is left over ({exc.cleanup.strerror})"
+        )
+    return _os_problem("write it", exc)
 
 
-def _stored_number(value: object, what: str) -> int | float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{what} is {value!r}, not a number or None")
-    number = value if isinstance(value, int) else float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{what} is {number!r}; baselines hold only finite numbers or null")
-    return number
+def _merged(old: Mapping[str, Any], entries: Mapping[str, _Document]) -> _Document:
+    """``old`` with ``entries`` (by key) saved into it, in the current schema."""
+    tests = dict(old["tests"])
+    for key, entry in entries.items():
+        kept = {k: v for k, v in tests.get(key, {}).items() if k not in ENTRY_KEYS}
+        tests[key] = {**kept, **entry}
+    return {**old, "schema": SCHEMA_VERSION, "tests": tests}
 
 
-def _entry_document(result: TestResult, environment: Environment) -> dict[str, Any]:
-    """The JSON entry of one test (raises ValueError for values that cannot be stored)."""
-    names = sorted(set(result.infos).union(*(r.keys() for r in result.rounds)))
-    metrics: dict[str, Any] = {}
-    for name in names:
-        info = result.infos.get(name) or builtin_metric_info(name)
-        if info is None:
-            info = MetricInfo("", False, "custom")
-        values = [
-            _stored_number(r.get(name), f"metric {name!r} in round {i}")
-            for i, r in enumerate(result.rounds, 1)
-        ]
-        metrics[name] = {
-            "higher_is_better": bool(info.higher_is_better),
-            "kind": str(info.kind),
-            "unit": str(info.unit),
-            "values": values,
-        }
-    histogram = [
-        [
-            _stored_number(lower, f"ITL histogram bin {i} lower bound"),
-            _stored_number(upper, f"ITL histogram bin {i} upper bound"),
-            int(count),
-        ]
-        for i, (lower, upper, count) in enumerate(result.itl_histogram, 1)
+def _baseline_files(base: Path) -> tuple[list[Path], list[BaselineError]]:
+    """The baseline files under a profile folder, sorted, and the folders that could not be
+    listed (a missing profile folder is not an error: it has no files)."""
+    files: list[Path] = []
+    unreadable: list[OSError] = []
+    for folder, dirs, names in os.walk(base, onerror=unreadable.append):
+        dirs.sort()
+        files.extend(Path(folder, n) for n in sorted(names) if n.endswith(FILE_SUFFIX))
+    errors = [
+        BaselineError(
+            Path(exc.filename or base), _os_problem("list the folder", exc), _FIX_PERMISSIONS
+        )
+        for exc in unreadable
+        if not isinstance(exc, FileNotFoundError)  # no such profile (or it vanished)
     ]
-    return {
-        "environment": environment.to_dict(),
-        "rounds": len(result.rounds),
-        "rounds_requested": int(result.rounds_requested),
-        "warmup": int(result.warmup),
-        "implicit": bool(result.implicit),
-        "metrics": metrics,
-        "itl_histogram": histogram,
-        "token_sources": {str(k): str(v) for k, v in result.token_sources.items()},
-    }
-
-
-def _metric_info(name: str, metric: Mapping[str, Any]) -> MetricInfo:
-    default = builtin_metric_info(name) or MetricInfo("", False, "custom")
-    kind = metric.get("kind", default.kind)
-    return MetricInfo(
-        unit=metric.get("unit", default.unit),
-        higher_is_better=metric.get("higher_is_better", default.higher_is_better),
-        # A kind from a newer plugin is treated like a custom metric (default threshold).
-        kind=cast(MetricKind, kind if kind in _METRIC_KINDS else "custom"),
-    )
-
-
-def _result_of(nodeid: str, entry: Mapping[str, Any]) -> TestResult:
-    """A validated entry as a TestResult (every round holds every metric; None if missing)."""
-    count: int = entry["rounds"]
-    metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
-    names = sorted(metrics)
-    rounds = tuple(
-        {name: (None if (v := metrics[name]["values"][i]) is None else float(v)) for name in names}
-        for i in range(count)
-    )
-    return TestResult(
-        nodeid=nodeid,
-        rounds=rounds,
-        infos={name: _metric_info(name, metrics[name]) for name in names},
-        itl_histogram=tuple(
-            (float(lo), float(hi), int(n)) for lo, hi, n in entry.get("itl_histogram", [])
-        ),
-        itl_pooled=None,
-        token_sources=dict(entry.get("token_sources", {})),
-        rounds_requested=int(entry.get("rounds_requested", count)),
-        warmup=int(entry.get("warmup", 0)),
-        implicit=bool(entry.get("implicit", False)),
-    )
-
-
-# -- the store -------------------------------------------------------------------------------
+    return files, errors
 
 
 class BaselineStore:
@@ -572,9 +210,9 @@ class BaselineStore:
 
     def __init__(self, root: Path, profile: str, *, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
         self._root = Path(root)
-        self._profile = _check_profile(profile)
+        self._profile = check_profile(profile)
         self._lock_timeout = lock_timeout
-        self._documents: dict[Path, dict[str, Any] | BaselineError | None] = {}
+        self._documents: dict[Path, _Document | BaselineError | None] = {}
 
     @property
     def root(self) -> Path:
@@ -587,8 +225,7 @@ class BaselineStore:
         return self._profile
 
     def _path(self, profile: str, nodeid: str) -> Path:
-        parts = _module_parts(_split_nodeid(nodeid)[0])
-        return self._root.joinpath(profile, *parts[:-1], parts[-1] + ".json")
+        return self._root.joinpath(profile, *relative_file(nodeid))
 
     def path_for(self, nodeid: str) -> Path:
         """The file that holds (or would hold) ``nodeid``'s baseline in this profile."""
@@ -596,7 +233,7 @@ class BaselineStore:
 
     # -- reading --
 
-    def _read_fresh(self, path: Path) -> dict[str, Any] | None:
+    def _read_fresh(self, path: Path) -> _Document | None:
         """Parse the file now (None if it does not exist); BaselineError if it is bad."""
         try:
             data = path.read_bytes()
@@ -606,11 +243,14 @@ class BaselineStore:
             raise BaselineError(
                 path,
                 _os_problem("read it", exc),
-                f"check its permissions, or delete it, {_SAVE_AGAIN}",
+                f"{_FIX_PERMISSIONS}, or delete it, {SAVE_AGAIN}",
             ) from None
-        return _parse(path, data)
+        try:
+            return decode(data)
+        except BadDocument as exc:
+            raise BaselineError(path, exc.problem, exc.fix) from None
 
-    def _read_cached(self, path: Path) -> dict[str, Any] | None:
+    def _read_cached(self, path: Path) -> _Document | None:
         if path not in self._documents:
             try:
                 self._documents[path] = self._read_fresh(path)
@@ -632,7 +272,7 @@ class BaselineStore:
         document = self._read_cached(path)
         if document is None:
             return None
-        entry = document["tests"].get(_split_nodeid(nodeid)[1])
+        entry = document["tests"].get(split_nodeid(nodeid)[1])
         if entry is None:
             return None
         return self._entry(self._profile, nodeid, path, entry)
@@ -642,8 +282,8 @@ class BaselineStore:
         return BaselineEntry(
             nodeid=nodeid,
             profile=profile,
-            result=_result_of(nodeid, entry),
-            environment=Environment.from_dict(entry.get("environment", {})),
+            result=entry_result(nodeid, entry),
+            environment=entry_environment(entry),
             path=path,
         )
 
@@ -655,9 +295,9 @@ class BaselineStore:
             return []
         except OSError as exc:
             raise BaselineError(
-                self._root, _os_problem("list the folder", exc), "check its permissions"
+                self._root, _os_problem("list the folder", exc), _FIX_PERMISSIONS
             ) from None
-        return sorted(c.name for c in children if _PROFILE_RE.fullmatch(c.name) and c.is_dir())
+        return sorted(c.name for c in children if is_profile_name(c.name) and c.is_dir())
 
     def entries(self, profile: str | None = None) -> Iterator[BaselineEntry | BaselineError]:
         """Every stored entry of ``profile`` (None: of all profiles), in a stable order.
@@ -665,34 +305,24 @@ class BaselineStore:
         A bad file yields its :class:`BaselineError` in place of its entries, and the
         iteration goes on with the next file.
         """
-        for name in [_check_profile(profile)] if profile is not None else self.profiles():
-            base = self._root / name
-            files: list[Path] = []
-            unreadable: list[OSError] = []
-            for folder, dirs, names in os.walk(base, onerror=unreadable.append):
-                dirs.sort()
-                files.extend(Path(folder, n) for n in sorted(names) if n.endswith(".json"))
-            for exc in unreadable:
-                if isinstance(exc, FileNotFoundError):
-                    continue  # no such profile (or it vanished): nothing to list
-                yield BaselineError(
-                    Path(exc.filename or base),
-                    _os_problem("list the folder", exc),
-                    "check its permissions",
-                )
-            for path in files:
-                parts = path.relative_to(base).parts
-                module = _decode_module([*parts[:-1], parts[-1][: -len(".json")]])
-                try:
-                    document = self._read_cached(path)
-                except BaselineError as exc:
-                    yield exc
-                    continue
-                if document is None:
-                    continue  # removed since the folder was listed
-                for key in sorted(document["tests"]):
-                    nodeid = f"{module}::{key}" if key else module
-                    yield self._entry(name, nodeid, path, document["tests"][key])
+        for name in [check_profile(profile)] if profile is not None else self.profiles():
+            yield from self._profile_entries(name)
+
+    def _profile_entries(self, profile: str) -> Iterator[BaselineEntry | BaselineError]:
+        base = self._root / profile
+        files, errors = _baseline_files(base)
+        yield from errors
+        for path in files:
+            module = module_of_file(path.relative_to(base).parts)
+            try:
+                document = self._read_cached(path)
+            except BaselineError as exc:
+                yield exc
+                continue
+            if document is None:
+                continue  # removed since the folder was listed
+            for key in sorted(document["tests"]):
+                yield self._entry(profile, join_nodeid(module, key), path, document["tests"][key])
 
     # -- writing --
 
@@ -708,39 +338,26 @@ class BaselineStore:
         except FileExistsError:
             pass  # someone wrote one in the instant since our mkdir: theirs stays
 
-    def _write_atomic(self, path: Path, data: bytes) -> None:
-        """Replace ``path`` by ``data`` via a temp file in the same folder (BaselineError)."""
-        folder = path.parent
+    def _write(self, path: Path, document: _Document) -> None:
+        """Replace ``path`` by ``document`` atomically and cache it (BaselineError)."""
+        # Created here, not by write_atomically, so the error can say which step failed.
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise BaselineError(path, _os_problem("create its folder", exc), _FIX_WRITE) from None
-        temp: Path | None = None
         try:
-            fd, temp = create_temp(folder, path.name)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp, path)
-        except BaseException as exc:
-            # Whatever stopped us (an OSError, Ctrl-C), the old file is intact: only the temp
-            # file needs to go.
-            leftover = ""
-            if temp is not None:
-                try:
-                    os.unlink(temp)
-                except OSError as cleanup:
-                    leftover = f"; its temp file {temp} is left over ({cleanup.strerror})"
-            if isinstance(exc, OSError):
-                problem = _os_problem("write it", exc) + leftover
-                raise BaselineError(path, problem, _FIX_WRITE) from None
-            raise
+            write_atomically(path, encode(document))
+        except OSError as exc:
+            raise BaselineError(path, _write_problem(exc), _FIX_WRITE) from None
+        self._documents[path] = document
 
     def _locked(
-        self, groups: Mapping[Path, Sequence[str]], write: Callable[[Path], list[str]]
-    ) -> tuple[list[Path], list[str], list[BaselineError], list[str]]:
-        """Run ``write(path)`` for every file under the root lock; collect the outcome.
+        self,
+        groups: Mapping[Path, Sequence[str]],
+        write: Callable[[Path], list[str]],
+        tally: _Tally,
+    ) -> None:
+        """Run ``write(path)`` for every file under the root lock; tally the outcome.
 
         ``groups`` maps each file to the node ids it concerns; ``write`` returns the node ids
         it saved (or removed), or raises BaselineError.
@@ -748,45 +365,58 @@ class BaselineStore:
         # Imported here: runs that only compare (or only report) never pay for it.
         from filelock import FileLock, Timeout
 
-        written: list[Path] = []
-        saved: list[str] = []
-        errors: list[BaselineError] = []
-        skipped: list[str] = []
         lock_path = self._root / _LOCK_NAME
-
-        def fail_all(problem: str, fix: str) -> None:
-            for path, nodeids in groups.items():
-                errors.append(BaselineError(path, problem, fix))
-                skipped.extend(nodeids)
-
         lock = FileLock(str(lock_path), timeout=self._lock_timeout)
         try:
             lock.acquire()
-        except Timeout:
-            fail_all(
+        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
+            tally.fail_all(
+                groups,
                 f"could not lock {lock_path} within {self._lock_timeout:g} s",
                 "another process is saving baselines to this folder (or is stuck doing so); "
-                f"let it finish or stop it, {_SAVE_AGAIN}",
+                f"let it finish or stop it, {SAVE_AGAIN}",
             )
-            return written, saved, errors, skipped
+            return
         except OSError as exc:
-            fail_all(_os_problem(f"create the lock file {lock_path}", exc), _FIX_WRITE)
-            return written, saved, errors, skipped
+            tally.fail_all(
+                groups, _os_problem(f"create the lock file {lock_path}", exc), _FIX_WRITE
+            )
+            return
         try:
             for path in sorted(groups):
                 try:
                     done = write(path)
                 except BaselineError as exc:
-                    errors.append(exc)
-                    skipped.extend(groups[path])
+                    tally.fail(exc, groups[path])
                     self._documents.pop(path, None)  # read it again next time
                     continue
                 if done:
-                    written.append(path)
-                    saved.extend(done)
+                    tally.done(path, done)
         finally:
             lock.release()
-        return written, saved, errors, skipped
+
+    def _new_entries(
+        self, entries: Sequence[tuple[TestResult, Environment]], tally: _Tally
+    ) -> dict[Path, dict[str, tuple[str, _Document]]]:
+        """The entries to save, by file and key, with their node ids; tallies the unstorable."""
+        groups: dict[Path, dict[str, tuple[str, _Document]]] = {}
+        for result, environment in entries:
+            path = self.path_for(result.nodeid)
+            try:
+                document = entry_document(result, environment)
+            except (ValueError, TypeError) as exc:
+                tally.fail(
+                    BaselineError(
+                        path,
+                        f"not saving {result.nodeid}: {exc}",
+                        "report None for a round without a value, then save again",
+                    ),
+                    [result.nodeid],
+                )
+                continue
+            key = split_nodeid(result.nodeid)[1]
+            groups.setdefault(path, {})[key] = (result.nodeid, document)
+        return groups
 
     def save(self, entries: Sequence[tuple[TestResult, Environment]]) -> SaveReport:
         """Store each test's result (replacing its previous entry) and keep all others.
@@ -795,58 +425,26 @@ class BaselineStore:
         in ``errors`` with its tests in ``skipped``, and the other files are still written.
         Never raises for I/O trouble or bad files.
         """
-        errors: list[BaselineError] = []
-        skipped: list[str] = []
-        groups: dict[Path, dict[str, tuple[str, dict[str, Any]]]] = {}
-        for result, environment in entries:
-            path = self.path_for(result.nodeid)
-            try:
-                document = _entry_document(result, environment)
-            except (ValueError, TypeError) as exc:
-                errors.append(
-                    BaselineError(
-                        path,
-                        f"not saving {result.nodeid}: {exc}",
-                        "report None for a round without a value, then save again",
-                    )
-                )
-                skipped.append(result.nodeid)
-                continue
-            groups.setdefault(path, {})[_split_nodeid(result.nodeid)[1]] = (
-                result.nodeid,
-                document,
-            )
+        tally = _Tally()
+        groups = self._new_entries(entries, tally)
         if not groups:
-            return SaveReport(errors=tuple(errors), skipped=tuple(skipped))
+            return tally.report()
         nodeids = {path: [n for n, _ in group.values()] for path, group in groups.items()}
         try:
             self._create_root()
         except OSError as exc:
-            for path, names in nodeids.items():
-                errors.append(BaselineError(path, _os_problem("create it", exc), _FIX_WRITE))
-                skipped.extend(names)
-            return SaveReport(errors=tuple(errors), skipped=tuple(skipped))
+            tally.fail_all(nodeids, _os_problem("create it", exc), _FIX_WRITE)
+            return tally.report()
 
         def write(path: Path) -> list[str]:
             # Fresh, not cached: another process may have saved other tests meanwhile.
-            old = self._read_fresh(path) or {"schema": SCHEMA_VERSION, "tests": {}}
-            tests = dict(old["tests"])
-            for key, (_, entry) in groups[path].items():
-                previous = tests.get(key)
-                kept = {k: v for k, v in (previous or {}).items() if k not in _ENTRY_KEYS}
-                tests[key] = {**kept, **entry}
-            document = {**old, "schema": SCHEMA_VERSION, "tests": tests}
-            self._write_atomic(path, _dumps(document).encode("utf-8"))
-            self._documents[path] = document
+            old = self._read_fresh(path) or empty_document()
+            new = {key: entry for key, (_, entry) in groups[path].items()}
+            self._write(path, _merged(old, new))
             return nodeids[path]
 
-        written, saved, lock_errors, lock_skipped = self._locked(nodeids, write)
-        return SaveReport(
-            written=tuple(written),
-            saved=tuple(saved),
-            errors=(*errors, *lock_errors),
-            skipped=(*skipped, *lock_skipped),
-        )
+        self._locked(nodeids, write, tally)
+        return tally.report()
 
     def remove(self, nodeids_by_profile: Mapping[str, Iterable[str]]) -> SaveReport:
         """Delete entries (``perfbaseline prune``), with the same locking as :meth:`save`.
@@ -856,12 +454,13 @@ class BaselineStore:
         """
         groups: dict[Path, dict[str, str]] = {}
         for profile, nodeids in nodeids_by_profile.items():
-            _check_profile(profile)
+            check_profile(profile)
             for nodeid in nodeids:
                 path = self._path(profile, nodeid)
-                groups.setdefault(path, {})[_split_nodeid(nodeid)[1]] = nodeid
+                groups.setdefault(path, {})[split_nodeid(nodeid)[1]] = nodeid
+        tally = _Tally()
         if not groups or not self._root.is_dir():
-            return SaveReport()
+            return tally.report()
 
         def write(path: Path) -> list[str]:
             old = self._read_fresh(path)
@@ -869,33 +468,30 @@ class BaselineStore:
                 return []
             tests = dict(old["tests"])
             removed = [nodeid for key, nodeid in groups[path].items() if key in tests]
-            if not removed:
-                return []
-            for key in groups[path]:
-                tests.pop(key, None)
-            if tests:
-                document = {**old, "tests": tests}
-                self._write_atomic(path, _dumps(document).encode("utf-8"))
-                self._documents[path] = document
-                return removed
-            try:
-                path.unlink()
-            except OSError as exc:
-                raise BaselineError(path, _os_problem("delete it", exc), _FIX_WRITE) from None
-            self._documents[path] = None
-            profile_dir = self._root / path.relative_to(self._root).parts[0]
-            folder = path.parent
-            while folder != self._root and profile_dir in (folder, *folder.parents):
-                try:
-                    folder.rmdir()
-                except OSError:
-                    break  # not empty (other modules' files): it stays, as it should
-                folder = folder.parent
+            if removed:
+                for key in groups[path]:
+                    tests.pop(key, None)
+                self._rewrite_or_delete(path, {**old, "tests": tests})
             return removed
 
-        written, saved, errors, skipped = self._locked(
-            {path: list(group.values()) for path, group in groups.items()}, write
-        )
-        return SaveReport(
-            written=tuple(written), saved=tuple(saved), errors=tuple(errors), skipped=tuple(skipped)
-        )
+        self._locked({path: list(group.values()) for path, group in groups.items()}, write, tally)
+        return tally.report()
+
+    def _rewrite_or_delete(self, path: Path, document: _Document) -> None:
+        """Write ``document``, or delete its file if it has no tests left (BaselineError)."""
+        if document["tests"]:
+            self._write(path, document)
+            return
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise BaselineError(path, _os_problem("delete it", exc), _FIX_WRITE) from None
+        self._documents[path] = None
+        profile_dir = self._root / path.relative_to(self._root).parts[0]
+        folder = path.parent
+        while folder != self._root and profile_dir in (folder, *folder.parents):
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty (other modules' files): it stays, as it should
+            folder = folder.parent

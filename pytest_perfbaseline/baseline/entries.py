@@ -1,0 +1,132 @@
+"""One test's baseline entry <-> its JSON object in a baseline file.
+
+The only place that knows how a :class:`~pytest_perfbaseline.metrics.result.TestResult` and
+its :class:`~pytest_perfbaseline.baseline.environment.Environment` are laid out in a file's
+``tests`` object, and how a stored entry (already checked by :mod:`.codec`) becomes a result
+again.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any, cast, get_args
+
+from ..metrics.result import TestResult
+from ..metrics.round import MetricInfo, MetricKind, builtin_metric_info
+from .environment import Environment
+
+__all__ = ["ENTRY_KEYS", "entry_document", "entry_environment", "entry_result"]
+
+ENTRY_KEYS = frozenset(
+    {
+        "environment",
+        "rounds",
+        "rounds_requested",
+        "warmup",
+        "implicit",
+        "metrics",
+        "itl_histogram",
+        "token_sources",
+    }
+)
+"""The keys :func:`entry_document` writes: re-saving a test replaces these and keeps others."""
+
+_METRIC_KINDS: frozenset[str] = frozenset(get_args(MetricKind))
+_CUSTOM = MetricInfo("", False, "custom")
+
+
+def _stored_number(value: object, what: str) -> int | float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{what} is {value!r}, not a number or None")
+    number = value if isinstance(value, int) else float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{what} is {number!r}; baselines hold only finite numbers or null")
+    return number
+
+
+def _metrics_document(result: TestResult) -> dict[str, Any]:
+    names = sorted(set(result.infos).union(*(r.keys() for r in result.rounds)))
+    metrics: dict[str, Any] = {}
+    for name in names:
+        info = result.infos.get(name) or builtin_metric_info(name) or _CUSTOM
+        values = [
+            _stored_number(r.get(name), f"metric {name!r} in round {i}")
+            for i, r in enumerate(result.rounds, 1)
+        ]
+        metrics[name] = {
+            "higher_is_better": bool(info.higher_is_better),
+            "kind": str(info.kind),
+            "unit": str(info.unit),
+            "values": values,
+        }
+    return metrics
+
+
+def entry_document(result: TestResult, environment: Environment) -> dict[str, Any]:
+    """The JSON entry of one test (raises ValueError for values that cannot be stored)."""
+    metrics = _metrics_document(result)
+    histogram = [
+        [
+            _stored_number(lower, f"ITL histogram bin {i} lower bound"),
+            _stored_number(upper, f"ITL histogram bin {i} upper bound"),
+            int(count),
+        ]
+        for i, (lower, upper, count) in enumerate(result.itl_histogram, 1)
+    ]
+    return {
+        "environment": environment.to_dict(),
+        "rounds": len(result.rounds),
+        "rounds_requested": int(result.rounds_requested),
+        "warmup": int(result.warmup),
+        "implicit": bool(result.implicit),
+        "metrics": metrics,
+        "itl_histogram": histogram,
+        "token_sources": {str(k): str(v) for k, v in result.token_sources.items()},
+    }
+
+
+def _metric_info(name: str, metric: Mapping[str, Any]) -> MetricInfo:
+    default = builtin_metric_info(name) or _CUSTOM
+    kind = metric.get("kind", default.kind)
+    return MetricInfo(
+        unit=metric.get("unit", default.unit),
+        higher_is_better=metric.get("higher_is_better", default.higher_is_better),
+        # A kind from a newer plugin is treated like a custom metric (default threshold).
+        kind=cast(MetricKind, kind if kind in _METRIC_KINDS else "custom"),
+    )
+
+
+def entry_result(nodeid: str, entry: Mapping[str, Any]) -> TestResult:
+    """A checked entry as a TestResult (every round holds every metric; None if missing).
+
+    ``itl_pooled`` is None: only the gap histogram is stored, not the pooled gaps.
+    """
+    count: int = entry["rounds"]
+    metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
+    names = sorted(metrics)
+    rounds = tuple(
+        {name: (None if (v := metrics[name]["values"][i]) is None else float(v)) for name in names}
+        for i in range(count)
+    )
+    return TestResult(
+        nodeid=nodeid,
+        rounds=rounds,
+        infos={name: _metric_info(name, metrics[name]) for name in names},
+        itl_histogram=tuple(
+            (float(lo), float(hi), int(n)) for lo, hi, n in entry.get("itl_histogram", [])
+        ),
+        itl_pooled=None,
+        token_sources=dict(entry.get("token_sources", {})),
+        rounds_requested=int(entry.get("rounds_requested", count)),
+        warmup=int(entry.get("warmup", 0)),
+        implicit=bool(entry.get("implicit", False)),
+    )
+
+
+def entry_environment(entry: Mapping[str, Any]) -> Environment:
+    """Where and when a checked entry was measured (unknown where it does not say)."""
+    return Environment.from_dict(entry.get("environment", {}))
