@@ -19,7 +19,7 @@ import numpy as np
 from pytest_perfbaseline.gate.compare import compare_test
 from pytest_perfbaseline.gate.settings import TestSettings
 from pytest_perfbaseline.metrics.result import TestResult
-from pytest_perfbaseline.metrics.round import MetricInfo
+from pytest_perfbaseline.metrics.names import MetricInfo
 
 METRIC_INFO = MetricInfo("s", False, "time")
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .measure.perf import Measurement, Perf, UnpricedModelWarning
     from .measure.recorder import TimedStream
-    from .metrics.round import MetricInfo
+    from .metrics.names import MetricInfo
     from .metrics.summary import Summary
     from .simulate import SimulatedModel
     from .usage.tokens import Usage
@@ -33,8 +33,8 @@ __all__ = [
 __version__ = "0.1.0"
 
 _HOMES = {
-    "Measurement": ".measure.perf",
-    "MetricInfo": ".metrics.round",
+    "Measurement": ".metrics.result",
+    "MetricInfo": ".metrics.names",
     "Perf": ".measure.perf",
     "SimulatedModel": ".simulate",
     "Summary": ".metrics.summary",

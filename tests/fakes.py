@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from pytest_perfbaseline.baseline.environment import Environment
-from pytest_perfbaseline.metrics.round import MetricInfo
+from pytest_perfbaseline.metrics.names import MetricInfo
 
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 """The ini file of inner (pytester) suites: pytest-asyncio warns, as an error, without it."""

@@ -14,14 +14,14 @@ from pytest_perfbaseline.gate.compare import (
     TestComparison,
     compare_metric,
     compare_test,
-    confirm,
-    failure_message,
     metric_alpha,
     suspicion_alpha,
 )
+from pytest_perfbaseline.gate.confirm import confirm
+from pytest_perfbaseline.gate.messages import failure_message
 from pytest_perfbaseline.gate.settings import TestSettings, Threshold
 from pytest_perfbaseline.metrics.result import TestResult
-from pytest_perfbaseline.metrics.round import MetricInfo
+from pytest_perfbaseline.metrics.names import MetricInfo
 
 
 def lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) -> list[float]:
@@ -168,7 +168,7 @@ def test_no_baseline_values_make_the_metric_new() -> None:
 
 
 def test_inconclusive_rounds_needed_matches_the_exact_power_calculation() -> None:
-    from pytest_perfbaseline.gate.compare import _rounds_needed
+    from pytest_perfbaseline.gate.rounds import rounds_needed_hint as _rounds_needed
     from pytest_perfbaseline.stats import rounds_needed
 
     for effect in (0.3, 0.7, 1.5):
@@ -366,7 +366,7 @@ def test_a_quiet_machine_excuses_nothing() -> None:
 
 
 def test_a_busy_machine_never_excuses_counts_or_cost() -> None:
-    from pytest_perfbaseline.gate.compare import machine_sensitive
+    from pytest_perfbaseline.gate.confirm import machine_sensitive
 
     tokens = _regressed(1.4, unit="tokens")
     kept = confirm(tokens, tokens, machine_slowdown=3.0)

@@ -13,7 +13,7 @@ from pytest_perfbaseline.metrics.histogram import (
     gap_histogram,
     merge_histograms,
 )
-from pytest_perfbaseline.reports.text import (
+from pytest_perfbaseline.metrics.formatting import (
     format_cost,
     format_count,
     format_ratio,

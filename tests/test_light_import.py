@@ -65,6 +65,25 @@ def test_importing_the_plugin_and_the_package_imports_nothing_heavy(tmp_path: Pa
     assert after_api == {"heavy": [], "plugin": True}
 
 
+def test_the_gates_statistics_need_numpy_but_not_scipy(tmp_path: Path) -> None:
+    # The gate's rank test and interval, on both their exact and their normal-theory paths
+    # (asymptotic p-value; Moses' rank above 200 values), load no scipy; a t-test does.
+    after_import, after_gate, after_t_test = heavy_after_each(
+        [
+            "from pytest_perfbaseline.stats import hodges_lehmann_ci, mann_whitney_u, welch_ttest",
+            "mann_whitney_u([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]); "
+            "mann_whitney_u([1.0, 2.0, 3.0], [4.0, 5.0, 6.0], method='asymptotic'); "
+            "hodges_lehmann_ci([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]); "
+            "hodges_lehmann_ci(list(range(150)), list(range(60)))",
+            "welch_ttest([1.0, 2.0, 3.0], [4.0, 5.0, 7.0])",
+        ],
+        tmp_path,
+    )
+    assert after_import["heavy"] == ["numpy"]
+    assert after_gate["heavy"] == ["numpy"]
+    assert after_t_test["heavy"] == ["numpy", "scipy"]
+
+
 def test_the_check_sees_a_heavy_import_when_there_is_one(tmp_path: Path) -> None:
     # The same check, with something that does import a heavy library: it must notice.
     (after,) = heavy_after_each(["import pytest_perfbaseline.plugin, tabulate"], tmp_path)
@@ -82,7 +101,7 @@ seen = {}
 
 def snapshot(stage, config):
     seen[stage] = sorted(m for m in HEAVY if m in sys.modules)
-    seen[stage + "_plugin"] = config.pluginmanager.get_plugin("perfbaseline-session") is not None
+    seen[stage + "_plugin"] = config.pluginmanager.get_plugin("perfbaseline-measure") is not None
 
 @pytest.hookimpl(trylast=True)  # after the plugin's own pytest_configure
 def pytest_configure(config):

@@ -3,10 +3,12 @@
 Schema 1 is an object ``{"schema": 1, "tests": {<key>: <entry>}}``, where an entry holds
 ``environment`` (see :class:`~pytest_perfbaseline.baseline.environment.Environment`),
 ``rounds`` (the number of rounds stored), ``rounds_requested``, ``warmup``, ``implicit``,
-``metrics`` (``{name: {"higher_is_better", "kind", "unit", "values": [one value or null per
-round]}}``), ``itl_histogram`` (``[[lower_s, upper_s, count], ...]``) and ``token_sources``
-(see :mod:`.entries` for how a test's result becomes an entry). The text is deterministic
-(see :mod:`.jsontext`).
+``metrics``, ``itl_histogram`` (``[[lower_s, upper_s, count], ...]``) and ``token_sources``
+(see :mod:`.entries` for how a test's result becomes an entry). A metric is ``{"unit",
+"kind", "higher_is_better", "values": [one value or null per round], "name": [scope, owner,
+quantity]}``; ``name`` says what it belongs to (see
+:class:`~pytest_perfbaseline.metrics.names.MetricName`) and is absent in files written before
+it was recorded. The text is deterministic (see :mod:`.jsontext`).
 
 Forward tolerance: only ``rounds`` and ``metrics`` (with ``values``) are required in an entry;
 the other known keys may be missing but must have the right type when present, and unknown
@@ -20,6 +22,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..metrics.names import MetricName
 from . import jsontext
 
 __all__ = [
@@ -212,6 +215,7 @@ def _check_entry(where: str, entry: object) -> None:
     _check_fields(where, entry, _ENTRY_FIELDS)
     for name, metric in entry["metrics"].items():
         _check_metric(f"{where}.metrics[{name!r}]", metric, entry["rounds"])
+        _check_metric_name(f"{where}.metrics[{name!r}]", metric, name)
     _check_histogram(where, entry.get("itl_histogram", []))
     sources = entry.get("token_sources", {})
     if not isinstance(sources, dict) or not all(isinstance(v, str) for v in sources.values()):
@@ -230,6 +234,14 @@ def _check_metric(place: str, metric: object, rounds: int) -> None:
         if not _is_number_or_null(value):
             raise _misfit(f"{place}.values[{i}]", "a number or null", value)
     _check_fields(place, metric, _METRIC_FIELDS)
+
+
+def _check_metric_name(place: str, metric: Mapping[str, Any], key: str) -> None:
+    if "name" in metric:
+        try:
+            MetricName.from_list(metric["name"], key)
+        except ValueError as exc:
+            raise BadDocument(f"{place}.name: {exc}") from None
 
 
 def _is_histogram_row(row: object) -> bool:

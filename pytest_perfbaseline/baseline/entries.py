@@ -13,8 +13,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any, cast, get_args
 
+from ..metrics.names import MetricInfo, MetricKind, MetricName, legacy_name, quantity_info
 from ..metrics.result import TestResult
-from ..metrics.round import MetricInfo, MetricKind, builtin_metric_info
 from .environment import Environment
 
 __all__ = ["ENTRY_KEYS", "entry_document", "entry_environment", "entry_result"]
@@ -52,7 +52,7 @@ def _metrics_document(result: TestResult) -> dict[str, Any]:
     names = sorted(set(result.infos).union(*(r.keys() for r in result.rounds)))
     metrics: dict[str, Any] = {}
     for name in names:
-        info = result.infos.get(name) or builtin_metric_info(name) or _CUSTOM
+        info = result.infos.get(name) or _builtin_info(name)
         values = [
             _stored_number(r.get(name), f"metric {name!r} in round {i}")
             for i, r in enumerate(result.rounds, 1)
@@ -63,7 +63,14 @@ def _metrics_document(result: TestResult) -> dict[str, Any]:
             "unit": str(info.unit),
             "values": values,
         }
+        if name in result.names:
+            metrics[name]["name"] = result.names[name].to_list()
     return metrics
+
+
+def _builtin_info(key: str) -> MetricInfo:
+    """What a metric without recorded information is, read from its name as files were."""
+    return quantity_info(legacy_name(key, custom=False).quantity) or _CUSTOM
 
 
 def entry_document(result: TestResult, environment: Environment) -> dict[str, Any]:
@@ -90,7 +97,7 @@ def entry_document(result: TestResult, environment: Environment) -> dict[str, An
 
 
 def _metric_info(name: str, metric: Mapping[str, Any]) -> MetricInfo:
-    default = builtin_metric_info(name) or _CUSTOM
+    default = _builtin_info(name)
     kind = metric.get("kind", default.kind)
     return MetricInfo(
         unit=metric.get("unit", default.unit),
@@ -124,6 +131,11 @@ def entry_result(nodeid: str, entry: Mapping[str, Any]) -> TestResult:
         rounds_requested=int(entry.get("rounds_requested", count)),
         warmup=int(entry.get("warmup", 0)),
         implicit=bool(entry.get("implicit", False)),
+        names={
+            name: MetricName.from_list(metrics[name]["name"], name)
+            for name in names
+            if "name" in metrics[name]
+        },
     )
 
 

@@ -309,7 +309,9 @@ def age_seconds(env: Environment, now: datetime | None = None) -> float | None:
     return ((now or datetime.now(timezone.utc)) - when).total_seconds()
 
 
-def describe_origin(env: Environment, profile: str, here: Environment) -> str:
+def describe_origin(
+    env: Environment, profile: str, here: Environment, here_name: str = "this machine"
+) -> str:
     """Where a baseline was measured, for messages; flags a machine other than ``here``."""
     commit = f"commit {env.git_commit[:12]}" if env.git_commit else "outside git"
     if env.git_dirty:
@@ -317,5 +319,5 @@ def describe_origin(env: Environment, profile: str, here: Environment) -> str:
     machine = f"{env.cpu or 'unknown CPU'}, {env.cores or '?'} cores"
     text = f"{commit}, profile {profile}, {machine}, Python {env.python}"
     if (env.cpu, env.cores) != (here.cpu, here.cores):
-        text += f" -- NOT this machine ({here.cpu or 'unknown CPU'}, {here.cores or '?'} cores)"
+        text += f" -- NOT {here_name} ({here.cpu or 'unknown CPU'}, {here.cores or '?'} cores)"
     return text

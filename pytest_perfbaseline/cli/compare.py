@@ -24,6 +24,7 @@ from .options import Command, typed
 
 if TYPE_CHECKING:
     from ..gate.compare import TestComparison
+    from ..gate.judge import Judge
     from ..gate.settings import TestSettings
     from ..reports.run import RunReport
 
@@ -88,23 +89,28 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     baseline = _read_report(args.baseline)
     current = _read_report(args.current)
     settings = _settings(args)
-    before = {t.nodeid for t in baseline.tests}
-    after = {t.nodeid for t in current.tests}
-    common = sorted(before & after)
-    gone = sorted(before - after)
-    new = sorted(after - before)
+    before = {t.nodeid: t.result for t in baseline.tests}
+    after = {t.nodeid: t.result for t in current.tests}
+    common = sorted(before.keys() & after.keys())
+    gone = sorted(before.keys() - after.keys())
+    new = sorted(after.keys() - before.keys())
 
     _print_reports(args, baseline, current, out, err)
-    # Like the plugin: the session's budget is split over the tests that are compared.
-    test_alpha = args.alpha / max(1, len(common))
-    comparisons, failures = _judge(
-        baseline,
-        current,
-        common,
-        settings=settings,
-        test_alpha=test_alpha,
-        baseline_path=args.baseline,
-    )
+    from ..gate.judge import Reference
+
+    judge = _judge(baseline, current, len(common), args)
+    test_alpha = judge.test_alpha(settings)
+    comparisons = [
+        judge.judge(
+            Reference(
+                before[nodeid], baseline.environment, baseline.profile, f"report {args.baseline}"
+            ),
+            after[nodeid],
+            settings,
+        )
+        for nodeid in common
+    ]
+    failures = [judge.failure_message(tc) for tc in comparisons if tc.regressed]
 
     print(file=out)
     _print_verdicts(comparisons, failures, args.verbose, out)
@@ -118,7 +124,7 @@ def _settings(args: argparse.Namespace) -> TestSettings:
     """The gate's settings for every test: the defaults, with --threshold and --gate applied."""
     from ..gate.settings import TestSettings
 
-    settings = TestSettings()  # its gate is DEFAULT_GATE itself: custom metrics stay gated
+    settings = TestSettings()
     if args.threshold is not None:
         settings = replace(settings, threshold=args.threshold)
     if args.gate is not None:
@@ -129,36 +135,21 @@ def _settings(args: argparse.Namespace) -> TestSettings:
 # -- the gate: every call into it is here ------------------------------------------------------
 
 
-def _judge(
-    baseline: RunReport,
-    current: RunReport,
-    nodeids: Sequence[str],
-    *,
-    settings: TestSettings,
-    test_alpha: float,
-    baseline_path: str,
-) -> tuple[list[TestComparison], list[str]]:
-    """Each of ``nodeids`` gated; and the failure message of each one that regressed."""
-    from ..baseline.environment import age_seconds, describe_origin
-    from ..gate.compare import compare_test
-    from ..gate.messages import failure_message
+def _judge(baseline: RunReport, current: RunReport, tests: int, args: argparse.Namespace) -> Judge:
+    """The plugin's judge, set for two reports: ages as of the current report, whose machine
+    is the one a baseline's is compared with; the session's budget split over the tests
+    compared, as the plugin splits it over the tests that run."""
+    from ..gate.judge import Judge
 
-    before = {t.nodeid: t.result for t in baseline.tests}
-    after = {t.nodeid: t.result for t in current.tests}
-    measured_then = current.environment.saved_at_datetime or now()
-    origin = describe_origin(baseline.environment, baseline.profile, current.environment)
-    # "this machine" is the current report's, which need not be the one running this command.
-    origin = origin.replace("NOT this machine", "NOT the current report's machine")
-    comparisons = [
-        replace(
-            compare_test(before[nodeid], after[nodeid], settings, test_alpha),
-            baseline_saved_at=baseline.environment.saved_at,
-            baseline_origin=f"{origin}; report {baseline_path}",
-            baseline_age_s=age_seconds(baseline.environment, measured_then),
-        )
-        for nodeid in nodeids
-    ]
-    return comparisons, [failure_message(tc) for tc in comparisons if tc.regressed]
+    return Judge(
+        alpha=args.alpha,
+        perf_tests=tests,
+        max_age_s=None,
+        here=current.environment,
+        here_name="the current report's machine",
+        now=current.environment.saved_at_datetime or now(),
+        accept=f"take {args.current} as the baseline report from now on",
+    )
 
 
 # -- reading the reports and printing ----------------------------------------------------------

@@ -23,25 +23,22 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from ..metrics.result import TestResult
-from ..reports.text import format_percent, format_ratio, format_value
+from .rounds import rounds_needed_hint
 from .settings import TestSettings
 
 __all__ = [
     "CONFIDENCE",
     "VERDICTS",
     "Comparison",
+    "Provenance",
     "TestComparison",
     "Verdict",
     "compare_metric",
     "compare_test",
-    "confirm",
-    "describe_change",
-    "failure_message",
-    "machine_sensitive",
     "metric_alpha",
     "suspicion_alpha",
 ]
@@ -50,9 +47,6 @@ Verdict = Literal["regressed", "improved", "unchanged", "inconclusive", "new"]
 VERDICTS: tuple[Verdict, ...] = ("regressed", "improved", "unchanged", "inconclusive", "new")
 CONFIDENCE = 0.95
 """Confidence of the reported ratio interval and of the ``unchanged`` (equivalence) decision."""
-POWER = 0.8
-"""Power assumed when saying how many rounds would settle an inconclusive comparison."""
-MAX_ROUNDS_NEEDED = 10_000
 
 
 @dataclass(frozen=True)
@@ -83,13 +77,32 @@ class Comparison:
     """For ``inconclusive``: rounds per side likely to settle it (None: no estimate)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Builtins for JSON: an unbounded upper ratio bound (infinity) is written as null."""
+        data = asdict(self)
+        if self.ratio_high is not None and math.isinf(self.ratio_high):
+            data["ratio_high"] = None
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
+        """The inverse of :meth:`to_dict`: a null upper bound beside a lower one is infinity."""
         # Fields a later version added are ignored, so adding one is not a breaking change.
         known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        values = {key: value for key, value in data.items() if key in known}
+        if values.get("ratio_high") is None and values.get("ratio_low") is not None:
+            values["ratio_high"] = math.inf
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where and when a baseline was measured, as a comparison reports it."""
+
+    saved_at: str | None
+    origin: str | None
+    """Commit, profile and machine, flagging a machine other than the current one."""
+    age_s: float | None
+    stale: bool
 
 
 @dataclass(frozen=True)
@@ -178,39 +191,6 @@ def suspicion_alpha(alpha: float) -> float:
 def _constant(values: Sequence[float]) -> bool:
     first = values[0]
     return all(v == first for v in values)
-
-
-def _rounds_needed(effect: float, alpha: float) -> int | None:
-    """Rounds per side for a one-sided Mann-Whitney test to detect ``effect`` (in SDs).
-
-    Closed form, as this runs for every inconclusive metric: the normal-theory sample size
-    with Guenther's correction for the t distribution, divided by Mann-Whitney's asymptotic
-    relative efficiency 3/pi. It agrees with the exact :func:`pytest_perfbaseline.stats.
-    rounds_needed` to within a round or two, which is all a "rounds needed" hint needs.
-    """
-    if not math.isfinite(effect) or effect <= 0:
-        return None
-    z_alpha = _NORMAL.inv_cdf(1 - alpha)
-    z_power = _NORMAL.inv_cdf(POWER)
-    n_t = 2 * ((z_alpha + z_power) / effect) ** 2 + z_alpha**2 / 4
-    # Never fewer rounds than the exact test needs to reach alpha at all.
-    needed = max(math.ceil(n_t * math.pi / 3), fewest_rounds(alpha))
-    return min(MAX_ROUNDS_NEEDED, needed)
-
-
-def fewest_rounds(alpha: float) -> int:
-    """The fewest rounds a side with which an exact one-sided rank test can reach ``alpha``.
-
-    With n rounds a side the smallest p-value is 1 / C(2n, n) (every current round beyond
-    every baseline round).
-    """
-    n = 2
-    while 1 / math.comb(2 * n, n) >= alpha and n < MAX_ROUNDS_NEEDED:
-        n += 1
-    return n
-
-
-_NORMAL = statistics.NormalDist()
 
 
 def compare_metric(
@@ -329,9 +309,9 @@ def _compare_logs(
         )
         distance = abs(test.shift) - margin
         if spread > 0 and distance > 0:  # looks changed: how many rounds to show it
-            rounds_needed = _rounds_needed(distance / spread, alpha)
+            rounds_needed = rounds_needed_hint(distance / spread, alpha)
         elif spread > 0:  # looks unchanged: how many rounds to show it is within the margin
-            rounds_needed = _rounds_needed(-distance / spread, (1 - CONFIDENCE) / 2)
+            rounds_needed = rounds_needed_hint(-distance / spread, (1 - CONFIDENCE) / 2)
     bounds = sorted((math.exp(sign * test.low), math.exp(sign * test.high)))
     return Comparison(
         verdict=test.verdict,
@@ -388,11 +368,13 @@ def compare_test(
     current: TestResult,
     settings: TestSettings,
     test_alpha: float,
+    *,
+    provenance: Provenance | None = None,
 ) -> TestComparison:
     """Compare every metric of ``current`` with ``baseline`` (None: the test is new).
 
     Gated metrics share ``test_alpha``; the others are compared at the same level, for the
-    reports only.
+    reports only. ``provenance`` says where the baseline came from, for the messages.
     """
     gated = [
         name
@@ -433,7 +415,17 @@ def compare_test(
             or (c.pvalue is not None and c.verdict != "improved" and c.pvalue < lax)
         )
     )
-    return TestComparison(current.nodeid, tuple(results), test_alpha, suspected=suspected)
+    origin = provenance or Provenance(None, None, None, stale=False)
+    return TestComparison(
+        current.nodeid,
+        tuple(results),
+        test_alpha,
+        baseline_saved_at=origin.saved_at,
+        baseline_origin=origin.origin,
+        baseline_age_s=origin.age_s,
+        stale=origin.stale,
+        suspected=suspected,
+    )
 
 
 def _new(name: str, current: TestResult, settings: TestSettings, *, gated: bool) -> Comparison:
@@ -448,112 +440,3 @@ def _new(name: str, current: TestResult, settings: TestSettings, *, gated: bool)
         unit=info.unit,
         gated=gated,
     )
-
-
-def machine_sensitive(c: Comparison) -> bool:
-    """Whether a busy machine can change this metric: times and rates, not counts or cost."""
-    return c.unit in ("s", "tok/s") and c.pvalue is not None
-
-
-def confirm(
-    first: TestComparison,
-    fresh: TestComparison,
-    *,
-    machine_slowdown: float | None = None,
-    settle_waited_s: float | None = None,
-) -> TestComparison:
-    """The verdicts of a re-measurement, kept only where they confirm the first suspicion.
-
-    A regression fails only if it was suspected in the first measurement, and, for times and
-    rates, only if the machine was not busy around the re-measure (``machine_slowdown``
-    beyond the probe's tolerance): a busy window says nothing about the code.
-    """
-    from .machine import TOLERANCE
-
-    busy = machine_slowdown is not None and machine_slowdown > 1 + TOLERANCE
-    comparisons = []
-    excused = []
-    for c in fresh.comparisons:
-        kept = c
-        if c.verdict == "regressed" and c.metric not in first.suspected:
-            kept = replace(c, verdict="inconclusive")
-        elif c.verdict == "regressed" and busy and machine_sensitive(c):
-            excused.append(c.metric)
-            kept = replace(c, verdict="inconclusive")
-        comparisons.append(kept)
-    confirmed = any(c.gated and c.verdict == "regressed" for c in comparisons)
-    first_p = {c.metric: c.pvalue for c in first.comparisons if c.metric in first.suspected}
-    return replace(
-        fresh,
-        comparisons=tuple(comparisons),
-        suspected=first.suspected,
-        confirmation="confirmed" if confirmed else "not confirmed",
-        first_pvalues=first_p,
-        settle_waited_s=settle_waited_s,
-        machine_slowdown=machine_slowdown,
-        excused=tuple(excused),
-    )
-
-
-def _format_p(p: float | None) -> str:
-    if p is None:
-        return "exact"
-    return f"{p:.2g}"
-
-
-def describe_change(c: Comparison) -> str:
-    """``52.1 ms -> 78.4 ms, +50.5% [+41.2%, +60.3%]`` for a comparison."""
-    text = f"{format_value(c.baseline_median, c.unit)} -> {format_value(c.current_median, c.unit)}"
-    if c.ratio is not None:
-        text += f", {format_ratio(c.ratio)}"
-        if c.ratio_low is not None and c.ratio_high is not None and c.ratio_low != c.ratio_high:
-            text += f" [{format_ratio(c.ratio_low)}, {format_ratio(c.ratio_high)}]"
-    return text
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "of unknown age"
-    if seconds < 3600:
-        return f"{max(0, round(seconds / 60))} min old"
-    if seconds < 2 * 86400:
-        return f"{round(seconds / 3600)} h old"
-    return f"{round(seconds / 86400)} days old"
-
-
-def failure_message(tc: TestComparison) -> str:
-    """What a regressed test fails with: enough to judge it without opening a report."""
-    lines = [f"performance regression in {tc.nodeid}"]
-    for c in tc.regressed:
-        direction = "higher is better" if c.higher_is_better else "lower is better"
-        stats = (
-            f"p = {_format_p(c.pvalue)} < alpha {c.alpha:.2g}"
-            if c.pvalue is not None and c.alpha is not None
-            else "constant in both runs, compared exactly"
-        )
-        lines.append(
-            f"  {c.metric}: {describe_change(c)} (median; {direction}); "
-            f"threshold {format_percent(c.threshold)}; {stats}; "
-            f"{c.n_baseline} baseline vs {c.n_current} current rounds"
-        )
-    if tc.confirmation == "confirmed":
-        firsts = ", ".join(f"{m}: p = {_format_p(p)}" for m, p in tc.first_pvalues.items())
-        waited = ""
-        if tc.settle_waited_s and tc.settle_waited_s >= 0.5:
-            waited = f", after waiting {tc.settle_waited_s:.0f} s for the machine to settle"
-        lines.append(f"  confirmed by re-measuring{waited} (first measurement: {firsts})")
-        if tc.excused:
-            lines.append(
-                f"  ({', '.join(tc.excused)} also slowed down, but the machine was busy while "
-                "re-measuring: not counted)"
-            )
-    stale = " -- stale, consider re-saving it" if tc.stale else ""
-    lines.append(
-        f"baseline: saved {tc.baseline_saved_at or '(unknown time)'}, "
-        f"{_age(tc.baseline_age_s)}{stale}; {tc.baseline_origin or 'origin unknown'}"
-    )
-    lines.append(
-        "if this performance is intended, accept it: pytest --perf-baseline=save "
-        "(then commit .perfbaseline/)"
-    )
-    return "\n".join(lines)

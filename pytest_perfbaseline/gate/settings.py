@@ -15,7 +15,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the metrics machinery is not needed to parse settings at start-up
-    from ..metrics.round import MetricKind
+    from ..metrics.names import MetricKind
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -60,6 +60,7 @@ DEFAULT_GATE: tuple[str, ...] = (
     "output_tokens",
     "cost_usd",
 )
+_DEFAULT_GATE_SET = frozenset(DEFAULT_GATE)
 MARKER_KEYS = ("alpha", "gate", "rounds", "threshold", "warmup")
 
 
@@ -286,8 +287,12 @@ class TestSettings:
     """A per-test false-alarm budget from the marker; None: a share of the session's."""
 
     def gates(self, metric: str, *, custom: bool) -> bool:
-        """Whether ``metric`` may fail the test. Custom metrics are gated by default."""
-        if custom and self.gate is DEFAULT_GATE:
+        """Whether ``metric`` may fail the test.
+
+        Custom metrics are gated by the default gate list, however it was given: left out, or
+        spelled out (in any order) on the command line, in the ini file or in a marker.
+        """
+        if custom and frozenset(self.gate) == _DEFAULT_GATE_SET:
             return True
         return any(fnmatchcase(metric, pattern) for pattern in self.gate)
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from itertools import chain
 from typing import Any, TypeVar
 
-from ..metrics.round import MetricInfo, RoundMetrics, builtin_metric_info, compute_round
-from ..metrics.summary import Summary, metric_values, summarize_rounds
+from ..metrics.names import MetricInfo, MetricName, looks_builtin
+from ..metrics.result import Measurement, TestResult
+from ..metrics.round import RoundMetrics, compute_round
+from ..metrics.summary import Summary
 from ..usage.tokens import Usage, check_counts
 from .recorder import Clock, CustomValue, Recorder, TimedStream
 from .spans import SpanScope, current_attribution
@@ -27,29 +28,6 @@ T = TypeVar("T")
 
 class UnpricedModelWarning(UserWarning):
     """A call's cost is unknown (no price for its model, or no usage reported): null."""
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """Everything one test measured, ready for reports, storage and the gate."""
-
-    rounds: tuple[Mapping[str, float | None], ...]
-    infos: Mapping[str, MetricInfo]
-    gaps_ns: tuple[int, ...]
-    """Every inter-chunk gap of every measured round, pooled (for the ITL histogram)."""
-    token_sources: Mapping[str, str]
-    rounds_requested: int
-    warmup: int
-    implicit: bool
-    """True when the test used the recorder directly (one implicit round), not ``perf(fn)``."""
-
-    def values(self, metric: str) -> list[float]:
-        """The metric's per-round values, leaving out rounds where it is missing or null."""
-        return metric_values(self.rounds, metric)
-
-    def summary(self) -> dict[str, Summary]:
-        """Summaries of every metric that has at least one value."""
-        return summarize_rounds(self.rounds, self.infos)
 
 
 def _default_cost_of() -> Callable[[Usage], float | None]:
@@ -270,7 +248,7 @@ class Perf:
         """Record a custom per-round value (the last value set in a round wins)."""
         if not isinstance(name, str) or not name or name != name.strip():
             raise ValueError(f"perf.metric() needs a non-empty name, got {name!r}")
-        if builtin_metric_info(name) is not None:
+        if looks_builtin(name):
             raise ValueError(
                 f"perf.metric({name!r}): that name looks like a built-in metric "
                 "(times end in _s, counts in _tokens, cost_usd, api_calls); choose another"
@@ -291,29 +269,36 @@ class Perf:
             return [*self._results, self._compute(open_round)]
         return self._results
 
-    def finish(self) -> Measurement:
-        """Close an implicit round, if one is open, and return what was measured."""
+    def finish(self, nodeid: str = "") -> TestResult:
+        """Close an implicit round, if one is open, and return what was measured.
+
+        ``nodeid`` names the result (the pytest plugin passes the test's node id).
+        """
         open_round = self._recorder.current_round
         if open_round is not None and open_round.implicit:
             self._results.append(self._compute(self._recorder.end_round()))
         self._recorder.allow_implicit = False
-        return self._measurement(self._results)
+        return self._measurement(self._results, nodeid)
 
-    def _measurement(self, results: list[RoundMetrics]) -> Measurement:
+    def _measurement(self, results: list[RoundMetrics], nodeid: str = "") -> TestResult:
         infos: dict[str, MetricInfo] = {}
+        names: dict[str, MetricName] = {}
         sources: dict[str, str] = {}
         for result in results:
-            for name in result.values:
-                if name not in infos:
-                    info = result.custom_info.get(name) or builtin_metric_info(name)
+            for key, name in result.names.items():
+                if key not in infos:
+                    info = result.info(key)
                     if info is not None:
-                        infos[name] = info
+                        infos[key] = info
+                        names[key] = name
             for key, source in result.token_sources.items():
                 sources[key] = source if sources.get(key, source) == source else "mixed"
-        return Measurement(
-            rounds=tuple(dict(r.values) for r in results),
+        return TestResult.measured(
+            nodeid,
+            rounds=[dict(r.values) for r in results],
             infos=infos,
-            gaps_ns=tuple(chain.from_iterable(r.gaps_ns for r in results)),
+            names=names,
+            gaps_ns=list(chain.from_iterable(r.gaps_ns for r in results)),
             token_sources=sources,
             rounds_requested=self._rounds_requested,
             warmup=self._warmup,
@@ -335,8 +320,11 @@ class Perf:
         """Per metric: n, mean, median, stdev, min, max, p50, p90, p95, p99 over rounds."""
         return self._measurement(self._all_results()).summary()
 
-    def _reset(self) -> None:
-        """Forget everything, so the test can be run again (the gate's confirmation)."""
+    def reset(self) -> None:
+        """Forget every round, so that the workload can be measured afresh.
+
+        The pytest plugin calls it before re-running a test whose regression it must confirm.
+        """
         self._recorder = Recorder(self._recorder.clock)
         self._results = []
         self._measured = False

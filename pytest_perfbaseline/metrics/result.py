@@ -1,27 +1,28 @@
-"""One perf test's outcome in a form that crosses process boundaries.
+"""What one perf test measured: the one result type, from the recorder to the reports.
 
-A :class:`TestResult` is built where the test ran (possibly a pytest-xdist worker), attached
-to the call-phase report as plain builtins, and rebuilt on the controller, which alone writes
-baselines and reports. The same path serves runs with and without xdist.
+:meth:`Perf.finish() <pytest_perfbaseline.measure.perf.Perf.finish>` builds a
+:class:`TestResult` where the test ran (possibly a pytest-xdist worker); :meth:`TestResult.
+to_dict` turns it into plain builtins, which cross to the controller on the call-phase report
+and are also how the JSON report records it. The baseline file stores it in its own layout
+(:mod:`pytest_perfbaseline.baseline`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..measure.perf import Measurement
 from .histogram import gap_histogram
-from .round import MetricInfo
+from .names import MetricInfo, MetricName, legacy_name
 from .summary import Summary, metric_values, summarize, summarize_rounds
 
-__all__ = ["TestResult"]
+__all__ = ["Measurement", "TestResult"]
 
 
 @dataclass(frozen=True)
 class TestResult:
-    """What one perf test measured (and, in compare mode, how it compared)."""
+    """Per-round metric values of one test, what each metric is, and the ITL histogram."""
 
     __test__ = False
 
@@ -35,23 +36,55 @@ class TestResult:
     rounds_requested: int
     warmup: int
     implicit: bool
+    """True when the test used the recorder directly (one implicit round), not ``perf(fn)``."""
+    names: Mapping[str, MetricName] = field(default_factory=dict)
+    """The structure behind each metric's string name (see :meth:`name_of`)."""
+    gaps_ns: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    """Every inter-chunk gap of every round, pooled; kept only in the process that measured
+    (the histogram and ``itl_pooled`` are what travels and is stored)."""
 
     @classmethod
-    def from_measurement(cls, nodeid: str, measurement: Measurement) -> TestResult:
-        gaps = measurement.gaps_ns
+    def measured(
+        cls,
+        nodeid: str,
+        *,
+        rounds: Sequence[Mapping[str, float | None]],
+        infos: Mapping[str, MetricInfo],
+        names: Mapping[str, MetricName],
+        gaps_ns: Sequence[int],
+        token_sources: Mapping[str, str],
+        rounds_requested: int,
+        warmup: int,
+        implicit: bool,
+    ) -> TestResult:
+        """A result straight from the recorder: the histogram is made from the raw gaps."""
         return cls(
             nodeid=nodeid,
-            rounds=measurement.rounds,
-            infos=dict(measurement.infos),
+            rounds=tuple(rounds),
+            infos=dict(infos),
             itl_histogram=tuple(
-                (lower, upper, int(count)) for lower, upper, count in gap_histogram(gaps)
+                (lower, upper, int(count)) for lower, upper, count in gap_histogram(gaps_ns)
             ),
-            itl_pooled=summarize(g / 1e9 for g in gaps) if gaps else None,
-            token_sources=dict(measurement.token_sources),
-            rounds_requested=measurement.rounds_requested,
-            warmup=measurement.warmup,
-            implicit=measurement.implicit,
+            itl_pooled=summarize(g / 1e9 for g in gaps_ns) if gaps_ns else None,
+            token_sources=dict(token_sources),
+            rounds_requested=rounds_requested,
+            warmup=warmup,
+            implicit=implicit,
+            names=dict(names),
+            gaps_ns=tuple(gaps_ns),
         )
+
+    def name_of(self, metric: str) -> MetricName:
+        """The structured name of ``metric``.
+
+        Results measured by this version record it; a result built by hand or read from a
+        file that predates it is read from the string, the only way such a file allows.
+        """
+        name = self.names.get(metric)
+        if name is None:
+            info = self.infos.get(metric)
+            name = legacy_name(metric, custom=info is not None and info.kind == "custom")
+        return name
 
     def values(self, metric: str) -> list[float]:
         """The metric's per-round values, leaving out rounds where it is missing or null."""
@@ -65,25 +98,40 @@ class TestResult:
         """Builtins only (dicts, lists, str, float, int, bool, None): safe for execnet and JSON."""
         return {
             "nodeid": self.nodeid,
-            "rounds": [dict(r) for r in self.rounds],
-            "metrics": {name: info.to_dict() for name, info in self.infos.items()},
+            "rounds": [dict(sorted(r.items())) for r in self.rounds],
+            "metrics": {
+                key: self._metric_dict(key, info) for key, info in sorted(self.infos.items())
+            },
             "itl_histogram": [list(b) for b in self.itl_histogram],
             "itl_pooled": self.itl_pooled.to_dict() if self.itl_pooled else None,
-            "token_sources": dict(self.token_sources),
+            "token_sources": dict(sorted(self.token_sources.items())),
             "rounds_requested": self.rounds_requested,
             "warmup": self.warmup,
             "implicit": self.implicit,
         }
 
+    def _metric_dict(self, key: str, info: MetricInfo) -> dict[str, Any]:
+        data = info.to_dict()
+        if key in self.names:
+            data["name"] = self.names[key].to_list()
+        return data
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TestResult:
+        """The inverse of :meth:`to_dict`; KeyError/TypeError/ValueError when malformed."""
         pooled = data.get("itl_pooled")
+        metrics: Mapping[str, Any] = data["metrics"]
+        names = {
+            key: MetricName.from_list(info["name"], key)
+            for key, info in metrics.items()
+            if "name" in info
+        }
         return cls(
             nodeid=data["nodeid"],
             rounds=tuple(dict(r) for r in data["rounds"]),
             infos={
-                name: MetricInfo(info["unit"], bool(info["higher_is_better"]), info["kind"])
-                for name, info in data["metrics"].items()
+                key: MetricInfo(info["unit"], bool(info["higher_is_better"]), info["kind"])
+                for key, info in metrics.items()
             },
             itl_histogram=tuple(
                 (float(lo), float(hi), int(n)) for lo, hi, n in data["itl_histogram"]
@@ -93,4 +141,9 @@ class TestResult:
             rounds_requested=int(data["rounds_requested"]),
             warmup=int(data["warmup"]),
             implicit=bool(data["implicit"]),
+            names=names,
         )
+
+
+Measurement = TestResult
+"""What :meth:`Perf.finish` returns: the same type (the name read better in a plain script)."""

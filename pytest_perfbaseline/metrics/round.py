@@ -1,4 +1,4 @@
-"""Turn a round's raw record into named per-round metric values (SPEC section 4).
+"""Turn a round's raw record into named per-round metric values.
 
 Per stream (definitions follow vLLM's serving benchmark):
 
@@ -14,6 +14,9 @@ streams together; a stream given ``name="planner"`` is also reported as ``planne
 When several streams share a key, the time metrics and ``tokens_per_s`` are the mean over
 those streams (like a serving benchmark's per-request mean), gaps are pooled, and
 ``output_tokens`` is summed.
+
+Every value is filed under a :class:`~.names.MetricName` built here, so what a value belongs to
+(a stream, a span, a model, the user) is known, not guessed from its string.
 """
 
 from __future__ import annotations
@@ -23,12 +26,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from operator import sub
-from typing import Literal
 
-from ..chunks.shapes import StreamFacts, analyze_chunks
-from ..measure.recorder import RoundRecord, StreamRecord
+from ..chunks import StreamFacts, analyze_chunks
+from ..measure.recorder import RoundRecord, StreamRecord, UsageRecord
 from ..measure.spans import SPAN_KINDS, Attribution
 from ..usage.tokens import Usage
+from .names import (
+    STREAM_QUANTITIES,
+    MetricInfo,
+    MetricKind,
+    MetricName,
+    Scope,
+    quantity_info,
+)
 from .summary import percentile
 
 __all__ = [
@@ -40,16 +50,7 @@ __all__ = [
     "compute_round",
 ]
 
-MetricKind = Literal["time", "rate", "count", "cost", "custom"]
-STREAM_METRICS = (
-    "ttft_s",
-    "e2e_s",
-    "itl_p50_s",
-    "itl_p95_s",
-    "itl_max_s",
-    "tpot_s",
-    "tokens_per_s",
-)
+STREAM_METRICS = STREAM_QUANTITIES
 _TOKEN_FIELDS = (
     "input_tokens",
     "output_tokens",
@@ -63,49 +64,24 @@ _BREAKDOWN_TOKEN_FIELDS = (
     "cached_input_tokens",
     "reasoning_tokens",
 )
-_TIME_NAMES = frozenset({*STREAM_METRICS, "round_s", "s"} - {"tokens_per_s"})
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    """A metric's unit, direction and kind (the kind picks its default threshold)."""
-
-    unit: str
-    higher_is_better: bool
-    kind: MetricKind
-
-    def to_dict(self) -> dict[str, object]:
-        return {"unit": self.unit, "higher_is_better": self.higher_is_better, "kind": self.kind}
-
-
-_TIME = MetricInfo("s", False, "time")
-_RATE = MetricInfo("tok/s", True, "rate")
-_TOKENS = MetricInfo("tokens", False, "count")
-_CALLS = MetricInfo("calls", False, "count")
-_COST = MetricInfo("USD", False, "cost")
 
 
 def builtin_metric_info(name: str) -> MetricInfo | None:
-    """Unit and direction of a built-in metric name, or None for a custom name."""
-    base = name.rsplit(".", 1)[-1]
-    if base == "tokens_per_s":
-        return _RATE
-    if base in _TIME_NAMES:
-        return _TIME
-    if base.endswith("_tokens"):
-        return _TOKENS
-    if base == "api_calls":
-        return _CALLS
-    if base == "cost_usd":
-        return _COST
-    return None
+    """Unit and direction of a built-in metric's string name, or None for a custom name."""
+    return quantity_info(name.rsplit(".", 1)[-1])
+
+
+class MetricNameClash(ValueError):
+    """Two different metrics of a round render to the same name (a stream named like a span)."""
 
 
 @dataclass
 class RoundMetrics:
     """One round's metric values, plus what feeds reports beyond the values."""
 
-    values: dict[str, float | None]
+    values: dict[str, float | None] = field(default_factory=dict)
+    names: dict[str, MetricName] = field(default_factory=dict)
+    """The structured name behind each key of ``values``."""
     gaps_ns: list[int] = field(default_factory=list)
     """Every inter-chunk gap of the round (all streams), for the ITL histogram."""
     token_sources: dict[str, str] = field(default_factory=dict)
@@ -115,6 +91,32 @@ class RoundMetrics:
     """Models that reported usage but have no price."""
     unreported_models: set[str] = field(default_factory=set)
     """Models whose stream reported no usage, so their cost is unknown."""
+
+    def put(self, scope: Scope, owner: str | None, quantity: str, value: float | None) -> None:
+        name = MetricName(scope, owner, quantity)
+        known = self.names.setdefault(name.key, name)
+        if known != name:
+            raise MetricNameClash(
+                f"two metrics of this round are both named {name.key!r}: "
+                f"{_describe(known)} and {_describe(name)}; rename one of them"
+            )
+        self.values[name.key] = value
+
+    def info(self, key: str) -> MetricInfo | None:
+        """Unit, direction and kind of one of this round's metrics."""
+        if key in self.custom_info:
+            return self.custom_info[key]
+        return quantity_info(self.names[key].quantity)
+
+
+def _describe(name: MetricName) -> str:
+    if name.scope == "round":
+        return f"the round's {name.quantity}"
+    if name.scope == "custom":
+        return "a custom metric (perf.metric)"
+    if name.scope == "stream":
+        return f"{name.quantity} of the stream named {name.owner!r}"
+    return f"{name.quantity} of {name.scope} {name.owner!r}"
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,9 @@ def _mean(values: list[float]) -> float:
     return math.fsum(values) / len(values)
 
 
-def _stream_group(prefix: str, group: list[_StreamStats], values: dict[str, float | None]) -> None:
+def _stream_group(
+    scope: Scope, owner: str | None, group: list[_StreamStats], out: RoundMetrics
+) -> None:
     # (ttft, e2e, output tokens) of the streams that produced output at all
     timed = [
         (s.ttft_ns / 1e9, s.e2e_ns / 1e9, s.facts.output_tokens)
@@ -162,19 +166,19 @@ def _stream_group(prefix: str, group: list[_StreamStats], values: dict[str, floa
     ]
     if not timed:
         return
-    values[prefix + "ttft_s"] = _mean([ttft for ttft, _, _ in timed])
-    values[prefix + "e2e_s"] = _mean([e2e for _, e2e, _ in timed])
+    out.put(scope, owner, "ttft_s", _mean([ttft for ttft, _, _ in timed]))
+    out.put(scope, owner, "e2e_s", _mean([e2e for _, e2e, _ in timed]))
     gaps = sorted(chain.from_iterable(s.gaps_ns for s in group))
     if gaps:
-        values[prefix + "itl_p50_s"] = percentile(gaps, 50.0) / 1e9
-        values[prefix + "itl_p95_s"] = percentile(gaps, 95.0) / 1e9
-        values[prefix + "itl_max_s"] = gaps[-1] / 1e9
+        out.put(scope, owner, "itl_p50_s", percentile(gaps, 50.0) / 1e9)
+        out.put(scope, owner, "itl_p95_s", percentile(gaps, 95.0) / 1e9)
+        out.put(scope, owner, "itl_max_s", gaps[-1] / 1e9)
     tpots = [(e2e - ttft) / (tokens - 1) for ttft, e2e, tokens in timed if tokens > 1]
     if tpots:
-        values[prefix + "tpot_s"] = _mean(tpots)
+        out.put(scope, owner, "tpot_s", _mean(tpots))
     rates = [tokens / e2e for _, e2e, tokens in timed if e2e > 0]
     if rates:
-        values[prefix + "tokens_per_s"] = _mean(rates)
+        out.put(scope, owner, "tokens_per_s", _mean(rates))
 
 
 def _token_source(group: Iterable[_StreamStats]) -> str:
@@ -192,93 +196,114 @@ def _sum_costs(costs: Iterable[float | None]) -> float | None:
 
 
 def _add_calls(
-    prefix: str,
+    scope: Scope,
+    owner: str | None,
     calls: list[_Call],
-    values: dict[str, float | None],
+    out: RoundMetrics,
     token_fields: tuple[str, ...] = _TOKEN_FIELDS,
 ) -> None:
     for name in token_fields:
-        values[prefix + name] = float(sum(c.tokens[name] for c in calls))
-    values[prefix + "api_calls"] = float(len(calls))
-    values[prefix + "cost_usd"] = _sum_costs(c.cost for c in calls)
+        out.put(scope, owner, name, float(sum(c.tokens[name] for c in calls)))
+    out.put(scope, owner, "api_calls", float(len(calls)))
+    out.put(scope, owner, "cost_usd", _sum_costs(c.cost for c in calls))
 
 
-def compute_round(rnd: RoundRecord, cost_of: Callable[[Usage], float | None]) -> RoundMetrics:
-    """Compute every metric of a finished round.
+def _price_stream(
+    stats: _StreamStats,
+    record: StreamRecord,
+    cost_of: Callable[[Usage], float | None],
+    out: RoundMetrics,
+) -> _Call:
+    usage = stats.facts.usage
+    model = record.model_hint or stats.facts.model or (usage.model if usage else None)
+    tokens = {name: getattr(usage, name) if usage else 0 for name in _TOKEN_FIELDS}
+    tokens["output_tokens"] = stats.facts.output_tokens
+    cost: float | None = None
+    if usage is not None and model is not None:
+        # The breakdown keeps the requested name (stable when an alias moves to a new
+        # snapshot), but the price is the served model's when the table knows it: a dated
+        # snapshot can cost more than its alias, and a deployment name has no price at all.
+        served = stats.facts.model or usage.model
+        for candidate in dict.fromkeys(n for n in (served, model) if n):
+            cost = cost_of(replace(usage, model=candidate))
+            if cost is not None:
+                break
+        if cost is None:
+            out.unpriced_models.add(model)
+    elif model is not None:
+        out.unreported_models.add(model)
+    return _Call(tokens, model, record.attribution, cost)
 
-    ``cost_of`` prices one call's usage and returns None when the model has no price.
-    """
-    end_ns = rnd.end_ns if rnd.end_ns is not None else rnd.start_ns
-    values: dict[str, float | None] = {"round_s": (end_ns - rnd.start_ns) / 1e9}
-    result = RoundMetrics(values)
 
-    streams = [_stream_stats(s) for s in rnd.streams if not s.failed]
-    calls: list[_Call] = []
-    for stats, record in zip(streams, (s for s in rnd.streams if not s.failed), strict=True):
-        usage = stats.facts.usage
-        model = record.model_hint or stats.facts.model or (usage.model if usage else None)
-        tokens = {name: getattr(usage, name) if usage else 0 for name in _TOKEN_FIELDS}
-        tokens["output_tokens"] = stats.facts.output_tokens
-        cost: float | None = None
-        if usage is not None and model is not None:
-            # The breakdown keeps the requested name (stable when an alias moves to a new
-            # snapshot), but the price is the served model's when the table knows it: a dated
-            # snapshot can cost more than its alias, and a deployment name has no price at all.
-            served = stats.facts.model or usage.model
-            for candidate in dict.fromkeys(n for n in (served, model) if n):
-                cost = cost_of(replace(usage, model=candidate))
-                if cost is not None:
-                    break
-            if cost is None:
-                result.unpriced_models.add(model)
-        elif model is not None:
-            result.unreported_models.add(model)
-        calls.append(_Call(tokens, model, record.attribution, cost))
-    for recorded in rnd.usages:
-        usage = recorded.usage()
-        cost = cost_of(usage) if usage.model is not None else None
-        if cost is None and usage.model is not None:
-            result.unpriced_models.add(usage.model)
-        tokens = {name: getattr(usage, name) for name in _TOKEN_FIELDS}
-        calls.append(_Call(tokens, usage.model, recorded.attribution, cost))
+def _price_recorded(
+    recorded: UsageRecord, cost_of: Callable[[Usage], float | None], out: RoundMetrics
+) -> _Call:
+    usage = recorded.usage()
+    cost = cost_of(usage) if usage.model is not None else None
+    if cost is None and usage.model is not None:
+        out.unpriced_models.add(usage.model)
+    tokens = {name: getattr(usage, name) for name in _TOKEN_FIELDS}
+    return _Call(tokens, usage.model, recorded.attribution, cost)
 
-    if streams:
-        _stream_group("", streams, values)
-        result.token_sources[""] = _token_source(streams)
-        named: dict[str, list[_StreamStats]] = {}
-        for stats in streams:
-            if stats.name is not None:
-                named.setdefault(stats.name, []).append(stats)
-        for name, group in named.items():
-            _stream_group(f"{name}.", group, values)
-            values[f"{name}.output_tokens"] = float(sum(s.facts.output_tokens for s in group))
-            result.token_sources[name] = _token_source(group)
-        result.gaps_ns = list(chain.from_iterable(s.gaps_ns for s in streams))
 
-    _add_calls("", calls, values)
+def _add_streams(streams: list[_StreamStats], out: RoundMetrics) -> None:
+    _stream_group("round", None, streams, out)
+    out.token_sources[""] = _token_source(streams)
+    named: dict[str, list[_StreamStats]] = {}
+    for stats in streams:
+        if stats.name is not None:
+            named.setdefault(stats.name, []).append(stats)
+    for name, group in named.items():
+        _stream_group("stream", name, group, out)
+        out.put("stream", name, "output_tokens", float(sum(s.facts.output_tokens for s in group)))
+        out.token_sources[name] = _token_source(group)
+    out.gaps_ns = list(chain.from_iterable(s.gaps_ns for s in streams))
 
+
+def _group_calls(calls: Iterable[_Call], scope: Scope) -> dict[str, list[_Call]]:
+    """The calls of each owner of ``scope``: each span of that kind, or each model."""
+    groups: dict[str, list[_Call]] = {}
+    for call in calls:
+        owner = call.model if scope == "model" else call.attribution.name_of(scope)  # type: ignore[arg-type]
+        if owner is not None:
+            groups.setdefault(owner, []).append(call)
+    return groups
+
+
+def _add_spans(rnd: RoundRecord, calls: list[_Call], out: RoundMetrics) -> None:
     for kind in SPAN_KINDS:
         durations: dict[str, int] = {}
         for span in rnd.spans:
             if span.kind == kind:
                 durations[span.name] = durations.get(span.name, 0) + span.end_ns - span.start_ns
         for name, total_ns in durations.items():
-            values[f"{kind}.{name}.s"] = total_ns / 1e9
-        by_name: dict[str, list[_Call]] = {}
-        for call in calls:
-            owner = call.attribution.name_of(kind)
-            if owner is not None:
-                by_name.setdefault(owner, []).append(call)
-        for name, owned in by_name.items():
-            _add_calls(f"{kind}.{name}.", owned, values, _BREAKDOWN_TOKEN_FIELDS)
-    by_model: dict[str, list[_Call]] = {}
-    for call in calls:
-        if call.model is not None:
-            by_model.setdefault(call.model, []).append(call)
-    for name, model_calls in by_model.items():
-        _add_calls(f"model.{name}.", model_calls, values, _BREAKDOWN_TOKEN_FIELDS)
+            out.put(kind, name, "s", total_ns / 1e9)
+        for name, owned in _group_calls(calls, kind).items():
+            _add_calls(kind, name, owned, out, _BREAKDOWN_TOKEN_FIELDS)
+    for name, model_calls in _group_calls(calls, "model").items():
+        _add_calls("model", name, model_calls, out, _BREAKDOWN_TOKEN_FIELDS)
 
+
+def compute_round(rnd: RoundRecord, cost_of: Callable[[Usage], float | None]) -> RoundMetrics:
+    """Compute every metric of a finished round.
+
+    ``cost_of`` prices one call's usage and returns None when the model has no price.
+    Raises :class:`MetricNameClash` when two different metrics would share a name.
+    """
+    out = RoundMetrics()
+    end_ns = rnd.end_ns if rnd.end_ns is not None else rnd.start_ns
+    out.put("round", None, "round_s", (end_ns - rnd.start_ns) / 1e9)
+    records = [s for s in rnd.streams if not s.failed]
+    streams = [_stream_stats(s) for s in records]
+    calls = [
+        _price_stream(stats, rec, cost_of, out) for stats, rec in zip(streams, records, strict=True)
+    ]
+    calls += [_price_recorded(recorded, cost_of, out) for recorded in rnd.usages]
+    if streams:
+        _add_streams(streams, out)
+    _add_calls("round", None, calls, out)
+    _add_spans(rnd, calls, out)
     for name, custom in rnd.custom.items():
-        values[name] = custom.value
-        result.custom_info[name] = MetricInfo(custom.unit, custom.higher_is_better, "custom")
-    return result
+        out.put("custom", None, name, custom.value)
+        out.custom_info[name] = MetricInfo(custom.unit, custom.higher_is_better, "custom")
+    return out

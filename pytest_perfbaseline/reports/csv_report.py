@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 
 from ..gate.compare import Comparison
 from .run import RunReport, TestEntry
@@ -61,18 +60,6 @@ def _cell(value: Cell) -> str:
     return str(value)
 
 
-def _ratio_high(c: Comparison) -> float | None:
-    """The upper bound, infinite when the interval is unbounded.
-
-    A report read back from JSON has null where the live one had infinity (JSON has no
-    infinity); a log-scale comparison always has both bounds, so a missing upper bound next
-    to a lower one means "unbounded", and both forms give the same row.
-    """
-    if c.ratio_high is None and c.ratio_low is not None:
-        return math.inf
-    return c.ratio_high
-
-
 def _comparison_cells(c: Comparison | None) -> list[Cell]:
     if c is None:
         return [None] * 11
@@ -81,7 +68,7 @@ def _comparison_cells(c: Comparison | None) -> list[Cell]:
         c.baseline_median,
         c.ratio,
         c.ratio_low,
-        _ratio_high(c),
+        c.ratio_high,
         c.threshold,
         c.pvalue,
         c.alpha,

@@ -9,14 +9,20 @@ same text.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 
-from ..gate.compare import MAX_ROUNDS_NEEDED, Comparison
+from ..gate.compare import Comparison
+from ..gate.rounds import MAX_ROUNDS_NEEDED
+from ..metrics.formatting import (
+    format_cost,
+    format_count,
+    format_percent,
+    format_ratio,
+    format_value,
+)
 from ..metrics.summary import Summary
 from .run import RunReport, TestEntry
-from .text import format_cost, format_count, format_percent, format_ratio, format_value
 
 __all__ = ["ICONS", "markdown_code", "render_markdown"]
 
@@ -74,18 +80,6 @@ def _table(
     ]
 
 
-def _ratio_high(c: Comparison) -> float | None:
-    # JSON has no infinity: a report read back from --perf-json has null where the live one
-    # had an unbounded upper bound. A log-scale comparison always has both bounds.
-    if c.ratio_high is None and c.ratio_low is not None:
-        return math.inf
-    return c.ratio_high
-
-
-def _bound(ratio: float) -> str:
-    return "+∞" if math.isinf(ratio) else format_ratio(ratio)
-
-
 def _change(c: Comparison, *, bold: bool = False) -> str:
     """``+50.5% [+41.2%, +60.3%]``; an unbounded interval shows ``+∞``; ``-`` without a ratio."""
     if c.ratio is None:
@@ -93,9 +87,9 @@ def _change(c: Comparison, *, bold: bool = False) -> str:
     text = format_ratio(c.ratio)
     if bold:
         text = f"**{text}**"
-    low, high = c.ratio_low, _ratio_high(c)
+    low, high = c.ratio_low, c.ratio_high
     if low is not None and high is not None and low != high:
-        text += f" [{_bound(low)}, {_bound(high)}]"
+        text += f" [{format_ratio(low)}, {format_ratio(high)}]"
     return text
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from ..baseline.store import SaveReport
-from ..gate.compare import MAX_ROUNDS_NEEDED, Comparison, TestComparison
-from ..metrics.result import TestResult
-from ..metrics.summary import Summary
-from .text import (
+from ..gate.compare import Comparison, TestComparison
+from ..gate.rounds import MAX_ROUNDS_NEEDED
+from ..metrics.formatting import (
     format_cost,
     format_count,
     format_percent,
@@ -16,6 +15,11 @@ from .text import (
     format_seconds,
     format_value,
 )
+from ..metrics.names import BREAKDOWN_SCOPES, MetricName, Scope
+from ..metrics.result import TestResult
+from ..metrics.summary import Summary
+from .outputs import Outputs
+from .run import VERDICT_ORDER, RunReport
 
 __all__ = [
     "breakdown_rows",
@@ -23,11 +27,10 @@ __all__ = [
     "render_comparisons",
     "render_details",
     "render_overview",
+    "render_summary",
     "table",
     "verdict_counts",
 ]
-
-BREAKDOWN_KINDS = ("phase", "agent", "operation", "model")
 
 
 def table(
@@ -94,16 +97,14 @@ def render_overview(results: Sequence[TestResult]) -> list[str]:
     return table(rows, headers)
 
 
-def breakdown_rows(result: TestResult) -> list[tuple[str, str]]:
-    """(kind, name) of every phase, agent, operation and model the test reported."""
-    found: set[tuple[str, str]] = set()
-    for metric in result.infos:
-        kind, _, rest = metric.partition(".")
-        if kind not in BREAKDOWN_KINDS or "." not in rest:
-            continue
-        name, _, _field = rest.rpartition(".")
-        found.add((kind, name))
-    order = {kind: i for i, kind in enumerate(BREAKDOWN_KINDS)}
+def breakdown_rows(result: TestResult) -> list[tuple[Scope, str]]:
+    """(scope, owner) of every phase, agent, operation and model the test reported."""
+    found: set[tuple[Scope, str]] = set()
+    for key in result.infos:
+        name = result.name_of(key)
+        if name.scope in BREAKDOWN_SCOPES and name.owner is not None:
+            found.add((name.scope, name.owner))
+    order = {scope: i for i, scope in enumerate(BREAKDOWN_SCOPES)}
     return sorted(found, key=lambda item: (order[item[0]], item[1]))
 
 
@@ -118,17 +119,20 @@ def render_breakdowns(result: TestResult, *, spans_only: bool = False) -> list[s
         return []
     s = result.summary()
     rows = []
-    for kind, name in entries:
-        prefix = f"{kind}.{name}."
+    for scope, owner in entries:
+
+        def median(quantity: str, scope: Scope = scope, owner: str = owner) -> float | None:
+            return _median(s, MetricName(scope, owner, quantity).key)
+
         rows.append(
             [
-                kind,
-                name,
-                format_seconds(_median(s, prefix + "s")),
-                format_count(_median(s, prefix + "input_tokens")),
-                format_count(_median(s, prefix + "output_tokens")),
-                format_count(_median(s, prefix + "api_calls")),
-                format_cost(_median(s, prefix + "cost_usd")),
+                scope,
+                owner,
+                format_seconds(median("s")),
+                format_count(median("input_tokens")),
+                format_count(median("output_tokens")),
+                format_count(median("api_calls")),
+                format_cost(median("cost_usd")),
             ]
         )
     headers = ["kind", "name", "time p50", "in tok", "out tok", "calls", "cost"]
@@ -217,7 +221,6 @@ def verdict_counts(comparisons: Sequence[TestComparison]) -> dict[str, int]:
     return counts
 
 
-VERDICT_ORDER = ("regressed", "improved", "inconclusive", "unchanged", "new")
 
 
 Line = tuple[str, dict[str, bool]]
@@ -296,3 +299,40 @@ def save_lines(report: SaveReport | None, folder: str, skipped_reason: str | Non
         )
     lines += [(f"baseline NOT saved: {error}", {"red": True}) for error in report.errors]
     return lines
+
+
+def render_summary(
+    report: RunReport,
+    *,
+    verbose: bool,
+    folder: str,
+    saved: SaveReport | None,
+    save_skipped_reason: str | None,
+    outputs: Outputs,
+) -> tuple[str, list[Line]]:
+    """The whole terminal section: its title and its lines, from the run report.
+
+    Quiet: the overview, the breakdowns of tests that opened spans, and what needs a look;
+    ``-v``: every metric of every test, all breakdowns and all verdicts.
+    """
+    results = [entry.result for entry in report.tests]
+    title = f"perfbaseline: {len(results)} perf test{'s' * (len(results) != 1)}"
+    lines: list[Line] = [(line, {}) for line in render_overview(results)] if results else []
+    for result in results:
+        details = render_details(result) if verbose else []
+        breakdown = render_breakdowns(result, spans_only=not verbose)
+        if details or breakdown:
+            lines += [("", {}), (result.nodeid, {"bold": True})]
+        body = details + ([""] if details and breakdown else []) + breakdown
+        lines += [(line, {}) for line in body]
+    if report.compare:
+        comparisons = [entry.comparison for entry in report.tests if entry.comparison]
+        lines += verdict_lines(
+            comparisons, profile=report.profile, verbose=verbose, saving=report.save
+        )
+    lines += save_lines(saved, folder, save_skipped_reason)
+    lines += [(f"wrote the {line}", {}) for line in outputs.written]
+    lines += [(f"report NOT written: {e}", {"red": True}) for e in outputs.errors]
+    if not verbose and results:
+        lines.append(("(-v: every metric of every test, all breakdowns and all verdicts)", {}))
+    return title, lines

@@ -1,0 +1,86 @@
+"""The judge: one test's verdict against its reference, shared by the plugin and the CLI.
+
+It holds the session's policy -- how the false-alarm budget is shared among tests, when a
+baseline is stale, how its origin is described -- so that ``pytest --perf-compare`` and
+``perfbaseline compare A.json B.json`` decide and explain alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..baseline.environment import Environment, age_seconds, describe_origin
+from ..metrics.result import TestResult
+from .compare import Provenance, TestComparison, compare_test
+from .messages import PYTEST_ACCEPT, failure_message
+from .settings import TestSettings
+
+__all__ = ["Judge", "Reference"]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What a test is compared with: an earlier result and where and when it was measured."""
+
+    result: TestResult
+    environment: Environment
+    profile: str
+    source: str | None = None
+    """Where it was read from, when messages should say (a report file)."""
+
+
+@dataclass(frozen=True)
+class Judge:
+    """Compares tests with their references under one session's policy.
+
+    ``alpha`` is the session's false-alarm budget, shared evenly by ``perf_tests`` tests
+    unless a test sets its own; ``max_age_s`` (None: never) makes older references stale;
+    ``here`` is the environment of the current measurement, called ``here_name`` where a
+    reference's machine differs; ages are taken at ``now`` (None: the clock's now);
+    ``accept`` is how the user accepts a new performance level.
+    """
+
+    alpha: float
+    perf_tests: int
+    max_age_s: float | None
+    here: Environment
+    here_name: str = "this machine"
+    now: datetime | None = None
+    accept: str = PYTEST_ACCEPT
+
+    def test_alpha(self, settings: TestSettings) -> float:
+        """A test's share of the session's false-alarm budget."""
+        if settings.alpha is not None:
+            return settings.alpha
+        return self.alpha / max(1, self.perf_tests)
+
+    def provenance(self, reference: Reference) -> Provenance:
+        """When and where ``reference`` was measured, as messages tell it."""
+        env = reference.environment
+        age = age_seconds(env, self.now)
+        origin = describe_origin(env, reference.profile, self.here, self.here_name)
+        if reference.source is not None:
+            origin += f"; {reference.source}"
+        return Provenance(
+            saved_at=env.saved_at,
+            origin=origin,
+            age_s=age,
+            stale=age is not None and self.max_age_s is not None and age > self.max_age_s,
+        )
+
+    def judge(
+        self, reference: Reference | None, current: TestResult, settings: TestSettings
+    ) -> TestComparison:
+        """Every metric of ``current`` against ``reference`` (None: the test is new)."""
+        return compare_test(
+            reference.result if reference is not None else None,
+            current,
+            settings,
+            self.test_alpha(settings),
+            provenance=self.provenance(reference) if reference is not None else None,
+        )
+
+    def failure_message(self, comparison: TestComparison) -> str:
+        """What a regressed test fails with, ending with how to accept the change."""
+        return failure_message(comparison, self.accept)

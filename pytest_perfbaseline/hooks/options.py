@@ -1,0 +1,345 @@
+"""The plugin's command-line and ini options: declared once, read into :class:`Options`.
+
+Every flag has an ini twin and a help text stating its default; the command line wins over
+the ini file, and a marker (read per test, :mod:`pytest_perfbaseline.gate.settings`) over both.
+A bad value is a usage error naming where it came from and what is accepted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..gate.settings import (
+    DEFAULT_ALPHA,
+    DEFAULT_ROUNDS,
+    DEFAULT_WARMUP,
+    SettingError,
+    TestSettings,
+    Threshold,
+    parse_alpha,
+    parse_bool,
+    parse_duration,
+    parse_gate,
+    parse_nonnegative_int,
+    parse_positive_int,
+    parse_threshold,
+)
+
+__all__ = ["FLAGS", "Flag", "Options", "add_options", "check_output_paths", "read_options"]
+
+DEFAULT_BASELINE_DIR = ".perfbaseline"
+DEFAULT_MAX_AGE = "30d"
+DEFAULT_SETTLE = "30s"
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One option: its flag, its ini twin, its help and argparse's keyword arguments."""
+
+    flag: str
+    ini: str
+    help: str
+    ini_type: str = "string"
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _flag(flag: str, ini: str, help: str, ini_type: str = "string", **kwargs: Any) -> Flag:
+    return Flag(flag, ini, help, ini_type, kwargs)
+
+
+FLAGS = (
+    _flag(
+        "--perf-baseline",
+        "perf_baseline",
+        "'save': write the measured rounds of every perf test that ran to the baseline "
+        "folder (other tests' entries are kept); default: do not save",
+        metavar="save",
+    ),
+    _flag(
+        "--perf-compare",
+        "perf_compare",
+        "compare each perf test with its stored baseline and fail those that regressed "
+        "(with --perf-baseline=save: compare, then save); default off",
+        ini_type="bool",
+        action="store_const",
+        const="on",
+    ),
+    _flag(
+        "--perf-baseline-dir",
+        "perf_baseline_dir",
+        f"baseline folder, relative to the rootdir; default {DEFAULT_BASELINE_DIR}",
+        metavar="DIR",
+    ),
+    _flag(
+        "--perf-profile",
+        "perf_profile",
+        "baseline profile: baselines of other profiles are never compared with this run; "
+        "default: this machine's system-arch-cores, e.g. linux-x86_64-2cpu",
+        metavar="NAME",
+    ),
+    _flag(
+        "--perf-rounds",
+        "perf_rounds",
+        f"measured rounds per perf test; default {DEFAULT_ROUNDS}",
+        metavar="N",
+    ),
+    _flag(
+        "--perf-warmup",
+        "perf_warmup",
+        f"warm-up rounds (run, not measured) per perf test; default {DEFAULT_WARMUP}",
+        metavar="N",
+    ),
+    _flag(
+        "--perf-threshold",
+        "perf_threshold",
+        "practical margin a change must exceed to count: '15%', 0.15, or per metric "
+        "'ttft_s=20%,cost_usd=2%' (fnmatch patterns allowed); default 10% for times, "
+        "5% for token counts and cost",
+        metavar="DELTA",
+    ),
+    _flag(
+        "--perf-gate",
+        "perf_gate",
+        "comma-separated metrics (fnmatch patterns) that may fail a test; default "
+        "round_s,ttft_s,tpot_s,*.ttft_s,*.tpot_s,input_tokens,output_tokens,cost_usd and "
+        "custom metrics",
+        metavar="METRICS",
+    ),
+    _flag(
+        "--perf-alpha",
+        "perf_alpha",
+        f"false-alarm rate of the whole session, shared by all perf tests and gated "
+        f"metrics; default {DEFAULT_ALPHA}",
+        metavar="P",
+    ),
+    _flag(
+        "--perf-confirm",
+        "perf_confirm",
+        "re-measure a suspected regression once (re-running the test) and fail only if "
+        "the fresh rounds confirm it: on/off; default on",
+        nargs="?",
+        const="on",
+        metavar="on|off",
+    ),
+    _flag(
+        "--perf-settle",
+        "perf_settle",
+        "before re-measuring a suspected regression, wait up to this long for a busy machine "
+        "(a VM's CPU-steal burst) to quieten, and do not fail a time regression measured "
+        f"while it was busy; '0': no machine check; default {DEFAULT_SETTLE}",
+        metavar="AGE",
+    ),
+    _flag(
+        "--perf-fail",
+        "perf_fail",
+        "'regression': a regressed test fails; 'never': report regressions without "
+        "failing; default regression",
+        metavar="regression|never",
+    ),
+    _flag(
+        "--perf-baseline-max-age",
+        "perf_baseline_max_age",
+        f"baselines older than this are reported stale ('30d', '12h', 'never'); "
+        f"default {DEFAULT_MAX_AGE}",
+        metavar="AGE",
+    ),
+    _flag(
+        "--perf-disable",
+        "perf_disable",
+        "run each perf workload once, without warm-up, summary, baseline or gate "
+        "(fast local runs); default off",
+        ini_type="bool",
+        action="store_const",
+        const="on",
+    ),
+    _flag(
+        "--perf-json",
+        "perf_json",
+        "write everything (per-round values, summaries, verdicts, metadata) as JSON to PATH "
+        "(docs/report-format.md); default none",
+        metavar="PATH",
+    ),
+    _flag(
+        "--perf-csv",
+        "perf_csv",
+        "write one CSV row per test and metric (statistics, baseline, change, verdict) to "
+        "PATH; default none",
+        metavar="PATH",
+    ),
+    _flag(
+        "--perf-markdown",
+        "perf_markdown",
+        "write a Markdown summary (regressions first) to PATH; default none",
+        metavar="PATH",
+    ),
+    _flag(
+        "--perf-github-summary",
+        "perf_github_summary",
+        "append the Markdown summary to $GITHUB_STEP_SUMMARY when that is set: on/off; default on",
+        metavar="on|off",
+    ),
+    _flag(
+        "--perf-prices",
+        "perf_prices",
+        "TOML or JSON price file (ours or LiteLLM's model_prices_and_context_window.json) "
+        "extending the built-in price table, relative to the rootdir; default none",
+        metavar="PATH",
+    ),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Declare every flag and its ini twin in the ``perfbaseline`` option group."""
+    group = parser.getgroup("perfbaseline", "performance baselines (pytest-perfbaseline)")
+    for f in FLAGS:
+        # argparse %-formats option help ("%(default)s"), so a literal percent sign is doubled.
+        flag_help = f"{f.help} (ini: {f.ini})".replace("%", "%%")
+        group.addoption(f.flag, dest=f.ini, default=None, help=flag_help, **f.kwargs)
+        parser.addini(f.ini, f.help, type=f.ini_type, default=None)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Options:
+    """The session-wide settings, from the command line over the ini file over defaults."""
+
+    base: TestSettings
+    save: bool
+    compare: bool
+    baseline_dir: Path
+    profile: str | None
+    """None: derived from the machine (resolved when first needed)."""
+    alpha: float
+    confirm: bool
+    settle_s: float
+    fail: bool
+    max_age_s: float | None
+    disabled: bool
+    prices: Path | None
+    json: Path | None = None
+    csv: Path | None = None
+    markdown: Path | None = None
+    github_summary: bool = True
+
+    def report_paths(self) -> dict[str, Path]:
+        paths = {"--perf-json": self.json, "--perf-csv": self.csv, "--perf-markdown": self.markdown}
+        return {option: path for option, path in paths.items() if path is not None}
+
+
+def _raw(config: pytest.Config, name: str) -> tuple[Any, str] | None:
+    """The option's raw value and where it came from, or None when it is unset."""
+    value = config.getoption(name)
+    if value is not None:
+        return value, f"--{name.replace('_', '-')}"
+    value = config.getini(name)
+    if value not in (None, "", []):
+        return value, f"ini option {name}"
+    return None
+
+
+def _choice(*accepted: str) -> Callable[[Any, str], str]:
+    def parse(value: Any, origin: str) -> str:
+        text = str(value).strip().lower()
+        if text not in accepted:
+            raise SettingError(
+                f"{origin} must be {' or '.join(map(repr, accepted))}, got {value!r}"
+            )
+        return text
+
+    return parse
+
+
+def _profile(value: Any, origin: str) -> str:
+    text = str(value).strip()
+    if not _PROFILE_NAME.fullmatch(text):
+        raise SettingError(
+            f"{origin} must be a name of letters, digits, '.', '_' or '-', got {value!r}"
+        )
+    return text
+
+
+def read_options(config: pytest.Config) -> Options:
+    """The session's options; pytest.UsageError for a bad value."""
+
+    def get(name: str, parse: Callable[[Any, str], Any], default: Any) -> Any:
+        raw = _raw(config, name)
+        if raw is None:
+            return default
+        value, origin = raw
+        try:
+            return parse(value, origin)
+        except SettingError as exc:
+            raise pytest.UsageError(f"pytest-perfbaseline: {exc}") from None
+
+    base = TestSettings(
+        rounds=get("perf_rounds", parse_positive_int, DEFAULT_ROUNDS),
+        warmup=get("perf_warmup", parse_nonnegative_int, DEFAULT_WARMUP),
+        threshold=get("perf_threshold", parse_threshold, Threshold()),
+        gate=get("perf_gate", parse_gate, TestSettings().gate),
+    )
+    rootdir = config.rootpath
+    prices = get("perf_prices", lambda value, _origin: str(value), None)
+
+    def report_path(name: str) -> Path | None:
+        # like --junitxml: a command-line path is relative to where pytest was started, an
+        # ini path to the rootdir (where the ini file is)
+        raw = _raw(config, name)
+        if raw is None:
+            return None
+        value, origin = raw
+        base = config.invocation_params.dir if origin.startswith("--") else rootdir
+        return base / str(value)
+
+    return Options(
+        base=base,
+        save=get("perf_baseline", _choice("save"), None) == "save",
+        compare=get("perf_compare", parse_bool, False),
+        baseline_dir=rootdir / get("perf_baseline_dir", lambda v, _o: str(v), DEFAULT_BASELINE_DIR),
+        profile=get("perf_profile", _profile, None),
+        alpha=get("perf_alpha", parse_alpha, DEFAULT_ALPHA),
+        confirm=get("perf_confirm", parse_bool, True),
+        settle_s=get("perf_settle", parse_duration, parse_duration(DEFAULT_SETTLE)) or 0.0,
+        fail=get("perf_fail", _choice("regression", "never"), "regression") == "regression",
+        max_age_s=get("perf_baseline_max_age", parse_duration, parse_duration(DEFAULT_MAX_AGE)),
+        disabled=get("perf_disable", parse_bool, False),
+        prices=rootdir / prices if prices is not None else None,
+        json=report_path("perf_json"),
+        csv=report_path("perf_csv"),
+        markdown=report_path("perf_markdown"),
+        github_summary=get("perf_github_summary", parse_bool, True),
+    )
+
+
+def _check_writable(folder: Path, what: str) -> None:
+    """Fail at start-up, not after an hour of tests, when ``folder`` could not be written."""
+    if folder.is_file():
+        raise pytest.UsageError(
+            f"pytest-perfbaseline: cannot write {what} to {folder}: it is a file, not a folder"
+        )
+    probe = folder
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise pytest.UsageError(
+            f"pytest-perfbaseline: cannot write {what} to {folder}: {probe} is not a "
+            "writable folder (check the path and its permissions)"
+        )
+
+
+def check_output_paths(options: Options) -> None:
+    """On the controller: every folder the session will write to can be written."""
+    if options.save:
+        _check_writable(options.baseline_dir, "baselines")
+    for option, path in options.report_paths().items():
+        if path.is_dir():
+            raise pytest.UsageError(
+                f"pytest-perfbaseline: {option}={path} is a folder; give a file name"
+            )
+        _check_writable(path.parent, f"the {option} report")

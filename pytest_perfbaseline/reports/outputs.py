@@ -1,0 +1,96 @@
+"""Writing a session's report files: ``--perf-json``, ``--perf-csv``, ``--perf-markdown`` and
+the GitHub step summary, each rendered from the one :class:`~.run.RunReport`.
+
+A file that cannot be written is reported, never raised: the tests' results stand.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..events import emit
+from ..files import write_atomically
+from .run import RunReport
+
+__all__ = ["Outputs", "relative", "write_reports"]
+
+# GitHub refuses a step summary over 1 MiB; beyond this, the folded per-metric rows are left out.
+STEP_SUMMARY_BUDGET = 768 * 1024
+
+
+@dataclass
+class Outputs:
+    """What writing the reports did: a line per file written, a line per failure."""
+
+    written: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def relative(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` when it is inside it, for short messages."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _renderer(option: str) -> Callable[[RunReport], str]:
+    """The function that renders a report file, imported only when that file is asked for."""
+    if option == "--perf-json":
+        from .json_report import dumps
+
+        return dumps
+    if option == "--perf-csv":
+        from .csv_report import render_csv
+
+        return render_csv
+    from .markdown import render_markdown
+
+    return render_markdown
+
+
+def write_reports(
+    report: RunReport, paths: Mapping[str, Path], step_summary: str | None, root: Path
+) -> Outputs:
+    """Write each report file (``{option: path}``) and append to the step summary, if any."""
+    outputs = Outputs()
+    for option, path in paths.items():
+        started = time.perf_counter()
+        try:
+            write_atomically(path, _renderer(option)(report))
+        except OSError as exc:
+            outputs.errors.append(f"{option}: cannot write {path}: {exc.strerror or exc}")
+            emit("report not written", str(path), outputs.errors[-1], level=logging.WARNING)
+            continue
+        outputs.written.append(f"{option} report: {relative(path, root)}")
+        emit(
+            "report written",
+            str(path),
+            f"wrote the {option} report to {path}",
+            duration_s=time.perf_counter() - started,
+        )
+    if step_summary:
+        _append_step_summary(report, step_summary, outputs)
+    return outputs
+
+
+def _append_step_summary(report: RunReport, step_summary: str, outputs: Outputs) -> None:
+    from .markdown import render_markdown
+
+    summary = render_markdown(report)
+    if len(summary.encode()) > STEP_SUMMARY_BUDGET:
+        summary = render_markdown(report, details=False)
+    try:  # appending is how GitHub collects the step summary
+        with open(step_summary, "a", encoding="utf-8") as handle:
+            handle.write(summary + "\n")
+    except OSError as exc:
+        outputs.errors.append(
+            f"GITHUB_STEP_SUMMARY: cannot append to {step_summary}: {exc.strerror or exc}"
+        )
+    else:
+        outputs.written.append("GitHub step summary")
+        emit("report written", step_summary, "appended the summary to GITHUB_STEP_SUMMARY")
