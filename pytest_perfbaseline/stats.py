@@ -24,14 +24,11 @@ import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from statistics import NormalDist
 from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-
-# scipy ships no type information (scipy-stubs is a separate package).
-from scipy import special  # type: ignore[import-untyped, unused-ignore]
-from scipy import stats as _scipy_stats  # type: ignore[import-untyped, unused-ignore]
 
 __all__ = [
     "MannWhitneyResult",
@@ -56,6 +53,7 @@ SampleLike: TypeAlias = "Sequence[float] | npt.NDArray[Any]"
 """A 1-D sample: a list or tuple of floats, or a 1-D numpy array."""
 
 _FloatArray: TypeAlias = "npt.NDArray[np.float64]"
+_IntArray: TypeAlias = "npt.NDArray[np.intp]"
 
 _ALTERNATIVES = ("two-sided", "less", "greater")
 _MWU_METHODS = ("auto", "exact", "asymptotic")
@@ -79,6 +77,51 @@ _EXACT_TIED_MAX_WORK = 1_200_000_000
 # a rank whose exact tail probability equals alpha/2 (e.g. 1/32 at n=5) counts as attaining it
 # despite rounding in the last bit.
 _TAIL_RTOL = 1e-9
+
+
+# --------------------------------------------------------------------------------------------
+# Distribution functions
+# --------------------------------------------------------------------------------------------
+
+# scipy costs about a second and 100 MiB to import, and the gate's tests (Mann-Whitney,
+# Hodges-Lehmann) need only the normal distribution, which the standard library computes to
+# double precision. So scipy is imported on first use, by the functions that need Student's t,
+# the binomial or the noncentral t; a compare session never loads it.
+
+
+def _scipy_special() -> Any:
+    # scipy ships no type information (scipy-stubs is a separate package).
+    from scipy import special  # type: ignore[import-untyped, unused-ignore]
+
+    return special
+
+
+def _scipy_stats() -> Any:
+    from scipy import stats  # type: ignore[import-untyped, unused-ignore]
+
+    return stats
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_STANDARD_NORMAL = NormalDist()
+
+
+def _normal_cdf(z: float) -> float:
+    """Standard normal cdf, like ``scipy.special.ndtr``.
+
+    ``erfc`` keeps the lower tail's relative accuracy (``NormalDist.cdf`` computes
+    ``1 + erf``, which loses it below about -5).
+    """
+    return 0.5 * math.erfc(-z * _SQRT_HALF)
+
+
+def _normal_quantile(p: float) -> float:
+    """Standard normal quantile, like ``scipy.special.ndtri``: infinite at 0 and 1."""
+    if p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return math.inf
+    return _STANDARD_NORMAL.inv_cdf(p)
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,43 +181,57 @@ class TTestResult:
     alternative: str
 
 
+def _pvalue(p_less: float, p_greater: float, alternative: str) -> float:
+    """The p-value for ``alternative`` from the two one-sided tail probabilities."""
+    if alternative == "greater":
+        return p_greater
+    if alternative == "less":
+        return p_less
+    # Twice the smaller tail rather than 1 - cdf keeps tiny p-values accurate.
+    return min(1.0, 2.0 * min(p_less, p_greater))
+
+
+def _bounds(centre: float, half: float, alternative: str) -> tuple[float, float]:
+    """A confidence interval of half-width ``half`` around ``centre`` for ``alternative``.
+
+    One-sided alternatives give one infinite bound.
+    """
+    if alternative == "two-sided":
+        return centre - half, centre + half
+    if alternative == "greater":
+        return centre - half, math.inf
+    return -math.inf, centre + half
+
+
+def _constant_t(diff: float, alternative: str) -> tuple[float, float]:
+    """(statistic, p-value) of a t-test whose samples are all constant.
+
+    The difference is then known without sampling error, so the statistic is infinite (or
+    undefined when there is no difference), like scipy's.
+    """
+    if diff == 0.0:
+        return math.nan, math.nan
+    p_less, p_greater = (1.0, 0.0) if diff > 0.0 else (0.0, 1.0)
+    return math.copysign(math.inf, diff), _pvalue(p_less, p_greater, alternative)
+
+
 def _t_result(
     diff: float, se: float, df: float, alternative: str, confidence: float
 ) -> TTestResult:
     if se > 0.0:
+        special = _scipy_special()
         statistic = diff / se
-        if alternative == "greater":
-            pvalue = float(special.stdtr(df, -statistic))
-        elif alternative == "less":
-            pvalue = float(special.stdtr(df, statistic))
-        else:
-            # 2 * lower tail of -|t| rather than 1 - cdf keeps tiny p-values accurate.
-            pvalue = min(1.0, 2.0 * float(special.stdtr(df, -abs(statistic))))
-        if alternative == "two-sided":
-            half = float(special.stdtrit(df, 0.5 + confidence / 2.0)) * se
-            low, high = diff - half, diff + half
-        else:
-            half = float(special.stdtrit(df, confidence)) * se
-            low, high = (
-                (diff - half, math.inf) if alternative == "greater" else (-math.inf, diff + half)
-            )
+        p_less, p_greater = (
+            float(special.stdtr(df, statistic)),
+            float(special.stdtr(df, -statistic)),
+        )
+        pvalue = _pvalue(p_less, p_greater, alternative)
+        level = 0.5 + confidence / 2.0 if alternative == "two-sided" else confidence
+        half = float(special.stdtrit(df, level)) * se
     else:
-        # Both samples are constant: the difference is known without sampling error, so the
-        # statistic is infinite (or undefined when there is no difference), like scipy's.
-        if diff == 0.0:
-            statistic, pvalue = math.nan, math.nan
-        else:
-            statistic = math.copysign(math.inf, diff)
-            if alternative == "greater":
-                pvalue = 0.0 if diff > 0.0 else 1.0
-            elif alternative == "less":
-                pvalue = 0.0 if diff < 0.0 else 1.0
-            else:
-                pvalue = 0.0
-        if alternative == "two-sided":
-            low, high = diff, diff
-        else:
-            low, high = (diff, math.inf) if alternative == "greater" else (-math.inf, diff)
+        statistic, pvalue = _constant_t(diff, alternative)
+        half = 0.0
+    low, high = _bounds(diff, half, alternative)
     return TTestResult(
         statistic=float(statistic),
         df=float(df),
@@ -430,57 +487,70 @@ def mann_whitney_u(
     if shift != 0.0:
         xa = xa - shift
     n, m = xa.size, ya.size
+    two_u, groups = _doubled_u_and_ties(xa, ya)
+    method = _mwu_method(method, n, m, ties=groups is not None)
+    if method == "exact":
+        p_less, p_greater = _exact_tails(n, m, two_u, groups)
+    else:
+        p_less, p_greater = _asymptotic_tails(n, m, two_u, groups)
+    pvalue = _pvalue(p_less, p_greater, alternative)
+    return MannWhitneyResult(u=two_u / 2.0, pvalue=pvalue, method=method, alternative=alternative)
+
+
+def _doubled_u_and_ties(xa: _FloatArray, ya: _FloatArray) -> tuple[int, _IntArray | None]:
+    """(2U, sizes of the tie groups of the pooled sample in increasing order, or None if none)."""
     pooled = np.concatenate((xa, ya))
     pooled.sort()
     distinct = pooled[1:] != pooled[:-1]
-    ties = not bool(distinct.all())
     y_sorted = np.sort(ya)
     # 2U = #(y < x_i) + #(y <= x_i), summed over i: an integer even with ties.
     two_u = int(np.searchsorted(y_sorted, xa, "left").sum()) + int(
         np.searchsorted(y_sorted, xa, "right").sum()
     )
-    group_sizes = (
-        np.diff(np.flatnonzero(np.concatenate(([True], distinct, [True])))) if ties else None
-    )
+    if distinct.all():
+        return two_u, None
+    return two_u, np.diff(np.flatnonzero(np.concatenate(([True], distinct, [True]))))
+
+
+def _mwu_method(method: str, n: int, m: int, *, ties: bool) -> str:
+    """ "exact" or "asymptotic": resolve "auto", and refuse an exact test that costs too much."""
     tied_work = min(n, m) * n * m * (n + m)
     if method == "auto":
         exact = n + m <= _AUTO_EXACT_MAX_N and (not ties or tied_work <= _AUTO_TIED_MAX_WORK)
-        method = "exact" if exact else "asymptotic"
+        return "exact" if exact else "asymptotic"
+    if method == "exact" and (n + m > _EXACT_MAX_N or (ties and tied_work > _EXACT_TIED_MAX_WORK)):
+        raise ValueError(
+            f"method='exact' is too expensive for {n} vs {m} values"
+            f"{' with ties' if ties else ''}; use method='asymptotic'"
+        )
+    return method
 
-    if method == "exact":
-        if n + m > _EXACT_MAX_N or (ties and tied_work > _EXACT_TIED_MAX_WORK):
-            raise ValueError(
-                f"method='exact' is too expensive for {n} vs {m} values"
-                f"{' with ties' if ties else ''}; use method='asymptotic'"
-            )
-        if group_sizes is None:
-            cdf, sf = _no_ties_null(n, m)
-            index = two_u // 2
-        else:
-            cdf, sf = _tied_null(n, tuple(group_sizes.tolist()))
-            index = two_u
-        p_less, p_greater = float(cdf[index]), float(sf[index])
-    else:
-        big_n = n + m
-        tie_term = 0.0 if group_sizes is None else float((group_sizes**3 - group_sizes).sum())
-        var = n * m / 12.0 * ((big_n + 1) - tie_term / (big_n * (big_n - 1)))
-        if var <= 0.0:
-            p_less = p_greater = 1.0
-        else:
-            sd = math.sqrt(var)
-            excess = two_u / 2.0 - n * m / 2.0
-            # The continuity correction moves each tail's z by half a unit towards the centre,
-            # counting the probability mass at the observed U into the tail.
-            p_greater = float(special.ndtr(-(excess - 0.5) / sd))
-            p_less = float(special.ndtr(-(-excess - 0.5) / sd))
 
-    if alternative == "greater":
-        pvalue = p_greater
-    elif alternative == "less":
-        pvalue = p_less
+def _exact_tails(n: int, m: int, two_u: int, groups: _IntArray | None) -> tuple[float, float]:
+    """(P(U <= u), P(U >= u)) at the observed U under the exact permutation null."""
+    if groups is None:
+        cdf, sf = _no_ties_null(n, m)
+        index = two_u // 2
     else:
-        pvalue = min(1.0, 2.0 * min(p_less, p_greater))
-    return MannWhitneyResult(u=two_u / 2.0, pvalue=pvalue, method=method, alternative=alternative)
+        cdf, sf = _tied_null(n, tuple(groups.tolist()))
+        index = two_u
+    return float(cdf[index]), float(sf[index])
+
+
+def _asymptotic_tails(n: int, m: int, two_u: int, groups: _IntArray | None) -> tuple[float, float]:
+    """(P(U <= u), P(U >= u)) by the normal approximation, tie- and continuity-corrected."""
+    big_n = n + m
+    tie_term = 0.0 if groups is None else float((groups**3 - groups).sum())
+    var = n * m / 12.0 * ((big_n + 1) - tie_term / (big_n * (big_n - 1)))
+    if var <= 0.0:
+        return 1.0, 1.0
+    sd = math.sqrt(var)
+    excess = two_u / 2.0 - n * m / 2.0
+    # The continuity correction moves each tail's z by half a unit towards the centre,
+    # counting the probability mass at the observed U into the tail.
+    p_greater = _normal_cdf(-(excess - 0.5) / sd)
+    p_less = _normal_cdf(-(-excess - 0.5) / sd)
+    return p_less, p_greater
 
 
 # --------------------------------------------------------------------------------------------
@@ -536,7 +606,8 @@ def mean_ci(x: SampleLike, *, confidence: float = 0.95) -> tuple[float, float]:
     _check_probability(confidence, "confidence")
     n = xa.size
     mean, ss = _sum_sq(xa)
-    half = float(special.stdtrit(n - 1, 0.5 + confidence / 2.0)) * math.sqrt(ss / (n - 1) / n)
+    quantile = float(_scipy_special().stdtrit(n - 1, 0.5 + confidence / 2.0))
+    half = quantile * math.sqrt(ss / (n - 1) / n)
     return mean - half, mean + half
 
 
@@ -558,6 +629,7 @@ def _largest_rank_within(
 
 @lru_cache(maxsize=256)
 def _median_rank(n: int, confidence: float) -> int:
+    special = _scipy_special()
     tail = (1.0 - confidence) / 2.0
     z = float(special.ndtri(1.0 - tail))
     guess = math.floor(n / 2.0 - z * math.sqrt(n) / 2.0)
@@ -605,7 +677,7 @@ def _moses_rank(n: int, m: int, confidence: float) -> int:
         cdf, _ = _no_ties_null(n, m)
         return int(np.searchsorted(cdf, tail * (1.0 + _TAIL_RTOL), side="right"))
     sd = math.sqrt(nm * (n + m + 1) / 12.0)
-    z = float(special.ndtri(1.0 - tail))
+    z = _normal_quantile(1.0 - tail)
     # Continuity-corrected normal quantile: P(U <= k - 1) ~ Phi((k - 1/2 - nm/2) / sd).
     guess = math.floor(nm / 2.0 + 0.5 - z * sd)
     return max(0, min(guess, (nm + 1) // 2))
@@ -704,17 +776,29 @@ def hodges_lehmann_ratio(
 
 
 def _t_power(n: int, effect_size: float, alpha: float, two_sided: bool) -> float:
+    special, nct = _scipy_special(), _scipy_stats().nct
     df = 2.0 * n - 2.0
     noncentrality = effect_size * math.sqrt(n / 2.0)
     if two_sided:
         crit = float(special.stdtrit(df, 1.0 - alpha / 2.0))
         # Counting the (tiny) opposite-tail rejections too, as G*Power does.
-        return float(
-            _scipy_stats.nct.sf(crit, df, noncentrality)
-            + _scipy_stats.nct.cdf(-crit, df, noncentrality)
-        )
+        return float(nct.sf(crit, df, noncentrality) + nct.cdf(-crit, df, noncentrality))
     crit = float(special.stdtrit(df, 1.0 - alpha))
-    return float(_scipy_stats.nct.sf(crit, df, noncentrality))
+    return float(nct.sf(crit, df, noncentrality))
+
+
+def _smallest_enough(enough: Callable[[int], bool], lo: int, hi: int) -> int:
+    """The smallest n > lo with enough(n), given not enough(lo), enough increasing and a first
+    guess hi > lo: bracket by doubling hi, then bisect."""
+    while not enough(hi):
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if enough(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def rounds_needed(
@@ -759,21 +843,13 @@ def rounds_needed(
     else:
         # The normal-theory answer is a slight underestimate for the t-test; start there and
         # bracket by doubling, then bisect (power increases with n).
+        special = _scipy_special()
         z_alpha = float(special.ndtri(1.0 - (alpha / 2.0 if two_sided else alpha)))
         z_power = float(special.ndtri(power))
         guess = 2.0 * ((z_alpha + z_power) / d) ** 2
         if not math.isfinite(guess) or guess > 2.0**52:
             raise ValueError(f"effect_size {effect_size!r} is too small to plan for")
-        lo, hi = 2, max(3, math.ceil(guess))
-        while not enough(hi):
-            lo, hi = hi, hi * 2
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if enough(mid):
-                hi = mid
-            else:
-                lo = mid
-        n_t = hi
+        n_t = _smallest_enough(enough, 2, max(3, math.ceil(guess)))
     if test == "mann-whitney":
         return max(2, math.ceil(n_t * math.pi / 3.0))
     return n_t

@@ -15,6 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import scipy.special
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
@@ -364,6 +365,47 @@ def test_auto_method_choice():
     assert mann_whitney_u(ties_30, ties_30[::-1]).method == "exact"
     ties_80 = rng.integers(0, 5, 80)
     assert mann_whitney_u(ties_80, ties_80[::-1]).method == "asymptotic"
+
+
+@pytest.mark.parametrize("alternative", ALTERNATIVES)
+def test_asymptotic_matches_scipy_far_in_the_tails(alternative):
+    # The normal tail is computed without scipy: it must hold its relative accuracy where the
+    # gate's corrected alphas live (p ~ 1e-12) and beyond.
+    y = np.arange(150.0)
+    pvalues = []
+    # Whole offsets tie x with y, half ones do not.
+    for offset in (0.0, 3.5, 20.0, 41.5, 60.0, 100.5, -41.0, -100.5):
+        x = np.arange(150.0) + offset
+        ours = mann_whitney_u(x, y, alternative=alternative, method="asymptotic")
+        ref = sps.mannwhitneyu(x, y, alternative=alternative, method="asymptotic")
+        assert ours.pvalue == pytest.approx(float(ref.pvalue), rel=1e-12, abs=1e-300)
+        pvalues.append(ours.pvalue)
+    assert min(pvalues) < 1e-30
+    assert any(1e-14 < p < 1e-10 for p in pvalues)
+
+
+def test_normal_cdf_matches_scipy_over_its_whole_range():
+    z = np.linspace(-37.0, 37.0, 20001)  # scipy's ndtr underflows to 0 below about -37.5
+    ours = np.array([S._normal_cdf(float(v)) for v in z])
+    np.testing.assert_allclose(ours, scipy.special.ndtr(z), rtol=1e-12, atol=0.0)
+
+
+def test_normal_quantile_matches_scipy_including_its_end_points():
+    p = np.concatenate((np.logspace(-300, -0.31, 2000), 1.0 - np.logspace(-16, -0.31, 2000)))
+    ours = np.array([S._normal_quantile(float(v)) for v in p])
+    np.testing.assert_allclose(ours, scipy.special.ndtri(p), rtol=4e-15, atol=0.0)
+    assert S._normal_quantile(0.0) == float(scipy.special.ndtri(0.0)) == -math.inf
+    assert S._normal_quantile(1.0) == float(scipy.special.ndtri(1.0)) == math.inf
+
+
+@pytest.mark.parametrize("confidence", [0.8, 0.9, 0.95, 0.99, 0.999])
+def test_moses_rank_above_the_exact_range_matches_scipys_normal_quantile(confidence):
+    z = float(scipy.special.ndtri(1.0 - (1.0 - confidence) / 2.0))
+    for n in range(1, 700, 13):
+        for m in range(max(1, 201 - n), 700, 17):
+            sd = math.sqrt(n * m * (n + m + 1) / 12.0)
+            expected = max(0, min(math.floor(n * m / 2.0 + 0.5 - z * sd), (n * m + 1) // 2))
+            assert S._moses_rank(n, m, confidence) == expected, (n, m)
 
 
 def test_threshold_shift_keeps_size_and_detects_real_slowdowns():
