@@ -11,13 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_perfbaseline.usage import prices
-from pytest_perfbaseline.usage.prices import (
-    ModelPrice,
-    PriceFileError,
-    PriceTable,
-    load_price_file,
-)
+from pytest_perfbaseline.usage import price_files
+from pytest_perfbaseline.usage.price_files import PriceFileError, load_price_file
+from pytest_perfbaseline.usage.prices import ModelPrice, PriceTable
 from pytest_perfbaseline.usage.tokens import Usage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -787,7 +783,7 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
 def test_toml_without_tomllib_or_tomli_says_what_to_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(prices, "_TOML_MODULES", ("no_such_module_for_toml_xyz",))
+    monkeypatch.setattr(price_files, "_TOML_MODULES", ("no_such_module_for_toml_xyz",))
     path = _write(tmp_path, "prices.toml", '[models."m"]\ninput = 1\noutput = 2\n')
     assert str(_error(path)) == (
         f"perf_prices file {str(path)!r}: reading a TOML prices file needs Python 3.11+ or "

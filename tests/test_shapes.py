@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pytest_perfbaseline.chunks.shapes import analyze_chunks
+from pytest_perfbaseline.chunks import analyze_chunks
 from pytest_perfbaseline.usage.tokens import Usage
 
 openai_chat = pytest.importorskip("openai.types.chat")

@@ -12,7 +12,7 @@ import pytest
 from fakes import FakeClock
 
 from pytest_perfbaseline import Perf, SimulatedModel
-from pytest_perfbaseline.chunks.shapes import analyze_chunks
+from pytest_perfbaseline.chunks import analyze_chunks
 from pytest_perfbaseline.simulate import StreamFormat
 
 FORMATS: tuple[StreamFormat, ...] = ("text", "openai", "openai-responses", "anthropic")

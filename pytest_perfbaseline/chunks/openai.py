@@ -1,0 +1,144 @@
+"""OpenAI chunks: Chat Completions chunks and Responses events.
+
+- **Chat Completions** (an object with ``choices``): output when a choice's ``delta`` has
+  non-empty ``content``, ``refusal``, ``tool_calls`` or reasoning text (``reasoning_content``
+  / ``reasoning``, as OpenAI-compatible servers send it); the legacy Completions ``text`` too.
+  The role-only first chunk and the ``include_usage`` last chunk (empty ``choices``) carry none.
+  Usage comes from ``usage``.
+- **Responses** (``type`` starting with ``response.``): the ``*.delta`` events of text,
+  refusal, reasoning and tool-call arguments carry output; usage comes from
+  ``response.completed`` / ``response.incomplete`` / ``response.failed``.
+- **The chat stream helper** (``client.chat.completions.stream()``): its ``chunk`` events are
+  unwrapped; the events it derives from a chunk (``content.delta`` ...) repeat that chunk's
+  text and are ignored, so each piece of output is counted once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .facts import EventHandler, UsageAccumulator, get_field, no_output
+
+__all__ = ["EVENT_HANDLERS", "RESPONSES_OUTPUT_EVENTS", "chat_chunk_has_output"]
+
+RESPONSES_OUTPUT_EVENTS = frozenset(
+    {
+        "response.output_text.delta",
+        "response.refusal.delta",
+        "response.reasoning_text.delta",
+        "response.reasoning_summary_text.delta",
+        "response.function_call_arguments.delta",
+        "response.custom_tool_call_input.delta",
+        "response.audio.transcript.delta",
+    }
+)
+# Events whose ``response`` carries the model (all of them) and the usage (the last three).
+_RESPONSES_ENVELOPE_EVENTS = frozenset(
+    {
+        "response.created",
+        "response.in_progress",
+        "response.completed",
+        "response.incomplete",
+        "response.failed",
+    }
+)
+# Events the chat stream helper derives from a raw chunk it also yields.
+_HELPER_DERIVED_EVENTS = frozenset(
+    {
+        "content.delta",
+        "content.done",
+        "refusal.delta",
+        "refusal.done",
+        "tool_calls.function.arguments.delta",
+        "tool_calls.function.arguments.done",
+        "logprobs.content.delta",
+        "logprobs.content.done",
+        "logprobs.refusal.delta",
+        "logprobs.refusal.done",
+    }
+)
+
+
+def _read_usage(usage: Any, acc: UsageAccumulator, *, responses: bool) -> None:
+    if usage is None:
+        return
+    if responses:
+        acc.set("input", get_field(usage, "input_tokens"))
+        acc.set("output", get_field(usage, "output_tokens"))
+        in_details = get_field(usage, "input_tokens_details")
+        out_details = get_field(usage, "output_tokens_details")
+    else:
+        acc.set("input", get_field(usage, "prompt_tokens"))
+        acc.set("output", get_field(usage, "completion_tokens"))
+        in_details = get_field(usage, "prompt_tokens_details")
+        out_details = get_field(usage, "completion_tokens_details")
+    if in_details is not None:
+        acc.set("cached", get_field(in_details, "cached_tokens"))
+        acc.set("cache_write", get_field(in_details, "cache_write_tokens"))
+    if out_details is not None:
+        acc.set("reasoning", get_field(out_details, "reasoning_tokens"))
+
+
+def chat_chunk_has_output(chunk: Any, acc: UsageAccumulator, choices: Any = None) -> bool:
+    """Classify a Chat Completions chunk; ``choices`` saves reading them again from a dict."""
+    if acc.model is None:
+        acc.set_model(get_field(chunk, "model"))
+    is_dict = type(chunk) is dict
+    usage = chunk.get("usage") if is_dict else getattr(chunk, "usage", None)
+    if usage is not None:
+        _read_usage(usage, acc, responses=False)
+    if choices is None:
+        choices = (chunk.get("choices") if is_dict else getattr(chunk, "choices", None)) or ()
+    for choice in choices:
+        delta = choice.get("delta") if type(choice) is dict else getattr(choice, "delta", None)
+        if delta is None:
+            if get_field(choice, "text"):  # legacy Completions stream
+                return True
+        elif type(delta) is dict:
+            get = delta.get
+            # Spelled out: any(<generator>) would cost more than the rest of the chunk.
+            if (
+                get("content")
+                or get("tool_calls")
+                or get("refusal")
+                or get("reasoning_content")
+                or get("reasoning")
+            ):
+                return True
+        elif (
+            getattr(delta, "content", None)
+            or get_field(delta, "tool_calls")
+            or get_field(delta, "refusal")
+            # reasoning text is an extra field that only OpenAI-compatible servers send
+            or get_field(delta, "reasoning_content")
+            or get_field(delta, "reasoning")
+        ):
+            return True
+    return False
+
+
+def _responses_delta_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
+    return bool(get_field(chunk, "delta"))
+
+
+def _read_responses_envelope(chunk: Any, acc: UsageAccumulator) -> bool:
+    response = get_field(chunk, "response")
+    if response is not None:
+        acc.set_model(get_field(response, "model"))
+        _read_usage(get_field(response, "usage"), acc, responses=True)
+    return False
+
+
+def _helper_chunk_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
+    inner = get_field(chunk, "chunk")  # the raw chunk rides inside
+    return inner is not None and chat_chunk_has_output(inner, acc)
+
+
+EVENT_HANDLERS: dict[str, EventHandler] = {
+    **dict.fromkeys(RESPONSES_OUTPUT_EVENTS, _responses_delta_has_output),
+    **dict.fromkeys(_RESPONSES_ENVELOPE_EVENTS, _read_responses_envelope),
+    "chunk": _helper_chunk_has_output,
+    **dict.fromkeys(_HELPER_DERIVED_EVENTS, no_output),
+}
+"""Handlers of the OpenAI events that have a ``type``, by type; other ``response.*`` events
+(``response.output_text.done``, ``response.content_part.added`` ...) carry no output."""
