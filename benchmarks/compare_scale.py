@@ -18,8 +18,8 @@ import numpy as np
 
 from pytest_perfbaseline.gate.compare import compare_test
 from pytest_perfbaseline.gate.settings import TestSettings
-from pytest_perfbaseline.metrics.result import TestResult
 from pytest_perfbaseline.metrics.names import MetricInfo
+from pytest_perfbaseline.metrics.result import TestResult
 
 METRIC_INFO = MetricInfo("s", False, "time")
 

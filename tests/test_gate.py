@@ -20,8 +20,8 @@ from pytest_perfbaseline.gate.compare import (
 from pytest_perfbaseline.gate.confirm import confirm
 from pytest_perfbaseline.gate.messages import failure_message
 from pytest_perfbaseline.gate.settings import TestSettings, Threshold
-from pytest_perfbaseline.metrics.result import TestResult
 from pytest_perfbaseline.metrics.names import MetricInfo
+from pytest_perfbaseline.metrics.result import TestResult
 
 
 def lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) -> list[float]:

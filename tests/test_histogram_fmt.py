@@ -7,18 +7,18 @@ import random
 
 import pytest
 
-from pytest_perfbaseline.metrics.histogram import (
-    BINS_PER_DECADE,
-    bin_edges,
-    gap_histogram,
-    merge_histograms,
-)
 from pytest_perfbaseline.metrics.formatting import (
     format_cost,
     format_count,
     format_ratio,
     format_seconds,
     format_value,
+)
+from pytest_perfbaseline.metrics.histogram import (
+    BINS_PER_DECADE,
+    bin_edges,
+    gap_histogram,
+    merge_histograms,
 )
 
 RATIO = 10 ** (1 / BINS_PER_DECADE)

@@ -27,12 +27,12 @@ from fakes import ENV as BASE_ENV
 
 from pytest_perfbaseline.gate.compare import Comparison, compare_test
 from pytest_perfbaseline.gate.settings import TestSettings
-from pytest_perfbaseline.metrics.result import TestResult
 from pytest_perfbaseline.metrics.names import MetricInfo
+from pytest_perfbaseline.metrics.result import TestResult
 from pytest_perfbaseline.metrics.summary import summarize
 from pytest_perfbaseline.reports.csv_report import CSV_COLUMNS, render_csv
-from pytest_perfbaseline.reports.markdown import markdown_code, render_markdown
 from pytest_perfbaseline.reports.json_report import dumps, report_from_dict, report_to_dict
+from pytest_perfbaseline.reports.markdown import markdown_code, render_markdown
 from pytest_perfbaseline.reports.run import RunReport, TestEntry
 
 CUSTOM = MetricInfo("score", True, "custom")

@@ -363,6 +363,19 @@ def _tested(baseline: TestResult, current: TestResult, metrics: Sequence[str]) -
     return count
 
 
+def _suspected(comparisons: Sequence[Comparison], lax: float) -> tuple[str, ...]:
+    """Gated metrics that regressed, or look worse at the laxer suspicion level ``lax``."""
+    return tuple(
+        c.metric
+        for c in comparisons
+        if c.gated
+        and (
+            c.verdict == "regressed"
+            or (c.pvalue is not None and c.verdict != "improved" and c.pvalue < lax)
+        )
+    )
+
+
 def compare_test(
     baseline: TestResult | None,
     current: TestResult,
@@ -405,16 +418,7 @@ def compare_test(
                 gated=name in gated,
             )
         )
-    lax = suspicion_alpha(alpha)
-    suspected = tuple(
-        c.metric
-        for c in results
-        if c.gated
-        and (
-            c.verdict == "regressed"
-            or (c.pvalue is not None and c.verdict != "improved" and c.pvalue < lax)
-        )
-    )
+    suspected = _suspected(results, suspicion_alpha(alpha))
     origin = provenance or Provenance(None, None, None, stale=False)
     return TestComparison(
         current.nodeid,

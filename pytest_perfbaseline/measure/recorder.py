@@ -346,14 +346,18 @@ class TimedStream:
             raise
         finally:
             recorder.close_stream(record, failed=failed)
-            if entered is not None:
-                entered.__exit__(type(error) if error else None, error, None)
-            elif self._owns_result and produced is not None:
-                # perf.stream made this call, so the caller cannot `with` its result: close it
-                # (an SDK stream left open after a `break` holds its HTTP connection).
-                close = getattr(produced, "close", None)
-                if callable(close):
-                    close()
+            self._close(produced, entered, error)
+
+    def _close(self, produced: Any, entered: Any, error: BaseException | None) -> None:
+        """Leave what the stream entered, or close what perf.stream's own call returned."""
+        if entered is not None:
+            entered.__exit__(type(error) if error else None, error, None)
+        elif self._owns_result and produced is not None:
+            # perf.stream made this call, so the caller cannot `with` its result: close it
+            # (an SDK stream left open after a `break` holds its HTTP connection).
+            close = getattr(produced, "close", None)
+            if callable(close):
+                close()
 
     async def _aiterate(self) -> AsyncIterator[Any]:
         __tracebackhide__ = True
@@ -397,11 +401,15 @@ class TimedStream:
             raise
         finally:
             recorder.close_stream(record, failed=failed)
-            if entered is not None:
-                await entered.__aexit__(type(error) if error else None, error, None)
-            elif self._owns_result and produced is not None:
-                close = getattr(produced, "aclose", None) or getattr(produced, "close", None)
-                if callable(close):
-                    closing = close()
-                    if inspect.isawaitable(closing):
-                        await closing
+            await self._aclose(produced, entered, error)
+
+    async def _aclose(self, produced: Any, entered: Any, error: BaseException | None) -> None:
+        """The async twin of :meth:`_close`."""
+        if entered is not None:
+            await entered.__aexit__(type(error) if error else None, error, None)
+        elif self._owns_result and produced is not None:
+            close = getattr(produced, "aclose", None) or getattr(produced, "close", None)
+            if callable(close):
+                closing = close()
+                if inspect.isawaitable(closing):
+                    await closing
