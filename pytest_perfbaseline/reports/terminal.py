@@ -221,8 +221,6 @@ def verdict_counts(comparisons: Sequence[TestComparison]) -> dict[str, int]:
     return counts
 
 
-
-
 Line = tuple[str, dict[str, bool]]
 """A line of the terminal summary and its markup for pytest's TerminalWriter (red=True ...)."""
 
