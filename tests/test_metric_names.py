@@ -11,9 +11,9 @@ from fakes import INI, FakeClock, scripted, simulated_suite
 
 from pytest_perfbaseline import Perf
 from pytest_perfbaseline.gate.settings import DEFAULT_GATE, TestSettings
+from pytest_perfbaseline.measure.compute import MetricNameClash
 from pytest_perfbaseline.metrics.names import MetricName, legacy_name
 from pytest_perfbaseline.metrics.result import TestResult
-from pytest_perfbaseline.metrics.round import MetricNameClash
 from pytest_perfbaseline.reports.terminal import breakdown_rows
 
 

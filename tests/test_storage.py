@@ -26,8 +26,8 @@ from pytest_perfbaseline.baseline.store import (
     BaselineStore,
     SaveReport,
 )
+from pytest_perfbaseline.metrics.names import MetricInfo
 from pytest_perfbaseline.metrics.result import TestResult
-from pytest_perfbaseline.metrics.round import MetricInfo
 
 PROFILE = "linux-x86_64-2cpu"
 
@@ -530,7 +530,7 @@ _WORKER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from pytest_perfbaseline.baseline.environment import Environment
-    from pytest_perfbaseline.metrics.round import MetricInfo
+    from pytest_perfbaseline.metrics.names import MetricInfo
     from pytest_perfbaseline.metrics.result import TestResult
     from pytest_perfbaseline.baseline.store import BaselineStore
 
@@ -649,7 +649,7 @@ _KILLED_WORKER = textwrap.dedent(
     import os, signal, sys
     from pathlib import Path
     from pytest_perfbaseline.baseline.environment import Environment
-    from pytest_perfbaseline.metrics.round import MetricInfo
+    from pytest_perfbaseline.metrics.names import MetricInfo
     from pytest_perfbaseline.metrics.result import TestResult
     from pytest_perfbaseline.baseline.store import BaselineStore
 

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from ..metrics.names import MetricInfo, MetricName, looks_builtin
 from ..metrics.result import Measurement, TestResult
-from ..metrics.round import RoundMetrics, compute_round
 from ..metrics.summary import Summary
 from ..usage.tokens import Usage, check_counts
+from .compute import RoundMetrics, compute_round
 from .recorder import Clock, CustomValue, Recorder, TimedStream
 from .spans import SpanScope, current_attribution
 

@@ -15,8 +15,9 @@ When several streams share a key, the time metrics and ``tokens_per_s`` are the 
 those streams (like a serving benchmark's per-request mean), gaps are pooled, and
 ``output_tokens`` is summed.
 
-Every value is filed under a :class:`~.names.MetricName` built here, so what a value belongs to
-(a stream, a span, a model, the user) is known, not guessed from its string.
+Every value is filed under a :class:`~pytest_perfbaseline.metrics.names.MetricName` built
+here, so what a value belongs to (a stream, a span, a model, the user) is known, not guessed
+from its string.
 """
 
 from __future__ import annotations
@@ -28,29 +29,19 @@ from itertools import chain
 from operator import sub
 
 from ..chunks import StreamFacts, analyze_chunks
-from ..measure.recorder import RoundRecord, StreamRecord, UsageRecord
-from ..measure.spans import SPAN_KINDS, Attribution
-from ..usage.tokens import Usage
-from .names import (
-    STREAM_QUANTITIES,
+from ..metrics.names import (
     MetricInfo,
-    MetricKind,
     MetricName,
     Scope,
     quantity_info,
 )
-from .summary import percentile
+from ..metrics.summary import percentile
+from ..usage.tokens import Usage
+from .recorder import RoundRecord, StreamRecord, UsageRecord
+from .spans import SPAN_KINDS, Attribution
 
-__all__ = [
-    "STREAM_METRICS",
-    "MetricInfo",
-    "MetricKind",
-    "RoundMetrics",
-    "builtin_metric_info",
-    "compute_round",
-]
+__all__ = ["MetricNameClash", "RoundMetrics", "compute_round"]
 
-STREAM_METRICS = STREAM_QUANTITIES
 _TOKEN_FIELDS = (
     "input_tokens",
     "output_tokens",
@@ -64,11 +55,6 @@ _BREAKDOWN_TOKEN_FIELDS = (
     "cached_input_tokens",
     "reasoning_tokens",
 )
-
-
-def builtin_metric_info(name: str) -> MetricInfo | None:
-    """Unit and direction of a built-in metric's string name, or None for a custom name."""
-    return quantity_info(name.rsplit(".", 1)[-1])
 
 
 class MetricNameClash(ValueError):
