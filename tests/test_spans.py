@@ -1,4 +1,4 @@
-"""Spans: exact attribution of time, tokens, calls and cost on a fake clock (SPEC 3 and 4).
+"""Spans: exact attribution of time, tokens, calls and cost on a fake clock.
 
 Nested spans, the same agent in two phases, usage inside and outside spans, concurrent agents
 with ``asyncio.gather`` (on an event loop whose time *is* the fake clock, so the agents really
