@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from ..metrics.names import MetricInfo, MetricName, looks_builtin
 from ..metrics.result import Measurement, TestResult
-from ..metrics.summary import Summary
+from ..metrics.summary import Summary, summarize_rounds
 from ..usage.tokens import Usage, check_counts
 from .compute import RoundMetrics, compute_round
 from .recorder import Clock, CustomValue, Recorder, TimedStream
@@ -280,17 +280,10 @@ class Perf:
         self._recorder.allow_implicit = False
         return self._measurement(self._results, nodeid)
 
-    def _measurement(self, results: list[RoundMetrics], nodeid: str = "") -> TestResult:
-        infos: dict[str, MetricInfo] = {}
-        names: dict[str, MetricName] = {}
+    def _measurement(self, results: list[RoundMetrics], nodeid: str) -> TestResult:
+        infos, names = _catalogue(results)
         sources: dict[str, str] = {}
         for result in results:
-            for key, name in result.names.items():
-                if key not in infos:
-                    info = result.info(key)
-                    if info is not None:
-                        infos[key] = info
-                        names[key] = name
             for key, source in result.token_sources.items():
                 sources[key] = source if sources.get(key, source) == source else "mixed"
         return TestResult.measured(
@@ -318,7 +311,9 @@ class Perf:
     @property
     def summary(self) -> dict[str, Summary]:
         """Per metric: n, mean, median, stdev, min, max, p50, p90, p95, p99 over rounds."""
-        return self._measurement(self._all_results()).summary()
+        results = self._all_results()
+        infos, _ = _catalogue(results)
+        return summarize_rounds([r.values for r in results], infos)
 
     def reset(self) -> None:
         """Forget every round, so that the workload can be measured afresh.
@@ -328,3 +323,19 @@ class Perf:
         self._recorder = Recorder(self._recorder.clock)
         self._results = []
         self._measured = False
+
+
+def _catalogue(
+    results: list[RoundMetrics],
+) -> tuple[dict[str, MetricInfo], dict[str, MetricName]]:
+    """Every metric the rounds produced: what it is and what it belongs to."""
+    infos: dict[str, MetricInfo] = {}
+    names: dict[str, MetricName] = {}
+    for result in results:
+        for key, name in result.names.items():
+            if key not in infos:
+                info = result.info(key)
+                if info is not None:
+                    infos[key] = info
+                    names[key] = name
+    return infos, names
