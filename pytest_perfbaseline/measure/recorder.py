@@ -1,8 +1,9 @@
 """Timestamps streams, spans and usage into rounds. Knows nothing about pytest.
 
 The per-chunk hot path is one clock reading and two list appends; deciding which chunks carry
-output, and what usage they report, happens after the stream ends (:mod:`.shapes`). That keeps
-the overhead per chunk in the hundreds of nanoseconds and out of the gaps being measured.
+output, and what usage they report, happens after the stream ends
+(:mod:`pytest_perfbaseline.chunks`). That keeps the overhead per chunk in the hundreds of
+nanoseconds and out of the gaps being measured.
 """
 
 from __future__ import annotations
