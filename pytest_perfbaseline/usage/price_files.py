@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .prices import PER_MILLION, PRICE_KEYS, ModelPrice, check_rate
+from .rates import PER_MILLION, PRICE_KEYS, ModelPrice, check_rate
 
 __all__ = ["ParsedFile", "PriceFileError", "load_price_file", "parse_json_table"]
 

@@ -8,28 +8,22 @@ such as dated snapshots (``claude-sonnet-4-5-20250929``) and provider prefixes
 
 The built-in table ships as ``prices.json`` next to this module and records the date it was
 taken and its sources. Users extend or override it with a price file, read by
-:mod:`.price_files`. See ``docs/prices.md``.
+:mod:`.price_files`; a model's rates are a :class:`~.rates.ModelPrice`. See ``docs/prices.md``.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
 
+from .price_files import PriceFileError, parse_json_table
+from .rates import ModelPrice
 from .tokens import Usage
 
-__all__ = ["PER_MILLION", "PRICE_KEYS", "ModelPrice", "PriceTable", "check_rate"]
-
-PER_MILLION = 1_000_000
-"""Tokens per price unit: every rate here is USD per this many tokens."""
-
-PRICE_KEYS = ("input", "output", "cached_input", "cache_write")
-"""The rates of a :class:`ModelPrice`, as named in price files."""
+__all__ = ["ModelPrice", "PriceTable"]
 
 # Routing prefixes that name who serves the model, not a different model. Stripped by lookup.
 _PROVIDER_PREFIXES = ("openai/", "anthropic/", "gemini/", "google/", "models/", "vertex_ai/")
@@ -42,56 +36,6 @@ _SNAPSHOT_SUFFIXES: tuple[re.Pattern[str], ...] = (
     re.compile(r"@20\d{6}$"),  # Anthropic on Vertex AI: claude-sonnet-4-5@20250929
     re.compile(r"^(gemini-.*)-\d{3}$"),  # Gemini stable versions: gemini-2.0-flash-001
 )
-
-
-def check_rate(value: object) -> float | None:
-    """``value`` as a float when it is a finite, non-negative number (not a bool), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    if not math.isfinite(number) or number < 0:
-        return None
-    return number
-
-
-@dataclass(frozen=True)
-class ModelPrice:
-    """Prices of one model in USD per 1,000,000 tokens.
-
-    - ``input``: plain (uncached) prompt tokens.
-    - ``output``: generated tokens, reasoning ("thinking") tokens included.
-    - ``cached_input``: prompt tokens read from the provider's prompt cache.
-    - ``cache_write``: prompt tokens written to the prompt cache. Providers without a
-      cache-write fee (OpenAI, Google) bill these at the plain input rate, so for them
-      ``cache_write == input``.
-    """
-
-    input: float
-    output: float
-    cached_input: float
-    cache_write: float
-
-    def __post_init__(self) -> None:
-        for name in PRICE_KEYS:
-            value = getattr(self, name)
-            rate = check_rate(value)
-            if rate is None:
-                raise ValueError(f"ModelPrice.{name} must be a non-negative number, got {value!r}")
-            object.__setattr__(self, name, rate)
-
-    def cost(self, usage: Usage) -> float:
-        """USD cost of ``usage`` at these prices.
-
-        ``(uncached_input * input + cached_input_tokens * cached_input
-        + cache_write_tokens * cache_write + output_tokens * output) / 1,000,000``.
-        The model named in ``usage`` is not checked.
-        """
-        return (
-            usage.uncached_input_tokens * self.input
-            + usage.cached_input_tokens * self.cached_input
-            + usage.cache_write_tokens * self.cache_write
-            + usage.output_tokens * self.output
-        ) / PER_MILLION
 
 
 class PriceTable:
@@ -201,8 +145,6 @@ def _candidates(model: str) -> Iterator[str]:
 
 @functools.lru_cache(maxsize=1)
 def _builtin_table() -> PriceTable:
-    # Imported here: price_files imports this module for ModelPrice.
-    from .price_files import PriceFileError, parse_json_table
 
     resource = resources.files(__package__ or "pytest_perfbaseline").joinpath("prices.json")
     name = "pytest_perfbaseline/usage/prices.json (built-in)"
