@@ -32,7 +32,9 @@ def pytest_sessionfinish(session):
 
 def pytest_unconfigure(config):
     snapshot("unconfigure")
-    process = os.environ.get("PYTEST_XDIST_WORKER", "controller")
+    # Not PYTEST_XDIST_WORKER: this run inherits it when the outer run is under xdist.
+    workerinput = getattr(config, "workerinput", None)
+    process = workerinput["workerid"] if workerinput else "controller"
     with open(os.path.join(os.environ["SCIPY_IMPORTS_DIR"], process + ".json"), "w") as f:
         json.dump(seen, f)
 """
