@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from pytest_perfbaseline import stats as S
+from pytest_perfbaseline.stats import _common as stats_common
 from pytest_perfbaseline.stats import (
     cohens_d,
     hodges_lehmann,
@@ -35,6 +35,8 @@ from pytest_perfbaseline.stats import (
     student_ttest,
     welch_ttest,
 )
+from pytest_perfbaseline.stats import mannwhitney as mwu_module
+from pytest_perfbaseline.stats import shift as hl_module
 
 ALTERNATIVES = ("two-sided", "less", "greater")
 
@@ -342,8 +344,8 @@ def test_tie_dynamic_programme_reduces_to_tie_free_distribution():
     # White-box: with all tie groups of size 1 the tie-aware null (indexed by 2U) must equal
     # the tie-free null (indexed by U), which is checked against scipy above.
     for n, m in [(1, 7), (6, 9), (9, 6), (25, 25), (40, 13)]:
-        cdf_tied, sf_tied = S._tied_null(n, (1,) * (n + m))
-        cdf, sf = S._no_ties_null(n, m)
+        cdf_tied, sf_tied = mwu_module._tied_null(n, (1,) * (n + m))
+        cdf, sf = mwu_module._no_ties_null(n, m)
         np.testing.assert_allclose(cdf_tied[::2], cdf, rtol=1e-13)
         np.testing.assert_allclose(sf_tied[::2], sf, rtol=1e-13)
         np.testing.assert_allclose(cdf_tied[1::2], cdf[:-1], rtol=1e-13)  # odd 2U impossible
@@ -386,16 +388,16 @@ def test_asymptotic_matches_scipy_far_in_the_tails(alternative):
 
 def test_normal_cdf_matches_scipy_over_its_whole_range():
     z = np.linspace(-37.0, 37.0, 20001)  # scipy's ndtr underflows to 0 below about -37.5
-    ours = np.array([S._normal_cdf(float(v)) for v in z])
+    ours = np.array([stats_common._normal_cdf(float(v)) for v in z])
     np.testing.assert_allclose(ours, scipy.special.ndtr(z), rtol=1e-12, atol=0.0)
 
 
 def test_normal_quantile_matches_scipy_including_its_end_points():
     p = np.concatenate((np.logspace(-300, -0.31, 2000), 1.0 - np.logspace(-16, -0.31, 2000)))
-    ours = np.array([S._normal_quantile(float(v)) for v in p])
+    ours = np.array([stats_common._normal_quantile(float(v)) for v in p])
     np.testing.assert_allclose(ours, scipy.special.ndtri(p), rtol=4e-15, atol=0.0)
-    assert S._normal_quantile(0.0) == float(scipy.special.ndtri(0.0)) == -math.inf
-    assert S._normal_quantile(1.0) == float(scipy.special.ndtri(1.0)) == math.inf
+    assert stats_common._normal_quantile(0.0) == float(scipy.special.ndtri(0.0)) == -math.inf
+    assert stats_common._normal_quantile(1.0) == float(scipy.special.ndtri(1.0)) == math.inf
 
 
 @pytest.mark.parametrize("confidence", [0.8, 0.9, 0.95, 0.99, 0.999])
@@ -405,7 +407,7 @@ def test_moses_rank_above_the_exact_range_matches_scipys_normal_quantile(confide
         for m in range(max(1, 201 - n), 700, 17):
             sd = math.sqrt(n * m * (n + m + 1) / 12.0)
             expected = max(0, min(math.floor(n * m / 2.0 + 0.5 - z * sd), (n * m + 1) // 2))
-            assert S._moses_rank(n, m, confidence) == expected, (n, m)
+            assert hl_module._moses_rank(n, m, confidence) == expected, (n, m)
 
 
 def test_threshold_shift_keeps_size_and_detects_real_slowdowns():

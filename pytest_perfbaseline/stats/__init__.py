@@ -1,0 +1,47 @@
+"""Statistics for comparing benchmark samples.
+
+Everything here works on plain 1-D samples (lists, tuples or numpy arrays of finite floats) and
+returns plain floats or small frozen dataclasses, so that the regression gate, reports and users
+can share one implementation:
+
+- two-sample location tests: :func:`student_ttest`, :func:`welch_ttest`, :func:`paired_ttest`
+  and the rank-based :func:`mann_whitney_u` (exact even with ties, optionally threshold-shifted);
+- effect sizes: :func:`cohens_d` with :func:`interpret_cohens_d`, and the Hodges-Lehmann shift
+  :func:`hodges_lehmann` with Moses' interval :func:`hodges_lehmann_ci` and its multiplicative
+  form :func:`hodges_lehmann_ratio`;
+- one-sample intervals: :func:`mean_ci` and the distribution-free :func:`median_ci`;
+- planning: :func:`rounds_needed`.
+
+The gate calls :func:`mann_whitney_u` and :func:`hodges_lehmann_ratio` thousands of times per run,
+so anything that depends only on sample sizes (null distributions, interval ranks) is cached with
+:func:`functools.lru_cache`, and per-call work is a handful of vectorised numpy operations.
+"""
+
+from __future__ import annotations
+
+from ._common import SampleLike
+from .effect import cohens_d, interpret_cohens_d
+from .intervals import mean_ci, median_ci
+from .mannwhitney import MannWhitneyResult, mann_whitney_u
+from .power import rounds_needed
+from .shift import RatioEstimate, hodges_lehmann, hodges_lehmann_ci, hodges_lehmann_ratio
+from .ttest import TTestResult, paired_ttest, student_ttest, welch_ttest
+
+__all__ = [
+    "MannWhitneyResult",
+    "RatioEstimate",
+    "SampleLike",
+    "TTestResult",
+    "cohens_d",
+    "hodges_lehmann",
+    "hodges_lehmann_ci",
+    "hodges_lehmann_ratio",
+    "interpret_cohens_d",
+    "mann_whitney_u",
+    "mean_ci",
+    "median_ci",
+    "paired_ttest",
+    "rounds_needed",
+    "student_ttest",
+    "welch_ttest",
+]
