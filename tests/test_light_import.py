@@ -1,6 +1,6 @@
 """Importing the plugin, and pytest start-up with it, stay light: no numpy, scipy or tabulate.
 
-Every pytest run of every project that has the plugin installed imports it (SPEC 10), so the
+Every pytest run of every project that has the plugin installed imports it, so the
 heavy libraries may only be imported once a perf test or a report needs them. Each check runs
 in a fresh interpreter (``sys.executable``), since this process has long imported them all.
 """
