@@ -53,9 +53,9 @@ def runs(root: Path) -> int:
 
 def lifecycle(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
     def run(*flags: str) -> pytest.RunResult:
-        if args:  # pytest-xdist: workers are processes
-            return project.runpytest_subprocess(*args, *flags)
-        return project.runpytest(*flags)
+        # in-process also under pytest-xdist: only its controller runs here, its workers are
+        # processes of their own all the same
+        return project.runpytest(*args, *flags)
 
     root = project.path
     result = run("--perf-baseline=save")
@@ -123,7 +123,7 @@ def test_xdist_saves_the_same_entries_as_a_plain_run(project: pytest.Pytester) -
     }
     for p in baseline_files(project.path):
         p.unlink()
-    project.runpytest_subprocess("-n", "2", "--perf-baseline=save").assert_outcomes(passed=4)
+    project.runpytest("-n", "2", "--perf-baseline=save").assert_outcomes(passed=4)
     distributed = {
         p.name: set(json.loads(p.read_text())["tests"]) for p in baseline_files(project.path)
     }
@@ -274,8 +274,9 @@ def test_interrupted_run_leaves_the_baseline_alone(project: pytest.Pytester) -> 
             raise KeyboardInterrupt
         """
     )
-    # in a subprocess: an inline run would pass the KeyboardInterrupt on to this session
-    result = project.runpytest_subprocess("--perf-baseline=save")
+    # no_reraise_ctrlc: the inline run keeps the KeyboardInterrupt instead of passing it on
+    # to this session
+    result = project.runpytest("--perf-baseline=save", no_reraise_ctrlc=True)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*baselines not saved: the run was interrupted*"])
     assert stored.read_bytes() == before

@@ -2,7 +2,7 @@
 
 The inner suites run on simulated time (so their timings are exact), and their conftest
 scripts this machine's reference probe: a busy window that passes while the gate waits, and
-one that outlasts the wait.
+one that outlasts the wait. The wait itself runs on a fake clock as well.
 
 A save records the probe with the baseline, so a compare session that is busy from its first
 second to its last is still told from a quiet one, when it runs on the same kind of machine.
@@ -29,6 +29,8 @@ def test_answer(perf):
 
 # The probe the inner run sees: PERF_TEST_PROBE lists its samples in ms, one per sample
 # until the last, which repeats ("4" = always 4 ms; "4,9,9,4" = a busy window that passes).
+# The gate's wait for the machine to settle runs on a fake clock that its sleeps advance, so
+# the waits are exact and cost no real time.
 CONFTEST = """
 import os
 # Not "from pytest_perfbaseline.gate import machine": pytester's inline runs drop the modules they
@@ -38,7 +40,7 @@ import pytest_perfbaseline.gate.machine as machine
 # Installed at import, before pytest_sessionstart, where the gate first measures the machine.
 SAMPLES = [float(v) / 1000 for v in os.environ["PERF_TEST_PROBE"].split(",")]
 CALLS = iter(range(10**6))
-ORIGINAL = machine.probe
+ORIGINAL = machine.probe, machine.MachineWatch
 
 
 def probe():
@@ -46,11 +48,28 @@ def probe():
     return SAMPLES[min(next(CALLS) // 6, len(SAMPLES) - 1)]
 
 
+class WaitClock:
+    now = 0.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class ScriptedWatch(machine.MachineWatch):
+    def __init__(self):
+        clock = WaitClock()
+        super().__init__(sleep=clock.sleep, monotonic=clock.monotonic)
+
+
 machine.probe = probe
+machine.MachineWatch = ScriptedWatch
 
 
 def pytest_unconfigure(config):
-    machine.probe = ORIGINAL
+    machine.probe, machine.MachineWatch = ORIGINAL
 """
 
 

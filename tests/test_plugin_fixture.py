@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fakes import INI
 
-# A fast, deterministic workload for plugin tests: the simulated model on a fake sleep.
+# A fast workload for plugin tests: the simulated model, sleeping a millisecond or less.
 CONFTEST = """
 import pytest
 from pytest_perfbaseline import SimulatedModel
@@ -298,7 +298,7 @@ def test_xdist_results_reach_the_controller(suite: pytest.Pytester) -> None:
             perf(lambda: "".join(perf.stream(llm.stream, f"q{n}", max_tokens=3)))
         """
     )
-    result = suite.runpytest_subprocess("-n", "2")
+    result = suite.runpytest("-n", "2")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*= perfbaseline: 4 perf tests =*"])
     for n in range(4):
@@ -313,6 +313,7 @@ def test_inner_runs_are_lean_and_leave_the_machine_alone(pytester: pytest.Pytest
         def test_options(pytestconfig):
             assert pytestconfig.getoption("perf_settle") == "0"
             assert not pytestconfig.pluginmanager.has_plugin("hypothesispytest")
+            assert not pytestconfig.pluginmanager.has_plugin("anyio")
         """
     )
     pytester.makeini(INI)

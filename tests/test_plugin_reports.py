@@ -126,7 +126,7 @@ def test_junit_xml_carries_key_medians_and_verdicts(suite: pytest.Pytester) -> N
 
 def test_reports_under_xdist_are_written_once_by_the_controller(suite: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
-    result = suite.runpytest_subprocess("-n", "2", "--perf-json=r.json", "--perf-csv=r.csv")
+    result = suite.runpytest("-n", "2", "--perf-json=r.json", "--perf-csv=r.csv")
     result.assert_outcomes(passed=3)
     data = json.loads((suite.path / "r.json").read_text())
     jsonschema.validate(data, schema())
