@@ -7,9 +7,12 @@ For each shape of chunk it times consuming a ready-made stream of N chunks bare 
 times, interleaved so drift hits both sides alike, and prints the median extra cost per chunk
 in nanoseconds. The quality bar is <= 1000 ns per chunk (median, sync) on a 2-core machine.
 
-Two figures are printed per case:
+Three figures are printed per case:
 - "in-loop": what perf.stream adds while chunks arrive (the part that could shift measured gaps);
-- "total": in-loop plus classifying the chunks and computing the round's metrics afterwards.
+- "total": in-loop plus classifying the chunks and computing the round's metrics afterwards
+  (the figure the bar is checked against);
+- "+result": total plus building the test's result (``perf.finish()``: the inter-token-gap
+  histogram and the pooled gap summary) -- all the work the pytest plugin does per chunk.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import asyncio
 import gc
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pytest_perfbaseline import Perf, SimulatedModel
@@ -47,7 +50,7 @@ def chunks_of(fmt: str, n: int) -> list[Any]:
 
 
 def time_sync(run: Callable[[], None], repeats: int) -> list[float]:
-    samples = []
+    samples: list[float] = []
     for _ in range(repeats):
         start = time.perf_counter_ns()
         run()
@@ -55,7 +58,7 @@ def time_sync(run: Callable[[], None], repeats: int) -> list[float]:
     return samples
 
 
-def bench_sync(chunks: list[Any], repeats: int) -> tuple[float, float]:
+def bench_sync(chunks: list[Any], repeats: int) -> tuple[float, float, float]:
     def bare() -> None:
         for _ in iter(chunks):
             pass
@@ -69,25 +72,37 @@ def bench_sync(chunks: list[Any], repeats: int) -> tuple[float, float]:
         perf = Perf(cost_of=lambda usage: 0.0)
         for _ in perf.stream(chunks):
             pass
+        perf.rounds  # noqa: B018  (computes the open round's metrics)
+
+    def result() -> None:
+        perf = Perf(cost_of=lambda usage: 0.0)
+        for _ in perf.stream(chunks):
+            pass
         perf.finish()
 
-    bare_s: list[float] = []
-    loop_s: list[float] = []
-    total_s: list[float] = []
+    runs: dict[str, Callable[[], None]] = {
+        "bare": bare,
+        "loop": in_loop,
+        "total": total,
+        "result": result,
+    }
+    samples: dict[str, list[float]] = {key: [] for key in runs}
     gc.disable()
     try:
-        for _ in range(repeats):  # interleaved: machine drift hits all three alike
-            bare_s += time_sync(bare, 1)
-            loop_s += time_sync(in_loop, 1)
-            total_s += time_sync(total, 1)
+        for _ in range(repeats):  # interleaved: machine drift hits all four alike
+            for key, run in runs.items():
+                samples[key] += time_sync(run, 1)
     finally:
         gc.enable()
-    n = len(chunks)
-    base = statistics.median(bare_s)
-    return (statistics.median(loop_s) - base) / n, (statistics.median(total_s) - base) / n
+    base = statistics.median(samples["bare"])
+    loop, total_, result_ = (
+        (statistics.median(samples[key]) - base) / len(chunks)
+        for key in ("loop", "total", "result")
+    )
+    return loop, total_, result_
 
 
-def bench_async(chunks: list[Any], repeats: int) -> tuple[float, float]:
+def _async_runs(chunks: list[Any]) -> dict[str, Callable[[], Awaitable[None]]]:
     async def source() -> Any:
         for chunk in chunks:
             yield chunk
@@ -105,21 +120,33 @@ def bench_async(chunks: list[Any], repeats: int) -> tuple[float, float]:
         perf = Perf(cost_of=lambda usage: 0.0)
         async for _ in perf.stream(source()):
             pass
+        perf.rounds  # noqa: B018  (computes the open round's metrics)
+
+    async def result() -> None:
+        perf = Perf(cost_of=lambda usage: 0.0)
+        async for _ in perf.stream(source()):
+            pass
         perf.finish()
 
-    async def main() -> tuple[float, float]:
-        samples: dict[str, list[int]] = {"bare": [], "loop": [], "total": []}
+    return {"bare": bare, "loop": in_loop, "total": total, "result": result}
+
+
+def bench_async(chunks: list[Any], repeats: int) -> tuple[float, float, float]:
+    runs = _async_runs(chunks)
+
+    async def main() -> tuple[float, float, float]:
+        samples: dict[str, list[int]] = {key: [] for key in runs}
         for _ in range(repeats):
-            for key, fn in (("bare", bare), ("loop", in_loop), ("total", total)):
+            for key, fn in runs.items():
                 start = time.perf_counter_ns()
                 await fn()
                 samples[key].append(time.perf_counter_ns() - start)
-        n = len(chunks)
         base = statistics.median(samples["bare"])
-        return (
-            (statistics.median(samples["loop"]) - base) / n,
-            (statistics.median(samples["total"]) - base) / n,
+        loop, total_, result_ = (
+            (statistics.median(samples[key]) - base) / len(chunks)
+            for key in ("loop", "total", "result")
         )
+        return loop, total_, result_
 
     gc.disable()
     try:
@@ -136,7 +163,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args()
     print(f"perf.stream overhead per chunk, median of {args.repeats} runs of {args.chunks} chunks")
-    print(f"{'chunks':<22}{'mode':<7}{'in-loop ns':>12}{'total ns':>12}")
+    print(f"{'chunks':<22}{'mode':<7}{'in-loop ns':>12}{'total ns':>12}{'+result ns':>12}")
     worst_sync_total = 0.0
     formats = ["text", "openai", "openai-responses", "anthropic"]
     try:
@@ -148,11 +175,11 @@ def main() -> None:
         formats += ["openai-sdk", "openai-responses-sdk", "anthropic-sdk"]
     for fmt in formats:
         chunks = chunks_of(fmt, args.chunks)
-        loop, total = bench_sync(chunks, args.repeats)
+        loop, total, result = bench_sync(chunks, args.repeats)
         worst_sync_total = max(worst_sync_total, total)
-        print(f"{fmt:<22}{'sync':<7}{loop:>12.0f}{total:>12.0f}")
-        loop, total = bench_async(chunks, max(20, args.repeats // 4))
-        print(f"{fmt:<22}{'async':<7}{loop:>12.0f}{total:>12.0f}")
+        print(f"{fmt:<22}{'sync':<7}{loop:>12.0f}{total:>12.0f}{result:>12.0f}")
+        loop, total, result = bench_async(chunks, max(20, args.repeats // 4))
+        print(f"{fmt:<22}{'async':<7}{loop:>12.0f}{total:>12.0f}{result:>12.0f}")
     verdict = "meets" if worst_sync_total <= 1000 else "MISSES"
     print(f"worst sync total: {worst_sync_total:.0f} ns per chunk; {verdict} the 1000 ns bar")
 

@@ -216,3 +216,17 @@ def test_format_ratio_as_a_signed_percentage_change(ratio: float | None, text: s
 )
 def test_format_value_by_unit(value: float | None, unit: str, text: str) -> None:
     assert format_value(value, unit) == text
+
+
+def test_the_bin_search_puts_every_gap_where_the_formula_does() -> None:
+    """The fast path (a binary search over the bins' lowest gaps) agrees with log10 exactly."""
+    from pytest_perfbaseline.metrics import histogram
+
+    for index, lowest in enumerate(histogram._LOWEST_NS, 1):
+        assert histogram._bin_of(lowest) == index
+        assert histogram._bin_of(lowest - 1) == index - 1
+    rng = random.Random(20261204)
+    gaps = [*range(0, 3000), *(int(10 ** rng.uniform(0, 17.8)) for _ in range(20_000))]
+    assert [histogram._search(g) for g in gaps] == [histogram._bin_of(g) for g in gaps]
+    # beyond the table, the formula itself
+    assert gap_histogram([10**19]) == [[*bin_edges(histogram._bin_of(10**19)), 1]]

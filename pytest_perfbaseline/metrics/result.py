@@ -65,7 +65,7 @@ class TestResult:
             itl_histogram=tuple(
                 (lower, upper, int(count)) for lower, upper, count in gap_histogram(gaps_ns)
             ),
-            itl_pooled=summarize(g / 1e9 for g in gaps_ns) if gaps_ns else None,
+            itl_pooled=summarize([g / 1e9 for g in gaps_ns]) if gaps_ns else None,
             token_sources=dict(token_sources),
             rounds_requested=rounds_requested,
             warmup=warmup,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from operator import mul
 
 __all__ = ["Summary", "metric_values", "percentile", "summarize", "summarize_rounds"]
 
@@ -52,12 +53,16 @@ class Summary:
 
 def summarize(values: Iterable[float]) -> Summary:
     """Summarise finite values; raises ValueError when there are none."""
-    data = sorted(float(v) for v in values)
+    data = sorted(map(float, values))
     n = len(data)
     if n == 0:
         raise ValueError("cannot summarise an empty sample")
     mean = math.fsum(data) / n
-    stdev = math.sqrt(math.fsum((v - mean) ** 2 for v in data) / (n - 1)) if n > 1 else 0.0
+    if n > 1:  # map and mul run in C: this is the cost of a million-gap pooled summary
+        deviations = [v - mean for v in data]
+        stdev = math.sqrt(math.fsum(map(mul, deviations, deviations)) / (n - 1))
+    else:
+        stdev = 0.0
     median = percentile(data, 50.0)
     return Summary(
         n=n,
