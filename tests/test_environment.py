@@ -185,7 +185,7 @@ def test_machine_and_python_fields(isolated: Path) -> None:
     assert env.implementation == platform.python_implementation()
     assert env.system == platform.system().lower()
     assert env.arch == platform.machine()
-    assert env.cores == os.cpu_count()
+    assert env.cores == _cpus_we_may_use()
     assert env.platform
     assert env.cpu is None or (env.cpu.strip() == env.cpu and env.cpu)
 
@@ -304,4 +304,11 @@ def test_default_profile_of_this_machine() -> None:
 
     assert re.fullmatch(r"[a-z0-9._-]+-[a-z0-9._-]+-(\d+|unknown)cpu", profile)
     assert profile == default_profile(collect_environment(Path.cwd()))
-    assert profile.endswith(f"-{os.cpu_count()}cpu")
+    assert profile.endswith(f"-{_cpus_we_may_use()}cpu")
+
+
+def _cpus_we_may_use() -> int | None:
+    # The CPUs this process may run on (a cpuset or taskset can allow fewer than the host has).
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count()
