@@ -8,7 +8,8 @@ Schema 1 is an object ``{"schema": 1, "tests": {<key>: <entry>}}``, where an ent
 "kind", "higher_is_better", "values": [one value or null per round], "name": [scope, owner,
 quantity]}``; ``name`` says what it belongs to (see
 :class:`~pytest_perfbaseline.metrics.names.MetricName`) and is absent in files written before
-it was recorded. The text is deterministic (see :mod:`.jsontext`).
+it was recorded. The text is deterministic (see :mod:`.jsontext`), and every number in it is
+a finite float64: NaN, infinities and numbers beyond about 1.8e308 make the file bad.
 
 Forward tolerance: only ``rounds`` and ``metrics`` (with ``values``) are required in an entry;
 the other known keys may be missing but must have the right type when present, and unknown

@@ -5,14 +5,18 @@ scalars on one line (so a re-save changes one line per metric), a list of lists 
 line, integral numbers written as integers, other numbers as Python's shortest ``repr``, UTF-8
 (a lone surrogate as its ``\\u`` escape), ``\\n``, a final newline. NaN and infinities are
 never written. The reader rejects what the writer never writes and plain ``json.loads``
-would let through: a key twice in one object, NaN, infinities and numbers out of range.
+would let through: a key twice in one object, NaN, infinities and numbers out of range (every
+number must be a finite float64: ``1e999`` or a 400-digit integer is refused, naming where it
+is).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["JSONTextError", "dumps", "loads"]
@@ -104,7 +108,54 @@ def dumps(document: Mapping[str, Any]) -> str:
 
 
 class JSONTextError(ValueError):
-    """Text that is not strict JSON: the message completes "baseline file X: ..."."""
+    """Text that is not strict JSON: the message completes "file X ...", "is not valid JSON"."""
+
+
+_FLOAT_DIGITS = len(str(int(sys.float_info.max)))  # an integer longer than this is not a float
+_MAX_FLOAT_INT = int(sys.float_info.max)
+
+
+@dataclass(frozen=True)
+class _OutOfRange:
+    """What the parse hooks put where a number is not a finite float64, to be named by place."""
+
+    text: str
+
+
+def _shown(text: str) -> str:
+    """A number as an error message shows it: a 400-digit literal is not worth printing."""
+    return text if len(text) <= 40 else f"{text[:12]}... ({len(text)} characters)"
+
+
+def _place(path: tuple[str | int, ...]) -> str:
+    """``tests['a.py::t'].metrics.x.values[0]``: where a value is in a document."""
+    parts: list[str] = []
+    for step in path:
+        if isinstance(step, int):
+            parts.append(f"[{step}]")
+        elif step.isidentifier():
+            parts.append(f".{step}" if parts else step)
+        else:
+            parts.append(f"[{step!r}]")
+    return "".join(parts) or "the top level"
+
+
+def _find_out_of_range(
+    value: object, path: tuple[str | int, ...]
+) -> tuple[tuple[str | int, ...], _OutOfRange] | None:
+    """The first number that is not a finite float64, in the order of the text, and where."""
+    if isinstance(value, _OutOfRange):
+        return path, value
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _find_out_of_range(item, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -117,32 +168,60 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise JSONTextError(f"holds the number {text}, which is out of range")
-    return value
-
-
-def _reject_constant(text: str) -> Any:
-    raise JSONTextError(f"holds {text}, which baseline files never contain")
-
-
 def loads(text: str) -> Any:
-    """The value of strict JSON ``text``; JSONTextError saying what is wrong with it."""
+    """The value of strict JSON ``text``; JSONTextError saying what is wrong with it.
+
+    Every number must be a finite float64: NaN, infinities, ``1e999`` and integers beyond
+    about 1.8e308 are refused, naming where they are.
+    """
+    out_of_range: list[_OutOfRange] = []
+
+    def finite_float(literal: str) -> float | _OutOfRange:
+        value = float(literal)
+        if math.isfinite(value):
+            return value
+        out_of_range.append(_OutOfRange(literal))
+        return out_of_range[-1]
+
+    def float_sized_int(literal: str) -> int | _OutOfRange:
+        # Length first: int() refuses more than sys.get_int_max_str_digits() digits.
+        if (
+            len(literal.lstrip("-")) <= _FLOAT_DIGITS
+            and abs(value := int(literal)) <= _MAX_FLOAT_INT
+        ):
+            return value
+        out_of_range.append(_OutOfRange(literal))
+        return out_of_range[-1]
+
+    def constant(literal: str) -> _OutOfRange:
+        out_of_range.append(_OutOfRange(literal))
+        return out_of_range[-1]
+
     try:
-        return json.loads(
+        document = json.loads(
             text,
             object_pairs_hook=_no_duplicate_keys,
-            parse_float=_finite_float,
-            parse_constant=_reject_constant,
+            parse_float=finite_float,
+            parse_int=float_sized_int,
+            parse_constant=constant,
         )
     except json.JSONDecodeError as exc:
         raise JSONTextError(
             f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
             "it may be truncated"
         ) from None
-    except JSONTextError:
-        raise
-    except (ValueError, RecursionError):  # absurdly deep nesting
+    except RecursionError:  # absurdly deep nesting
         raise JSONTextError("is nested too deeply") from None
+    if out_of_range:
+        _raise_out_of_range(document)
+    return document
+
+
+def _raise_out_of_range(document: object) -> None:
+    found = _find_out_of_range(document, ())
+    assert found is not None  # a hook recorded one, so the document holds it
+    path, number = found
+    raise JSONTextError(
+        f"holds {_shown(number.text)} at {_place(path)}, out of range: every number must be "
+        "finite and at most about 1.8e308 in size"
+    )

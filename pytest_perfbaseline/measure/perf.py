@@ -21,13 +21,38 @@ from .compute import RoundMetrics, compute_round
 from .recorder import Clock, CustomValue, Recorder, TimedStream
 from .spans import SpanScope, current_attribution
 
-__all__ = ["Measurement", "Perf", "UnpricedModelWarning"]
+__all__ = ["MAX_METRIC_VALUE", "Measurement", "Perf", "UnpricedModelWarning"]
+
+MAX_METRIC_VALUE = 1e100
+"""The largest magnitude ``perf.metric`` accepts: the sums and squares behind a summary of a
+million rounds of such values stay finite."""
 
 T = TypeVar("T")
 
 
 class UnpricedModelWarning(UserWarning):
     """A call's cost is unknown (no price for its model, or no usage reported): null."""
+
+
+def _metric_value(name: str, value: object) -> float:
+    """``value`` as a float; ValueError naming the metric unless it is a number in bounds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"perf.metric({name!r}) needs a finite number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float64; its repr may be too long to print
+        number = math.inf
+    if abs(number) <= MAX_METRIC_VALUE:  # False for NaN too
+        return number
+    shown = (
+        f"{number!r}"
+        if isinstance(value, float) or math.isfinite(number)
+        else "an int beyond float range"
+    )
+    raise ValueError(
+        f"perf.metric({name!r}) needs a finite number of magnitude at most "
+        f"{MAX_METRIC_VALUE:g} (larger ones overflow the summary), got {shown}"
+    )
 
 
 def _default_cost_of() -> Callable[[Usage], float | None]:
@@ -245,7 +270,11 @@ class Perf:
     def metric(
         self, name: str, value: float, *, unit: str = "", higher_is_better: bool = False
     ) -> None:
-        """Record a custom per-round value (the last value set in a round wins)."""
+        """Record a custom per-round value (the last value set in a round wins).
+
+        ``value`` is a finite number of magnitude at most :data:`MAX_METRIC_VALUE` (1e100):
+        larger ones would overflow the summary's mean and standard deviation.
+        """
         if not isinstance(name, str) or not name or name != name.strip():
             raise ValueError(f"perf.metric() needs a non-empty name, got {name!r}")
         if looks_builtin(name):
@@ -253,13 +282,8 @@ class Perf:
                 f"perf.metric({name!r}): that name looks like a built-in metric "
                 "(times end in _s, counts in _tokens, cost_usd, api_calls); choose another"
             )
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-        ):
-            raise ValueError(f"perf.metric({name!r}) needs a finite number, got {value!r}")
-        self._recorder.record_custom(name, CustomValue(float(value), unit, bool(higher_is_better)))
+        number = _metric_value(name, value)
+        self._recorder.record_custom(name, CustomValue(number, unit, bool(higher_is_better)))
 
     # -- results -------------------------------------------------------------------------------
 

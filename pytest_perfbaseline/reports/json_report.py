@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..baseline import jsontext
 from ..baseline.environment import Environment
 from ..gate.compare import TestComparison
 from ..metrics.result import TestResult
@@ -30,6 +31,7 @@ __all__ = [
 
 REPORT_FORMAT = "pytest-perfbaseline-report"
 REPORT_VERSION = 1
+_WRITE_AGAIN = "write it again with pytest --perf-json=PATH"
 
 
 class ReportError(Exception):
@@ -123,11 +125,11 @@ def read_report(path: str | Path) -> RunReport:
             f"report {path} is not UTF-8 text (bad byte at offset {exc.start})"
         ) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"report {path} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ReportError(f"report {path} is nested too deeply to be a report") from None
+        # Strict, as baseline files are read: NaN, infinities, numbers beyond float64 and a
+        # key twice are refused (the writer never writes them), naming where they are.
+        data = jsontext.loads(text)
+    except jsontext.JSONTextError as exc:
+        raise ReportError(f"report {path} {exc}; {_WRITE_AGAIN}") from None
     if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
         raise ReportError(
             f"{path} is not a pytest-perfbaseline report (write one with pytest --perf-json=PATH)"
@@ -140,7 +142,7 @@ def read_report(path: str | Path) -> RunReport:
         )
     try:
         return report_from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise ReportError(f"report {path} is malformed: {type(exc).__name__}: {exc}") from None
 
 

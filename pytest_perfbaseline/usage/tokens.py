@@ -8,9 +8,13 @@ separately. :class:`Usage` always uses the inclusive convention, so that ``input
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-__all__ = ["Usage", "check_counts"]
+__all__ = ["MAX_TOKENS", "Usage", "check_counts"]
+
+MAX_TOKENS = 2**53
+"""The largest token count accepted: counts become float metric values, exact up to here."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,13 @@ _FIELDS = (
 )
 
 
+def _count_text(value: int) -> str:
+    """``value``, or its size when printing it would be long (or refused beyond 4300 digits)."""
+    if abs(value) < 10**30:
+        return str(value)
+    return f"an int of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+
+
 def check_counts(
     input_tokens: int,
     output_tokens: int,
@@ -65,6 +76,8 @@ def check_counts(
     reasoning_tokens: int,
 ) -> tuple[int, int, int, int, int]:
     """Raise TypeError / ValueError naming the field unless the counts make a valid Usage.
+
+    Each count is an int from 0 to :data:`MAX_TOKENS` (2**53).
 
     Returns them as a tuple, in the order of the arguments.
     """
@@ -84,12 +97,18 @@ def check_counts(
         and type(cache_write_tokens) is int
         and type(reasoning_tokens) is int
         and min(counts) >= 0
+        and max(counts) <= MAX_TOKENS
     ):
         for field, value in zip(_FIELDS, counts, strict=True):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"Usage.{field} must be an int, got {value!r}")
             if value < 0:
-                raise ValueError(f"Usage.{field} must be >= 0, got {value}")
+                raise ValueError(f"Usage.{field} must be >= 0, got {_count_text(value)}")
+            if value > MAX_TOKENS:
+                raise ValueError(
+                    f"Usage.{field} must be at most 2**53 (a count a float holds exactly), "
+                    f"got {_count_text(value)}"
+                )
     if cached_input_tokens + cache_write_tokens > input_tokens:
         raise ValueError(
             "Usage.input_tokens counts all prompt tokens, so it must be at least "
