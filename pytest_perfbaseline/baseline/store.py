@@ -19,7 +19,12 @@ Safety: every write happens under one ``filelock`` on ``<root>/.lock`` held arou
 read-merge-write, re-reading each file fresh under the lock; a file is written atomically
 (:func:`~pytest_perfbaseline.files.write_atomically`), so an interrupted save leaves the old
 file intact. A bad file is reported as a :class:`BaselineError` naming the file, the problem
-and the fix, and is never overwritten.
+and the fix, and is never overwritten. A save never writes outside the root: it refuses a
+symbolic link at the lock file, at a baseline file, or at a folder that leads out of the root.
+A file larger than :data:`MAX_FILE_BYTES` is refused before it is parsed.
+
+A module path too long for a file name gets a shortened one (see :mod:`.paths`); its file
+then records the module path under a top-level ``"module"`` key.
 """
 
 from __future__ import annotations
@@ -33,7 +38,15 @@ from typing import Any
 
 from ..files import TEMP_SUFFIX, TempFileLeftOver, write_atomically
 from ..metrics.result import TestResult
-from .codec import SAVE_AGAIN, SCHEMA_VERSION, BadDocument, decode, empty_document, encode
+from .codec import (
+    FIX_BAD,
+    SAVE_AGAIN,
+    SCHEMA_VERSION,
+    BadDocument,
+    decode,
+    empty_document,
+    encode,
+)
 from .entries import ENTRY_KEYS, entry_document, entry_environment, entry_result
 from .environment import Environment
 from .paths import (
@@ -42,12 +55,14 @@ from .paths import (
     is_profile_name,
     join_nodeid,
     module_of_file,
+    recorded_module,
     relative_file,
     split_nodeid,
 )
 
 __all__ = [
     "LOCK_TIMEOUT_S",
+    "MAX_FILE_BYTES",
     "SCHEMA_VERSION",
     "BaselineEntry",
     "BaselineError",
@@ -57,6 +72,10 @@ __all__ = [
 
 LOCK_TIMEOUT_S = 60.0
 """How long a save waits for another process's save to finish."""
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""The largest baseline file read (64 MiB): a test's entry takes a few KB, and parsing a
+file hundreds of MB large would take minutes and gigabytes of memory."""
 
 _LOCK_NAME = ".lock"
 _GITIGNORE = (
@@ -70,6 +89,15 @@ _FIX_WRITE = (
     f"--perf-baseline-dir), {SAVE_AGAIN}"
 )
 _FIX_PERMISSIONS = "check its permissions"
+_FIX_LINK = (
+    "baselines are written only inside the baseline folder: replace the link by a real "
+    f"file or folder (or delete it), {SAVE_AGAIN}"
+)
+_FIX_NO_MODULE = (
+    "pytest names a test this way when its file is outside the rootdir: run pytest with a "
+    f"rootdir (--rootdir) that contains the test file, {SAVE_AGAIN}"
+)
+_MODULE_KEY = "module"
 
 _Document = dict[str, Any]
 
@@ -183,6 +211,29 @@ def _merged(old: Mapping[str, Any], entries: Mapping[str, _Document]) -> _Docume
     return {**old, "schema": SCHEMA_VERSION, "tests": tests}
 
 
+def _link_text(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError as exc:
+        return f"a target that cannot be read: {exc.strerror}"
+
+
+def _with_module(path: Path, old: Mapping[str, Any], new: _Document, nodeid: str) -> _Document:
+    """``new``, recording its module path if its file name was shortened (BaselineError if
+    the file already records another module: two names shortened alike)."""
+    module = recorded_module(nodeid)
+    if module is None:
+        return new
+    if old.get(_MODULE_KEY, module) != module:
+        raise BaselineError(
+            path,
+            f"holds the baselines of module {old[_MODULE_KEY]!r}, whose shortened file name "
+            f"is the same as that of {module!r}",
+            "shorten one of the two test paths",
+        )
+    return {**new, _MODULE_KEY: module}
+
+
 def _baseline_files(base: Path) -> tuple[list[Path], list[BaselineError]]:
     """The baseline files under a profile folder, sorted, and the folders that could not be
     listed (a missing profile folder is not an error: it has no files)."""
@@ -236,7 +287,10 @@ class BaselineStore:
     def _read_fresh(self, path: Path) -> _Document | None:
         """Parse the file now (None if it does not exist); BaselineError if it is bad."""
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                # Read one byte past the limit: a file that grows meanwhile is caught too.
+                data = b"" if size > MAX_FILE_BYTES else handle.read(MAX_FILE_BYTES + 1)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -245,6 +299,14 @@ class BaselineStore:
                 _os_problem("read it", exc),
                 f"{_FIX_PERMISSIONS}, or delete it, {SAVE_AGAIN}",
             ) from None
+        if max(size, len(data)) > MAX_FILE_BYTES:
+            raise BaselineError(
+                path,
+                f"is {max(size, len(data)) / 2**20:.0f} MiB, more than the "
+                f"{MAX_FILE_BYTES // 2**20} MiB a baseline file may be (a test's entry takes "
+                "a few KB), so it is not read",
+                FIX_BAD,
+            )
         try:
             return decode(data)
         except BadDocument as exc:
@@ -266,9 +328,13 @@ class BaselineStore:
         """``nodeid``'s baseline in this profile, or None if there is none.
 
         Raises :class:`BaselineError` if its file is bad (corrupt, truncated, wrong shape,
-        newer schema).
+        newer schema). A node id without a module path (``::test_x``) has none: it cannot
+        be saved.
         """
-        path = self.path_for(nodeid)
+        try:
+            path = self.path_for(nodeid)
+        except ValueError:
+            return None
         document = self._read_cached(path)
         if document is None:
             return None
@@ -313,7 +379,6 @@ class BaselineStore:
         files, errors = _baseline_files(base)
         yield from errors
         for path in files:
-            module = module_of_file(path.relative_to(base).parts)
             try:
                 document = self._read_cached(path)
             except BaselineError as exc:
@@ -321,6 +386,9 @@ class BaselineStore:
                 continue
             if document is None:
                 continue  # removed since the folder was listed
+            module = document.get(_MODULE_KEY)
+            if not isinstance(module, str):
+                module = module_of_file(path.relative_to(base).parts)
             for key in sorted(document["tests"]):
                 yield self._entry(profile, join_nodeid(module, key), path, document["tests"][key])
 
@@ -366,6 +434,15 @@ class BaselineStore:
         from filelock import FileLock, Timeout
 
         lock_path = self._root / _LOCK_NAME
+        if lock_path.is_symlink():
+            # Some filelock versions open the lock through a link and truncate its target.
+            tally.fail_all(
+                groups,
+                f"the lock file {lock_path} is a symbolic link (to {_link_text(lock_path)}), "
+                "which a save would write through",
+                f"delete the link (the lock file is created as needed), {SAVE_AGAIN}",
+            )
+            return
         lock = FileLock(str(lock_path), timeout=self._lock_timeout)
         try:
             lock.acquire()
@@ -385,6 +462,7 @@ class BaselineStore:
         try:
             for path in sorted(groups):
                 try:
+                    self._check_inside(path)
                     done = write(path)
                 except BaselineError as exc:
                     tally.fail(exc, groups[path])
@@ -395,13 +473,41 @@ class BaselineStore:
         finally:
             lock.release()
 
+    def _check_inside(self, path: Path) -> None:
+        """BaselineError unless writing ``path`` stays inside the root (no link leads out)."""
+        if path.is_symlink():
+            # os.replace would swap the link for a file, after reading whatever it points at.
+            raise BaselineError(path, f"is a symbolic link (to {_link_text(path)})", _FIX_LINK)
+        try:
+            real, root = path.resolve(), self._root.resolve()
+        except (OSError, RuntimeError) as exc:  # a loop of links (RuntimeError before 3.13)
+            raise BaselineError(path, f"could not resolve its path: {exc}", _FIX_LINK) from None
+        if not real.is_relative_to(root):
+            raise BaselineError(
+                path,
+                f"would be written to {real}, outside the baseline folder {root}, through a "
+                "symbolic link to a folder",
+                _FIX_LINK,
+            )
+
     def _new_entries(
         self, entries: Sequence[tuple[TestResult, Environment]], tally: _Tally
     ) -> dict[Path, dict[str, tuple[str, _Document]]]:
         """The entries to save, by file and key, with their node ids; tallies the unstorable."""
         groups: dict[Path, dict[str, tuple[str, _Document]]] = {}
         for result, environment in entries:
-            path = self.path_for(result.nodeid)
+            try:
+                path = self.path_for(result.nodeid)
+            except ValueError:
+                tally.fail(
+                    BaselineError(
+                        self._root / self._profile,
+                        f"not saving {result.nodeid}: its node id names no test file",
+                        _FIX_NO_MODULE,
+                    ),
+                    [result.nodeid],
+                )
+                continue
             try:
                 document = entry_document(result, environment)
             except (ValueError, TypeError) as exc:
@@ -440,7 +546,7 @@ class BaselineStore:
             # Fresh, not cached: another process may have saved other tests meanwhile.
             old = self._read_fresh(path) or empty_document()
             new = {key: entry for key, (_, entry) in groups[path].items()}
-            self._write(path, _merged(old, new))
+            self._write(path, _with_module(path, old, _merged(old, new), nodeids[path][0]))
             return nodeids[path]
 
         self._locked(nodeids, write, tally)
