@@ -227,6 +227,26 @@ def test_parse_gate_rejects_other_types(value: object) -> None:
         parse_gate(value)
 
 
+@pytest.mark.parametrize("value", ["", ",,", " , ", [], (), ["", " "], set()])
+def test_parse_gate_nonempty_refuses_a_list_that_names_nothing(value: object) -> None:
+    with pytest.raises(
+        SettingError,
+        match=r"^--perf-gate needs at least one metric name or pattern \(like 'ttft_s,cost_usd'; "
+        r"leave it out for the default gate\), got ",
+    ):
+        parse_gate(value, "--perf-gate", nonempty=True)
+
+
+def test_parse_gate_nonempty_accepts_one_name() -> None:
+    assert parse_gate(" ,ttft_s,", nonempty=True) == ("ttft_s",)
+
+
+@pytest.mark.parametrize("value", [[], "", ","])
+def test_marker_gate_that_names_nothing_is_refused(value: object) -> None:
+    with pytest.raises(SettingError, match=r"^gate needs at least one metric name or pattern"):
+        parse_marker({"gate": value}, (), TestSettings())
+
+
 def test_parse_gate_rejects_non_string_items() -> None:
     with pytest.raises(SettingError, match="metric names must be strings, got 3"):
         parse_gate(["ttft_s", 3])
@@ -395,7 +415,8 @@ def test_an_explicit_gate_list_is_all_that_gates() -> None:
 
 
 def test_an_empty_gate_gates_nothing() -> None:
-    settings = parse_marker({"gate": []}, (), TestSettings())
+    # The marker and the options refuse an empty gate; the settings object alone still means it.
+    settings = replace(TestSettings(), gate=())
     for metric in ("ttft_s", "cost_usd", "round_s"):
         assert not settings.gates(metric, custom=False)
     assert not settings.gates("answer_quality", custom=True)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..gate.settings import (
     DEFAULT_ALPHA,
-    SettingError,
     parse_alpha,
     parse_gate,
     parse_threshold,
@@ -79,10 +78,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _nonempty_gate(value: Any, what: str) -> tuple[str, ...]:
-    gate = parse_gate(value, what)
-    if not gate:
-        raise SettingError(f"{what} needs at least one metric name or pattern, got {value!r}")
-    return gate
+    return parse_gate(value, what, nonempty=True)
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -202,8 +202,12 @@ def parse_threshold(value: Any, what: str = "threshold") -> Threshold:
     return Threshold(default=parse_fraction(value, what))
 
 
-def parse_gate(value: Any, what: str = "gate") -> tuple[str, ...]:
-    """Metric names or fnmatch patterns, as a list or a comma-separated string."""
+def parse_gate(value: Any, what: str = "gate", *, nonempty: bool = False) -> tuple[str, ...]:
+    """Metric names or fnmatch patterns, as a list or a comma-separated string.
+
+    With ``nonempty``, a list that names nothing (``""``, ``",,"``, ``[]``) is refused: as a
+    setting it would gate no metric at all, so no regression could fail a test.
+    """
     if isinstance(value, str):
         items: Iterable[Any] = value.split(",")
     elif isinstance(value, (list, tuple, set, frozenset)):
@@ -218,6 +222,11 @@ def parse_gate(value: Any, what: str = "gate") -> tuple[str, ...]:
             raise SettingError(f"{what}: metric names must be strings, got {item!r}")
         if item.strip():
             names.append(item.strip())
+    if nonempty and not names:
+        raise SettingError(
+            f"{what} needs at least one metric name or pattern (like 'ttft_s,cost_usd'; "
+            f"leave it out for the default gate), got {value!r}"
+        )
     if isinstance(value, (set, frozenset)):
         names.sort()
     return tuple(names)
@@ -320,7 +329,7 @@ def parse_marker(
         threshold = parse_threshold(kwargs["threshold"], "threshold")
         settings = replace(settings, threshold=threshold.over(base.threshold))
     if "gate" in kwargs:
-        settings = replace(settings, gate=parse_gate(kwargs["gate"], "gate"))
+        settings = replace(settings, gate=parse_gate(kwargs["gate"], "gate", nonempty=True))
     if "alpha" in kwargs:
         settings = replace(settings, alpha=parse_alpha(kwargs["alpha"], "alpha"))
     return settings

@@ -31,6 +31,7 @@ from ..gate.settings import (
     parse_positive_int,
     parse_threshold,
 )
+from ..reports.outputs import not_a_regular_file
 
 __all__ = ["FLAGS", "Flag", "Options", "add_options", "check_output_paths", "read_options"]
 
@@ -256,13 +257,43 @@ def _choice(*accepted: str) -> Callable[[Any, str], str]:
     return parse
 
 
+def _text(accepted: str) -> Callable[[Any, str], str]:
+    """A string option's parser: the value as given, refused when empty or only whitespace.
+
+    An empty value is most often an unset variable in a CI script (``--perf-json=$OUT``);
+    read as a path it would be the current folder or the rootdir.
+    """
+
+    def parse(value: Any, origin: str) -> str:
+        text = str(value)
+        if not text.strip():
+            raise SettingError(f"{origin} is empty: give {accepted}")
+        return text
+
+    return parse
+
+
+def _gate(value: Any, origin: str) -> tuple[str, ...]:
+    return parse_gate(value, origin, nonempty=True)
+
+
 def _profile(value: Any, origin: str) -> str:
     text = str(value).strip()
+    if not text:
+        raise SettingError(
+            f"{origin} is empty: give a name of letters, digits, '.', '_' or '-', or leave "
+            "the option out for this machine's profile"
+        )
     if not _PROFILE_NAME.fullmatch(text):
         raise SettingError(
             f"{origin} must be a name of letters, digits, '.', '_' or '-', got {value!r}"
         )
     return text
+
+
+_BASELINE_DIR = _text(
+    f"a folder path, relative to the rootdir (leave the option out for {DEFAULT_BASELINE_DIR})"
+)
 
 
 def read_options(config: pytest.Config) -> Options:
@@ -282,10 +313,10 @@ def read_options(config: pytest.Config) -> Options:
         rounds=get("perf_rounds", parse_positive_int, DEFAULT_ROUNDS),
         warmup=get("perf_warmup", parse_nonnegative_int, DEFAULT_WARMUP),
         threshold=get("perf_threshold", parse_threshold, Threshold()),
-        gate=get("perf_gate", parse_gate, TestSettings().gate),
+        gate=get("perf_gate", _gate, TestSettings().gate),
     )
     rootdir = config.rootpath
-    prices = get("perf_prices", lambda value, _origin: str(value), None)
+    prices = get("perf_prices", _text("the path of a TOML or JSON price file"), None)
 
     def report_path(name: str) -> Path | None:
         # like --junitxml: a command-line path is relative to where pytest was started, an
@@ -294,6 +325,10 @@ def read_options(config: pytest.Config) -> Options:
         if raw is None:
             return None
         value, origin = raw
+        try:
+            value = _text("the path of the report file to write")(value, origin)
+        except SettingError as exc:
+            raise pytest.UsageError(f"pytest-perfbaseline: {exc}") from None
         base = config.invocation_params.dir if origin.startswith("--") else rootdir
         return base / str(value)
 
@@ -301,7 +336,7 @@ def read_options(config: pytest.Config) -> Options:
         base=base,
         save=get("perf_baseline", _choice("save"), None) == "save",
         compare=get("perf_compare", parse_bool, False),
-        baseline_dir=rootdir / get("perf_baseline_dir", lambda v, _o: str(v), DEFAULT_BASELINE_DIR),
+        baseline_dir=rootdir / get("perf_baseline_dir", _BASELINE_DIR, DEFAULT_BASELINE_DIR),
         profile=get("perf_profile", _profile, None),
         alpha=get("perf_alpha", parse_alpha, DEFAULT_ALPHA),
         confirm=get("perf_confirm", parse_bool, True),
@@ -338,8 +373,16 @@ def check_output_paths(options: Options) -> None:
     if options.save:
         _check_writable(options.baseline_dir, "baselines")
     for option, path in options.report_paths().items():
-        if path.is_dir():
+        kind = not_a_regular_file(path)
+        if kind == "a folder":
             raise pytest.UsageError(
                 f"pytest-perfbaseline: {option}={path} is a folder; give a file name"
+            )
+        if kind is not None:
+            # Writing the report replaces what is at the path: never a device such as
+            # /dev/null (as root in a CI container), a FIFO, or a symbolic link.
+            raise pytest.UsageError(
+                f"pytest-perfbaseline: {option}={path} is {kind}, not a regular file, and "
+                "the report would replace it; give the path of a regular file or a new one"
             )
         _check_writable(path.parent, f"the {option} report")

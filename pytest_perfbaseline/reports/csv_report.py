@@ -5,6 +5,11 @@ Columns are documented in docs/report-format.md. Numbers are written at full pre
 booleans as ``true`` / ``false``. The text uses the ``csv`` module's defaults: ``,``
 separated, fields quoted only when needed (a test id with a comma, a quote or a line break),
 ``\\r\\n`` line endings as RFC 4180 and spreadsheets expect; write it as UTF-8.
+
+A text cell that a spreadsheet would read as a formula (it starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return: a test id, a metric name or a unit can) gets a leading
+``'``, as OWASP recommends against CSV injection; numbers are never changed, so a negative
+number stays a number.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ CSV_COLUMNS = (
 
 Cell = str | int | float | bool | None
 
+# What makes a spreadsheet evaluate a cell instead of showing it (OWASP, "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 def _cell(value: Cell) -> str:
     if value is None:
@@ -57,6 +65,8 @@ def _cell(value: Cell) -> str:
     if isinstance(value, float):
         # repr is the shortest text that reads back as the same float ("inf" included).
         return repr(value)
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_STARTS) else value
     return str(value)
 
 
