@@ -148,10 +148,14 @@ class PerfMeasurer:
         try:
             entry = self.context.store.load(item.nodeid)
         except BaselineError as exc:
-            emit("baseline not loaded", str(exc.path), str(exc), level=logging.WARNING)
+            problem: BaselineError | None = exc
+        else:
+            problem = None
+        if problem is not None:  # outside the except: the failure shows no chained traceback
+            emit("baseline not loaded", str(problem.path), str(problem), level=logging.WARNING)
             if self.options.fail:
-                pytest.fail(f"{item.nodeid}: cannot compare: {exc}", pytrace=False)
-            warnings.warn(PerfBaselineWarning(f"cannot compare: {exc}"), stacklevel=1)
+                pytest.fail(f"{item.nodeid}: cannot compare: {problem}", pytrace=False)
+            warnings.warn(PerfBaselineWarning(f"cannot compare: {problem}"), stacklevel=1)
             return None
         if entry is None:
             return None
