@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .measure.perf import Measurement, Perf, UnpricedModelWarning
+    from .measure.perf import ColdStartWarning, Measurement, Perf, UnpricedModelWarning
     from .measure.recorder import TimedStream
     from .metrics.names import MetricInfo
     from .metrics.summary import Summary
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .usage.tokens import Usage
 
 __all__ = [
+    "ColdStartWarning",
     "Measurement",
     "MetricInfo",
     "Perf",
@@ -33,6 +34,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 _HOMES = {
+    "ColdStartWarning": ".measure.perf",
     "Measurement": ".metrics.result",
     "MetricInfo": ".metrics.names",
     "Perf": ".measure.perf",

@@ -214,7 +214,7 @@ def test_implicit_round_from_direct_use(suite: pytest.Pytester) -> None:
             assert len(perf.rounds) == 1
         """
     )
-    result = suite.runpytest()
+    result = suite.runpytest("-W", "ignore::pytest_perfbaseline.ColdStartWarning")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*test_direct*1 *"])
 

@@ -71,6 +71,13 @@ class SessionContext:
 
         self._warn_once(("usage", model), no_usage_message(model))
 
+    def warn(self, warning: Warning) -> None:
+        """Show ``warning`` (of its own class, so users can filter it) once per session."""
+        key = (type(warning).__name__, str(warning))
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(warning, stacklevel=3)
+
     # -- where and what this session measures against ------------------------------------------
 
     @property

@@ -88,6 +88,8 @@ class PerfMeasurer:
             cost_of=self.context.cost_of,
             on_unpriced=self.context.warn_unpriced,
             on_no_usage=self.context.warn_no_usage,
+            on_warning=self.context.warn,
+            warn_cold_start=True,
             disabled=self.options.disabled,
         )
         item.stash[PERF_KEY] = perf

@@ -15,6 +15,10 @@ When several streams share a key, the time metrics and ``tokens_per_s`` are the 
 those streams (like a serving benchmark's per-request mean), gaps are pooled, and
 ``output_tokens`` is summed.
 
+A stream whose source raised (a failed call the workload caught, say to retry) still counts:
+it is an API call, its reported tokens count, and its cost is unknown (null). It gives no time
+metrics: its end is the failure's, not the answer's.
+
 Every value is filed under a :class:`~pytest_perfbaseline.metrics.names.MetricName` built
 here, so what a value belongs to (a stream, a span, a model, the user) is known, not guessed
 from its string.
@@ -205,6 +209,13 @@ def _price_stream(
     tokens = {name: getattr(usage, name) if usage else 0 for name in _TOKEN_FIELDS}
     tokens["output_tokens"] = stats.facts.output_tokens
     cost: float | None = None
+    if record.failed:
+        # What a failed stream reported is a lower bound (Anthropic's input tokens from
+        # message_start, the output that arrived); the bill is unknown, and 0 would hide it.
+        # No warning: the workload saw the error itself. Usage reported early is a running
+        # total (message_start says 1 output token), so the output that arrived may be more.
+        tokens["output_tokens"] = max(tokens["output_tokens"], len(stats.facts.output_indices))
+        return _Call(tokens, model, record.attribution, None)
     if usage is not None and model is not None:
         # The breakdown keeps the requested name (stable when an alias moves to a new
         # snapshot), but the price is the served model's when the table knows it: a dated
@@ -279,14 +290,16 @@ def compute_round(rnd: RoundRecord, cost_of: Callable[[Usage], float | None]) ->
     out = RoundMetrics()
     end_ns = rnd.end_ns if rnd.end_ns is not None else rnd.start_ns
     out.put("round", None, "round_s", (end_ns - rnd.start_ns) / 1e9)
-    records = [s for s in rnd.streams if not s.failed]
+    records = rnd.streams
     streams = [_stream_stats(s) for s in records]
     calls = [
         _price_stream(stats, rec, cost_of, out) for stats, rec in zip(streams, records, strict=True)
     ]
     calls += [_price_recorded(recorded, cost_of, out) for recorded in rnd.usages]
-    if streams:
-        _add_streams(streams, out)
+    # A failed stream's times end at the failure: they would make failing runs look fast.
+    timed = [stats for stats, rec in zip(streams, records, strict=True) if not rec.failed]
+    if timed:
+        _add_streams(timed, out)
     _add_calls("round", None, calls, out)
     _add_spans(rnd, calls, out)
     for name, custom in rnd.custom.items():

@@ -21,7 +21,13 @@ from .compute import RoundMetrics, compute_round
 from .recorder import Clock, CustomValue, Recorder, TimedStream
 from .spans import SpanScope, current_attribution
 
-__all__ = ["MAX_METRIC_VALUE", "Measurement", "Perf", "UnpricedModelWarning"]
+__all__ = [
+    "MAX_METRIC_VALUE",
+    "ColdStartWarning",
+    "Measurement",
+    "Perf",
+    "UnpricedModelWarning",
+]
 
 MAX_METRIC_VALUE = 1e100
 """The largest magnitude ``perf.metric`` accepts: the sums and squares behind a summary of a
@@ -32,6 +38,14 @@ T = TypeVar("T")
 
 class UnpricedModelWarning(UserWarning):
     """A call's cost is unknown (no price for its model, or no usage reported): null."""
+
+
+class ColdStartWarning(UserWarning):
+    """Streams were timed in an implicit round, with no warm-up before them.
+
+    The first stream of a process pays the SDK's one-time start-up (imports, client set-up,
+    the first connection) inside its time to first token.
+    """
 
 
 def _metric_value(name: str, value: object) -> float:
@@ -75,6 +89,19 @@ def no_usage_message(model: str) -> str:
     )
 
 
+COLD_START_MESSAGE = (
+    "perf.stream was used directly in the test body (one implicit round, no warm-up): the "
+    "first stream of a process includes the SDK's one-time start-up in its ttft_s. Measure "
+    "with perf(fn), whose warm-up rounds absorb it, or filter this warning "
+    "(-W ignore::pytest_perfbaseline.ColdStartWarning) if the client is warmed up otherwise"
+)
+"""Shown once per session (per process) for the first implicit round that timed a stream."""
+
+
+def _warn(warning: Warning) -> None:
+    warnings.warn(warning, stacklevel=3)
+
+
 def _warn_no_usage(model: str) -> None:
     warnings.warn(UnpricedModelWarning(no_usage_message(model)), stacklevel=2)
 
@@ -97,7 +124,9 @@ class Perf:
       stdev, min, max, p50, p90, p95, p99.
 
     Streams, spans and usage used outside ``perf(fn)`` make one implicit round. Once
-    ``perf(fn)`` has run, activity outside it is timed but not kept.
+    ``perf(fn)`` has run, activity outside it is timed but not kept. With
+    ``warn_cold_start=True`` (the pytest plugin's choice) :meth:`finish` warns with
+    :class:`ColdStartWarning`, through ``on_warning``, when an implicit round timed a stream.
     """
 
     def __init__(
@@ -109,6 +138,8 @@ class Perf:
         cost_of: Callable[[Usage], float | None] | None = None,
         on_unpriced: Callable[[str], None] | None = None,
         on_no_usage: Callable[[str], None] | None = None,
+        on_warning: Callable[[Warning], None] | None = None,
+        warn_cold_start: bool = False,
         disabled: bool = False,
     ) -> None:
         if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
@@ -122,6 +153,9 @@ class Perf:
         self._cost_of = cost_of
         self._on_unpriced = on_unpriced or _warn_unpriced
         self._on_no_usage = on_no_usage or _warn_no_usage
+        # The plugin shows each such warning once per session.
+        self._on_warning = on_warning or _warn
+        self._warn_cold_start = warn_cold_start
         self._warned: set[str] = set()
         self._warned_no_usage: set[str] = set()
         self._results: list[RoundMetrics] = []
@@ -301,6 +335,8 @@ class Perf:
         open_round = self._recorder.current_round
         if open_round is not None and open_round.implicit:
             self._results.append(self._compute(self._recorder.end_round()))
+            if open_round.streams and self._warn_cold_start:
+                self._on_warning(ColdStartWarning(COLD_START_MESSAGE))
         self._recorder.allow_implicit = False
         return self._measurement(self._results, nodeid)
 
