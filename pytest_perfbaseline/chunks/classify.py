@@ -7,7 +7,8 @@ Families and where their rules live:
 - **Events with a ``type``**: OpenAI Responses and the OpenAI chat stream helper
   (:mod:`.openai`), Anthropic Messages and its stream helper (:mod:`.anthropic`).
 - **OpenAI Chat Completions** (``choices``): :mod:`.openai`.
-- **Gemini** (``candidates``): :mod:`.gemini`.
+- **Gemini** (``candidates``, or a blocked prompt's ``usage_metadata`` without them):
+  :mod:`.gemini`.
 
 This runs once per chunk after the stream ends, so the commonest chunks of each family are
 decided inline below rather than through the handler tables.
@@ -21,7 +22,7 @@ from typing import Any
 from .anthropic import EVENT_HANDLERS as ANTHROPIC_EVENTS
 from .anthropic import delta_text_field
 from .facts import EventHandler, StreamFacts, TokenSource, UsageAccumulator, get_field
-from .gemini import gemini_chunk_has_output
+from .gemini import gemini_chunk_has_output, is_gemini_chunk
 from .openai import EVENT_HANDLERS as OPENAI_EVENTS
 from .openai import RESPONSES_OUTPUT_EVENTS, chat_chunk_has_output
 
@@ -54,7 +55,7 @@ def _dict_has_output(chunk: dict[str, Any], acc: UsageAccumulator) -> bool:
         return bool(chunk.get("delta"))
     if isinstance(kind, str):
         return _typed_event_has_output(kind, chunk, acc)
-    if chunk.get("candidates") is not None:
+    if is_gemini_chunk(chunk):
         return gemini_chunk_has_output(chunk, acc)
     return True
 
@@ -84,7 +85,9 @@ def _object_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
 
 # An SDK's event classes each belong to one family, so the family is learnt once per class:
 # probing an absent field on a pydantic model raises and catches an AttributeError inside
-# pydantic (~2.5 us), far too slow to repeat for every chunk.
+# pydantic (~2.5 us), far too slow to repeat for every chunk. Only a family that one instance
+# proves for its whole class is learnt: a class whose instance has none of the fields looked
+# for ("plain") may carry them in its next instance, so it is looked at afresh every time.
 _FAMILIES: dict[type, str] = {}
 
 
@@ -99,10 +102,10 @@ def _family_of(chunk: Any) -> str:
         family = "typed"
     elif get_field(chunk, "choices") is not None:
         family = "chat"
-    elif get_field(chunk, "candidates") is not None:
+    elif is_gemini_chunk(chunk):
         family = "gemini"
     else:
-        family = "plain"
+        return "plain"
     if type(chunk) is not dict:
         _FAMILIES[type(chunk)] = family
     return family

@@ -20,8 +20,11 @@ __all__ = [
     "TokenSource",
     "UsageAccumulator",
     "as_int",
+    "extra_field",
     "get_field",
+    "is_named_call",
     "no_output",
+    "starts_or_extends_call",
 ]
 
 TokenSource = Literal["usage", "counter", "chunks"]
@@ -55,6 +58,42 @@ def get_field(obj: Any, key: str) -> Any:
     if is_mapping:
         return obj.get(key)
     return getattr(obj, key, None)
+
+
+_ABSENT: Any = object()
+
+
+def extra_field(obj: Any, key: str) -> Any:
+    """``get_field(obj, key)`` for a field few chunks of a class have (a server's extension).
+
+    On a pydantic model (an SDK's chunk) an extension field lives in ``__pydantic_extra__``
+    and a declared one in ``__dict__``; reading both directly avoids the cost of probing the
+    model for an attribute it lacks (pydantic raises and catches an error, ~2.5 us a time).
+    """
+    extra: Any = getattr(obj, "__pydantic_extra__", _ABSENT)
+    if extra is _ABSENT:
+        return get_field(obj, key)
+    value = extra.get(key) if extra else None
+    if value is None:
+        value = getattr(obj, "__dict__", {}).get(key)
+    return value
+
+
+def starts_or_extends_call(call: Any) -> bool:
+    """Whether a tool-call delta carries output: it names the tool or adds argument text.
+
+    The one rule for tool calls in every family: the tool's name and the arguments are
+    generated tokens, an empty argument fragment (a keep-alive, an index-only delta) is not.
+    """
+    return bool(get_field(call, "name") or get_field(call, "arguments"))
+
+
+def is_named_call(item: Any, call_types: frozenset[str]) -> bool:
+    """Whether ``item`` (a content block, an output item) starts a tool call: one of
+    ``call_types`` that names its tool."""
+    return (
+        item is not None and get_field(item, "type") in call_types and bool(get_field(item, "name"))
+    )
 
 
 def as_int(value: Any) -> int | None:

@@ -1,8 +1,11 @@
 """Gemini chunks (``candidates`` with ``usage_metadata``).
 
-A chunk carries output when a candidate part has text or a function call. The usage metadata
-is cumulative, so the last one wins. Fields are read in snake case (the SDK's objects) or
-camel case (the REST API's JSON).
+A chunk carries output when a candidate part has text, code to execute, or a function call
+that names the function or adds arguments. A chunk without candidates (a blocked prompt: only
+``prompt_feedback`` and ``usage_metadata``) carries none. The usage metadata is cumulative, so
+the last one wins; the prompt of a tool-using call is ``prompt_token_count`` plus
+``tool_use_prompt_token_count``. Fields are read in snake case (the SDK's objects) or camel
+case (the REST API's JSON).
 """
 
 from __future__ import annotations
@@ -11,7 +14,17 @@ from typing import Any
 
 from .facts import UsageAccumulator, as_int, get_field
 
-__all__ = ["gemini_chunk_has_output"]
+__all__ = ["gemini_chunk_has_output", "is_gemini_chunk"]
+
+# Top-level fields only a Gemini chunk has; a chunk without candidates still has one of these.
+_ENVELOPE_FIELDS = ("usage_metadata", "usageMetadata", "prompt_feedback", "promptFeedback")
+
+
+def is_gemini_chunk(chunk: Any) -> bool:
+    """Whether ``chunk`` has the shape of a Gemini streamed response."""
+    if get_field(chunk, "candidates") is not None:
+        return True
+    return any(get_field(chunk, field) is not None for field in _ENVELOPE_FIELDS)
 
 
 def _pick(meta: Any, snake: str, camel: str) -> Any:
@@ -22,11 +35,34 @@ def _pick(meta: Any, snake: str, camel: str) -> Any:
 def _read_usage_metadata(meta: Any, acc: UsageAccumulator) -> None:
     candidates = as_int(_pick(meta, "candidates_token_count", "candidatesTokenCount")) or 0
     thoughts = as_int(_pick(meta, "thoughts_token_count", "thoughtsTokenCount")) or 0
-    acc.set("input", _pick(meta, "prompt_token_count", "promptTokenCount"))
+    prompt = as_int(_pick(meta, "prompt_token_count", "promptTokenCount"))
+    tool_prompt = as_int(_pick(meta, "tool_use_prompt_token_count", "toolUsePromptTokenCount"))
+    if prompt is not None or tool_prompt is not None:
+        # The results of the tools the model called are part of the prompt it read.
+        acc.set("input", (prompt or 0) + (tool_prompt or 0))
     acc.set("cached", _pick(meta, "cached_content_token_count", "cachedContentTokenCount"))
     # Gemini counts thinking tokens apart from the candidates; both are billed output.
     acc.set("output", candidates + thoughts)
     acc.set("reasoning", thoughts)
+
+
+def _call_has_output(call: Any) -> bool:
+    # A function call names the function or adds arguments (whole, or streamed in parts).
+    return bool(
+        get_field(call, "name")
+        or get_field(call, "args")
+        or _pick(call, "partial_args", "partialArgs")
+    )
+
+
+def _part_has_output(part: Any) -> bool:
+    if get_field(part, "text"):
+        return True
+    call = _pick(part, "function_call", "functionCall")
+    if call is not None and _call_has_output(call):
+        return True
+    code = _pick(part, "executable_code", "executableCode")
+    return code is not None and bool(get_field(code, "code"))
 
 
 def gemini_chunk_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
@@ -38,10 +74,6 @@ def gemini_chunk_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
     for candidate in get_field(chunk, "candidates") or ():
         content = get_field(candidate, "content")
         for part in (get_field(content, "parts") if content is not None else None) or ():
-            if (
-                get_field(part, "text")
-                or get_field(part, "function_call")
-                or get_field(part, "functionCall")
-            ):
+            if _part_has_output(part):
                 return True
     return False

@@ -1,12 +1,15 @@
 """OpenAI chunks: Chat Completions chunks and Responses events.
 
 - **Chat Completions** (an object with ``choices``): output when a choice's ``delta`` has
-  non-empty ``content``, ``refusal``, ``tool_calls`` or reasoning text (``reasoning_content``
-  / ``reasoning``, as OpenAI-compatible servers send it); the legacy Completions ``text`` too.
-  The role-only first chunk and the ``include_usage`` last chunk (empty ``choices``) carry none.
-  Usage comes from ``usage``.
-- **Responses** (``type`` starting with ``response.``): the ``*.delta`` events of text,
-  refusal, reasoning and tool-call arguments carry output; usage comes from
+  non-empty ``content``, ``refusal`` or reasoning text (``reasoning_content`` / ``reasoning``,
+  as OpenAI-compatible servers send it), or a ``tool_calls`` entry or legacy ``function_call``
+  that starts or extends a call (:func:`.facts.starts_or_extends_call`); the legacy
+  Completions ``text`` too. The role-only first chunk and the ``include_usage`` last chunk
+  (empty ``choices``) carry none. Usage comes from ``usage``, or from ``x_groq.usage`` where
+  Groq puts it.
+- **Responses** (``type`` starting with ``response.``): the non-empty ``*.delta`` events of
+  text, refusal, reasoning, tool-call arguments and code-interpreter code carry output, and so
+  does ``response.output_item.added`` of a tool call that has a name; usage comes from
   ``response.completed`` / ``response.incomplete`` / ``response.failed``.
 - **The chat stream helper** (``client.chat.completions.stream()``): its ``chunk`` events are
   unwrapped; the events it derives from a chunk (``content.delta`` ...) repeat that chunk's
@@ -17,7 +20,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .facts import EventHandler, UsageAccumulator, get_field, no_output
+from .facts import (
+    EventHandler,
+    UsageAccumulator,
+    extra_field,
+    get_field,
+    is_named_call,
+    no_output,
+    starts_or_extends_call,
+)
 
 __all__ = ["EVENT_HANDLERS", "RESPONSES_OUTPUT_EVENTS", "chat_chunk_has_output"]
 
@@ -29,9 +40,13 @@ RESPONSES_OUTPUT_EVENTS = frozenset(
         "response.reasoning_summary_text.delta",
         "response.function_call_arguments.delta",
         "response.custom_tool_call_input.delta",
+        "response.mcp_call_arguments.delta",
+        "response.code_interpreter_call_code.delta",
         "response.audio.transcript.delta",
     }
 )
+# Output items that are tool calls with a name; their ``output_item.added`` starts the call.
+_NAMED_CALL_ITEMS = frozenset({"function_call", "custom_tool_call", "mcp_call"})
 # Events whose ``response`` carries the model (all of them) and the usage (the last three).
 _RESPONSES_ENVELOPE_EVENTS = frozenset(
     {
@@ -79,6 +94,37 @@ def _read_usage(usage: Any, acc: UsageAccumulator, *, responses: bool) -> None:
         acc.set("reasoning", get_field(out_details, "reasoning_tokens"))
 
 
+def _call_has_output(calls: Any, legacy_call: Any) -> bool:
+    if legacy_call is not None and starts_or_extends_call(legacy_call):
+        return True
+    for call in calls or ():
+        function = get_field(call, "function")
+        if function is not None and starts_or_extends_call(function):
+            return True
+    return False
+
+
+def _delta_has_output(delta: Any) -> bool:
+    if type(delta) is dict:
+        get = delta.get
+        # Spelled out: any(<generator>) would cost more than the rest of the chunk.
+        return bool(
+            get("content")
+            or get("refusal")
+            or get("reasoning_content")
+            or get("reasoning")
+            or _call_has_output(get("tool_calls"), get("function_call"))
+        )
+    return bool(
+        getattr(delta, "content", None)
+        or _call_has_output(get_field(delta, "tool_calls"), get_field(delta, "function_call"))
+        or get_field(delta, "refusal")
+        # reasoning text is an extension field that only OpenAI-compatible servers send
+        or extra_field(delta, "reasoning_content")
+        or extra_field(delta, "reasoning")
+    )
+
+
 def chat_chunk_has_output(chunk: Any, acc: UsageAccumulator, choices: Any = None) -> bool:
     """Classify a Chat Completions chunk; ``choices`` saves reading them again from a dict."""
     if acc.model is None:
@@ -94,26 +140,17 @@ def chat_chunk_has_output(chunk: Any, acc: UsageAccumulator, choices: Any = None
         if delta is None:
             if get_field(choice, "text"):  # legacy Completions stream
                 return True
-        elif type(delta) is dict:
-            get = delta.get
-            # Spelled out: any(<generator>) would cost more than the rest of the chunk.
-            if (
-                get("content")
-                or get("tool_calls")
-                or get("refusal")
-                or get("reasoning_content")
-                or get("reasoning")
-            ):
-                return True
         elif (
-            getattr(delta, "content", None)
-            or get_field(delta, "tool_calls")
-            or get_field(delta, "refusal")
-            # reasoning text is an extra field that only OpenAI-compatible servers send
-            or get_field(delta, "reasoning_content")
-            or get_field(delta, "reasoning")
+            # the commonest chunk, decided inline
+            (delta.get("content") if type(delta) is dict else getattr(delta, "content", None))
+            or _delta_has_output(delta)
         ):
             return True
+    if usage is None:
+        # Groq reports usage in its extension field, on its last chunk (which has no output).
+        groq = chunk.get("x_groq") if is_dict else extra_field(chunk, "x_groq")
+        if groq is not None:
+            _read_usage(get_field(groq, "usage"), acc, responses=False)
     return False
 
 
@@ -129,6 +166,10 @@ def _read_responses_envelope(chunk: Any, acc: UsageAccumulator) -> bool:
     return False
 
 
+def _output_item_added(chunk: Any, acc: UsageAccumulator) -> bool:
+    return is_named_call(get_field(chunk, "item"), _NAMED_CALL_ITEMS)
+
+
 def _helper_chunk_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
     inner = get_field(chunk, "chunk")  # the raw chunk rides inside
     return inner is not None and chat_chunk_has_output(inner, acc)
@@ -137,6 +178,7 @@ def _helper_chunk_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
 EVENT_HANDLERS: dict[str, EventHandler] = {
     **dict.fromkeys(RESPONSES_OUTPUT_EVENTS, _responses_delta_has_output),
     **dict.fromkeys(_RESPONSES_ENVELOPE_EVENTS, _read_responses_envelope),
+    "response.output_item.added": _output_item_added,
     "chunk": _helper_chunk_has_output,
     **dict.fromkeys(_HELPER_DERIVED_EVENTS, no_output),
 }
