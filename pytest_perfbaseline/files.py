@@ -33,16 +33,20 @@ class TempFileLeftOver(OSError):
         return f"{self.error}; its temp file {self.temp} is left over ({self.cleanup.strerror})"
 
 
-def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
-    """A new, uniquely named temp file next to ``name``: (open descriptor, path)."""
-    # 0o666 minus the umask, like any new file (mkstemp would make it 0o600).
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temp = folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
-        try:
-            return os.open(temp, flags, 0o666), temp
-        except FileExistsError:
-            continue  # 32 random bits met a leftover of a killed write: draw again
+def _temp_path(folder: Path, name: str) -> Path:
+    """A fresh temp file name next to ``name``: the process id and 32 random bits."""
+    return folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    """Write ``payload`` to ``fd`` whole and fsync it; the descriptor is closed either way."""
+    try:
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _discard_temp(temp: Path, failure: BaseException) -> None:
@@ -67,15 +71,23 @@ def write_atomically(path: Path, data: str | bytes) -> None:
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = _create_temp(path.parent, path.name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException as failure:
-        # Whatever stopped us (an OSError, Ctrl-C), the old file is intact: only the temp
-        # file needs to go.
-        _discard_temp(temp, failure)
-        raise
+    # 0o666 minus the umask, like any new file (mkstemp would make it 0o600).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temp = _temp_path(path.parent, path.name)
+        try:
+            # Created inside the outer try: a Ctrl-C the instant after the file appears
+            # (before its descriptor is even returned) still removes it. The name is ours
+            # alone (pid and random bits), so removing it never removes another's file.
+            try:
+                fd = os.open(temp, flags, 0o666)
+            except FileExistsError:
+                continue  # 32 random bits met a leftover of a killed write: draw again
+            _write_all(fd, payload)
+            os.replace(temp, path)
+        except BaseException as failure:
+            # Whatever stopped us (an OSError, Ctrl-C), the old file is intact: only the
+            # temp file needs to go (after os.replace it is gone, and unlinking is a no-op).
+            _discard_temp(temp, failure)
+            raise
+        return

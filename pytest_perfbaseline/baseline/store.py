@@ -18,9 +18,11 @@ unknown keys are rewritten with exactly the content they had.
 Safety: every write happens under one ``filelock`` on ``<root>/.lock`` held around the whole
 read-merge-write, re-reading each file fresh under the lock; a file is written atomically
 (:func:`~pytest_perfbaseline.files.write_atomically`), so an interrupted save leaves the old
-file intact. A bad file is reported as a :class:`BaselineError` naming the file, the problem
-and the fix, and is never overwritten. A save never writes outside the root: it refuses a
-symbolic link at the lock file, at a baseline file, or at a folder that leads out of the root.
+file intact. Ctrl-C stops a save at once: every file is either entirely old or entirely
+new, and :class:`SaveInterrupted` says which were written. A bad file is reported as a
+:class:`BaselineError` naming the file, the problem and the fix, and is never overwritten.
+A save never writes outside the root: it refuses a symbolic link at the lock file, at a
+baseline file, or at a folder that leads out of the root.
 A file larger than :data:`MAX_FILE_BYTES` is refused before it is parsed.
 
 A module path too long for a file name gets a shortened one (see :mod:`.paths`); its file
@@ -67,6 +69,7 @@ __all__ = [
     "BaselineEntry",
     "BaselineError",
     "BaselineStore",
+    "SaveInterrupted",
     "SaveReport",
 ]
 
@@ -153,7 +156,36 @@ class SaveReport:
     errors: tuple[BaselineError, ...] = ()
     """One error per file that was left alone (or per test that could not be stored)."""
     skipped: tuple[str, ...] = ()
-    """Node ids not saved because their file was bad or unwritable (or their data invalid)."""
+    """Node ids not saved because their file was bad or unwritable (or their data invalid),
+    or because the save was interrupted before their file was written."""
+    interrupted: tuple[Path, ...] = ()
+    """Files left alone because Ctrl-C stopped the save first: they keep their old content
+    (or stay absent). Only in the report of a :class:`SaveInterrupted`."""
+
+
+class SaveInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :meth:`BaselineStore.save` (or ``remove``), with what was done by then.
+
+    A ``KeyboardInterrupt``, so callers that do not look for it stop as usual. ``report``
+    lists the files written before the interrupt (``written``) and those that keep their old
+    content (``interrupted``); no file is ever half written, and no temp file is left.
+    """
+
+    report: SaveReport
+
+    def __init__(self, report: SaveReport) -> None:
+        super().__init__(report)
+        self.report = report
+
+    def __str__(self) -> str:
+        done, total = (
+            len(self.report.written),
+            len(self.report.written) + len(self.report.interrupted),
+        )
+        return (
+            f"interrupted after writing {done} of {total} baseline files; "
+            "the others keep their old content"
+        )
 
 
 @dataclass
@@ -177,13 +209,31 @@ class _Tally:
         for path, nodeids in groups.items():
             self.fail(BaselineError(path, problem, fix), nodeids)
 
-    def report(self) -> SaveReport:
+    def report(self, interrupted: Sequence[Path] = ()) -> SaveReport:
         return SaveReport(
             written=tuple(self.written),
             saved=tuple(self.saved),
             errors=tuple(self.errors),
             skipped=tuple(self.skipped),
+            interrupted=tuple(interrupted),
         )
+
+    def interrupt(self, groups: Mapping[Path, Sequence[str]]) -> SaveInterrupted:
+        """The interrupt of a save that wrote what is tallied so far and none of the rest."""
+        settled = {*self.written, *(error.path for error in self.errors)}
+        left = [path for path in sorted(groups) if path not in settled]
+        for path in left:
+            self.skipped.extend(groups[path])
+        return SaveInterrupted(self.report(left))
+
+
+def _identity(path: Path) -> tuple[int, ...] | None:
+    """What tells one version of a file from another: a replaced file is a new inode."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _os_problem(action: str, exc: OSError) -> str:
@@ -446,6 +496,8 @@ class BaselineStore:
         lock = FileLock(str(lock_path), timeout=self._lock_timeout)
         try:
             lock.acquire()
+        except KeyboardInterrupt:  # while waiting for another save: nothing written yet
+            raise tally.interrupt(groups) from None
         except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
             tally.fail_all(
                 groups,
@@ -460,7 +512,26 @@ class BaselineStore:
             )
             return
         try:
+            self._write_each(groups, write, tally)
+        finally:
+            lock.release()
+
+    def _write_each(
+        self,
+        groups: Mapping[Path, Sequence[str]],
+        write: Callable[[Path], list[str]],
+        tally: _Tally,
+    ) -> None:
+        """``write`` every file in turn (under the lock); SaveInterrupted on Ctrl-C.
+
+        Ctrl-C stops at once rather than finishing the save: a file is written atomically,
+        so it is old or new whatever instant the interrupt lands, and which one is read
+        back from the file itself (its inode changes when it is replaced or deleted).
+        """
+        watched: dict[Path, tuple[int, ...] | None] = {}
+        try:
             for path in sorted(groups):
+                watched[path] = _identity(path)
                 try:
                     self._check_inside(path)
                     done = write(path)
@@ -470,8 +541,14 @@ class BaselineStore:
                     continue
                 if done:
                     tally.done(path, done)
-        finally:
-            lock.release()
+        except KeyboardInterrupt:
+            settled = {*tally.written, *(error.path for error in tally.errors)}
+            for path, before in watched.items():
+                # The interrupt may land just after a file was replaced (or deleted).
+                if path not in settled and _identity(path) != before:
+                    tally.done(path, groups[path])
+                self._documents.pop(path, None)
+            raise tally.interrupt(groups) from None
 
     def _check_inside(self, path: Path) -> None:
         """BaselineError unless writing ``path`` stays inside the root (no link leads out)."""

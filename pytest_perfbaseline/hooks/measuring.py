@@ -12,7 +12,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from ..metrics.result import TestResult
 
 __all__ = ["COMPARISON_ATTR", "RESULT_ATTR", "PerfMeasurer"]
+
+_T = TypeVar("_T")
 
 PERF_KEY = pytest.StashKey["Perf"]()
 SETTINGS_KEY = pytest.StashKey[TestSettings]()
@@ -248,4 +250,21 @@ class PerfMeasurer:
             comparison = item.stash.get(COMPARISON_KEY, None)
             if comparison is not None:
                 setattr(report, COMPARISON_ATTR, comparison.to_dict())
+        if call.when != "setup":
+            # The report now carries all that leaves the test. pytest keeps every item until
+            # the session ends, and the Perf holds each round's chunks: let them go now.
+            _release(item)
         return report
+
+
+def _release(item: pytest.Item) -> None:
+    """Drop what a test's measuring left in its stash (its Perf, result and comparison)."""
+    _drop(item.stash, PERF_KEY)
+    _drop(item.stash, SETTINGS_KEY)
+    _drop(item.stash, RESULT_KEY)
+    _drop(item.stash, COMPARISON_KEY)
+
+
+def _drop(stash: pytest.Stash, key: pytest.StashKey[_T]) -> None:
+    if key in stash:
+        del stash[key]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,13 +20,37 @@ from .context import SessionContext
 from .measuring import COMPARISON_ATTR, RESULT_ATTR
 
 if TYPE_CHECKING:
-    from ..baseline.store import SaveReport
+    from ..baseline.store import SaveInterrupted, SaveReport
     from ..gate.compare import TestComparison
     from ..metrics.result import TestResult
     from ..reports.outputs import Outputs
     from ..reports.run import RunReport
 
 __all__ = ["PerfReporter"]
+
+_LISTED_FILES = 10
+"""How many files an interrupted save names of each kind before it just counts."""
+
+
+def _file_list(paths: tuple[Path, ...], folder: Path) -> str:
+    """Up to :data:`_LISTED_FILES` paths relative to ``folder``, then how many more."""
+    names = [str(p.relative_to(folder)) if p.is_relative_to(folder) else str(p) for p in paths]
+    more = len(names) - _LISTED_FILES
+    return ", ".join(names[:_LISTED_FILES]) + (f" and {more} more" if more > 0 else "")
+
+
+def interrupted_save_message(interrupt: SaveInterrupted, folder: Path) -> str:
+    """What Ctrl-C during a save left: which files were written, which were not, what to do."""
+    report = interrupt.report
+    done, left = report.written, report.interrupted
+    total = len(done) + len(left)
+    return (
+        f"baselines partly saved: {len(done)} of {total} files written before the interrupt"
+        + (f" ({_file_list(done, folder)})" if done else "")
+        + f"; the other {len(left)} keep their old content"
+        + (f" ({_file_list(left, folder)})" if left else "")
+        + "; run the save again"
+    )
 
 
 class PerfReporter:
@@ -39,6 +65,7 @@ class PerfReporter:
         self.outcomes: dict[str, str] = {}
         self.saved: SaveReport | None = None
         self.save_skipped_reason: str | None = None
+        self.save_interrupted: str | None = None
         self.report: RunReport | None = None
         self.outputs: Outputs | None = None
 
@@ -62,8 +89,11 @@ class PerfReporter:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.options.disabled:
             return
-        if self.options.save:
-            self._save(exitstatus)
+        if self.options.save and not self._save_or_interrupt(exitstatus):
+            # Ctrl-C: said in the terminal summary (not as a traceback), and the reports,
+            # which would describe a save that did not happen, are not written.
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+            return
         if not self.results:
             return
         from ..reports.outputs import write_reports
@@ -80,6 +110,31 @@ class PerfReporter:
             # Reported in the terminal summary and the exit status, not as a warning: at
             # session end, `-W error` would turn a warning into a traceback.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _save_or_interrupt(self, exitstatus: int) -> bool:
+        """Save the baselines; False if Ctrl-C stopped it (the reason is then recorded)."""
+        from ..baseline.store import SaveInterrupted
+        from ..events import emit
+
+        try:
+            self._save(exitstatus)
+        except SaveInterrupted as interrupt:
+            folder = self.options.baseline_dir / self.context.profile
+            self.saved = interrupt.report
+            self.save_interrupted = message = interrupted_save_message(interrupt, folder)
+            emit("baseline partly saved", str(folder), message, level=logging.WARNING)
+        except KeyboardInterrupt:
+            # before the store was reached (or after it was done: then saved is set)
+            if self.saved is None:
+                self.save_skipped_reason = (
+                    "the save was interrupted; the stored baselines are unchanged"
+                )
+        else:
+            return True
+        said = self.save_interrupted or self.save_skipped_reason
+        if said and self.config.pluginmanager.get_plugin("terminalreporter") is None:
+            print(said, file=sys.stderr)  # no terminal summary to say it in
+        return False
 
     def _save(self, exitstatus: int) -> None:
         from ..events import emit
@@ -138,6 +193,9 @@ class PerfReporter:
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.save_interrupted is not None:
+            self._interrupted_summary(terminalreporter, self.save_interrupted)
+            return
         if not (self.results or self.save_skipped_reason):
             return
         from ..reports.outputs import Outputs, relative
@@ -155,3 +213,10 @@ class PerfReporter:
         terminalreporter.write_sep("=", title)
         for text, markup in lines:
             terminalreporter.write_line(text, **markup)
+
+    def _interrupted_summary(self, terminalreporter: Any, message: str) -> None:
+        """The summary of a session whose save Ctrl-C stopped: what was and was not written."""
+        terminalreporter.write_sep("=", "perfbaseline: save interrupted")
+        terminalreporter.write_line(message, red=True)
+        for error in self.saved.errors if self.saved else ():
+            terminalreporter.write_line(f"baseline NOT saved: {error}", red=True)
