@@ -6,8 +6,9 @@ happened to: a test id, a file, a folder), ``duration_s`` where it applies, and 
 Show them with pytest's ``--log-cli-level=INFO``; collect them with any logging handler, e.g.
 a JSON formatter reading ``record.action``.
 
-Actions: ``baseline loaded``, ``compared``, ``verdict``, ``re-measured``, ``baseline saved``,
-``baseline not saved``, ``report written``.
+Actions: ``compared``, ``verdict``, ``re-measured``, ``baseline saved``, ``baseline not saved``,
+``baseline partly saved`` (a save interrupted by Ctrl-C), ``baseline not loaded``, ``report
+written``, ``report not written``.
 """
 
 from __future__ import annotations
