@@ -57,7 +57,9 @@ def _dict_has_output(chunk: dict[str, Any], acc: UsageAccumulator) -> bool:
         return _typed_event_has_output(kind, chunk, acc)
     if is_gemini_chunk(chunk):
         return gemini_chunk_has_output(chunk, acc)
-    return True
+    # An in-band error payload ({"error": {...}}, as OpenAI-compatible servers and Gemini send
+    # mid-stream) is no output; any other parsed object is one output chunk.
+    return "error" not in chunk
 
 
 def _object_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
