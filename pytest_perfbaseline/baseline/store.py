@@ -9,7 +9,8 @@ Layout::
             tests/test_chat.py.json     the baselines of every test in tests/test_chat.py
 
 Which file holds a test is decided in :mod:`.paths`, the file format in :mod:`.codec` (its
-text in :mod:`.jsontext`), and how a test's result is laid out as an entry in :mod:`.entries`.
+text in :mod:`.jsontext`), and how a test's result is laid out as an entry in :mod:`.entries`;
+what loading and saving give back (entries, errors, save reports) is in :mod:`.outcomes`.
 
 Merging: re-saving a test replaces the keys of its entry that this plugin writes and keeps
 the others (unknown keys *inside* its ``metrics`` go). Other tests' entries and the file's
@@ -34,7 +35,6 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ from .codec import (
 )
 from .entries import ENTRY_KEYS, entry_document, entry_environment, entry_result
 from .environment import Environment
+from .outcomes import BaselineEntry, BaselineError, SaveInterrupted, SaveReport, Tally
 from .paths import (
     FILE_SUFFIX,
     check_profile,
@@ -103,128 +104,6 @@ _FIX_NO_MODULE = (
 _MODULE_KEY = "module"
 
 _Document = dict[str, Any]
-
-
-class BaselineError(Exception):
-    """A baseline file that cannot be read or written.
-
-    ``str(error)`` is one sentence for the user: the file, what is wrong and what to do.
-    """
-
-    path: Path
-    problem: str
-    fix: str
-
-    def __init__(self, path: Path, problem: str, fix: str) -> None:
-        super().__init__(path, problem, fix)  # args match __init__, so it pickles (xdist)
-        self.path = path
-        self.problem = problem
-        self.fix = fix
-
-    def __str__(self) -> str:
-        return f"baseline file {self.path}: {self.problem}; {self.fix}"
-
-
-@dataclass(frozen=True)
-class BaselineEntry:
-    """One test's stored baseline.
-
-    ``result.itl_pooled`` is None: only the gap histogram is stored, not the pooled gaps.
-    Every round of ``result.rounds`` holds every stored metric (None where it had no value).
-    """
-
-    nodeid: str
-    profile: str
-    result: TestResult
-    environment: Environment
-    path: Path
-    """The file the entry lives in."""
-
-
-@dataclass(frozen=True)
-class SaveReport:
-    """What a :meth:`BaselineStore.save` or :meth:`BaselineStore.remove` did.
-
-    For ``remove``, ``saved`` lists the node ids that were removed; node ids that had no
-    entry are in neither ``saved`` nor ``skipped``.
-    """
-
-    written: tuple[Path, ...] = ()
-    """Files created, replaced or (by ``remove``) deleted."""
-    saved: tuple[str, ...] = ()
-    """Node ids whose entries were written (or removed)."""
-    errors: tuple[BaselineError, ...] = ()
-    """One error per file that was left alone (or per test that could not be stored)."""
-    skipped: tuple[str, ...] = ()
-    """Node ids not saved because their file was bad or unwritable (or their data invalid),
-    or because the save was interrupted before their file was written."""
-    interrupted: tuple[Path, ...] = ()
-    """Files left alone because Ctrl-C stopped the save first: they keep their old content
-    (or stay absent). Only in the report of a :class:`SaveInterrupted`."""
-
-
-class SaveInterrupted(KeyboardInterrupt):
-    """Ctrl-C during :meth:`BaselineStore.save` (or ``remove``), with what was done by then.
-
-    A ``KeyboardInterrupt``, so callers that do not look for it stop as usual. ``report``
-    lists the files written before the interrupt (``written``) and those that keep their old
-    content (``interrupted``); no file is ever half written, and no temp file is left.
-    """
-
-    report: SaveReport
-
-    def __init__(self, report: SaveReport) -> None:
-        super().__init__(report)
-        self.report = report
-
-    def __str__(self) -> str:
-        done, total = (
-            len(self.report.written),
-            len(self.report.written) + len(self.report.interrupted),
-        )
-        return (
-            f"interrupted after writing {done} of {total} baseline files; "
-            "the others keep their old content"
-        )
-
-
-@dataclass
-class _Tally:
-    """A :class:`SaveReport` in the making."""
-
-    written: list[Path] = field(default_factory=list)
-    saved: list[str] = field(default_factory=list)
-    errors: list[BaselineError] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-
-    def done(self, path: Path, nodeids: Iterable[str]) -> None:
-        self.written.append(path)
-        self.saved.extend(nodeids)
-
-    def fail(self, error: BaselineError, nodeids: Iterable[str]) -> None:
-        self.errors.append(error)
-        self.skipped.extend(nodeids)
-
-    def fail_all(self, groups: Mapping[Path, Sequence[str]], problem: str, fix: str) -> None:
-        for path, nodeids in groups.items():
-            self.fail(BaselineError(path, problem, fix), nodeids)
-
-    def report(self, interrupted: Sequence[Path] = ()) -> SaveReport:
-        return SaveReport(
-            written=tuple(self.written),
-            saved=tuple(self.saved),
-            errors=tuple(self.errors),
-            skipped=tuple(self.skipped),
-            interrupted=tuple(interrupted),
-        )
-
-    def interrupt(self, groups: Mapping[Path, Sequence[str]]) -> SaveInterrupted:
-        """The interrupt of a save that wrote what is tallied so far and none of the rest."""
-        settled = {*self.written, *(error.path for error in self.errors)}
-        left = [path for path in sorted(groups) if path not in settled]
-        for path in left:
-            self.skipped.extend(groups[path])
-        return SaveInterrupted(self.report(left))
 
 
 def _identity(path: Path) -> tuple[int, ...] | None:
@@ -473,7 +352,7 @@ class BaselineStore:
         self,
         groups: Mapping[Path, Sequence[str]],
         write: Callable[[Path], list[str]],
-        tally: _Tally,
+        tally: Tally,
     ) -> None:
         """Run ``write(path)`` for every file under the root lock; tally the outcome.
 
@@ -520,7 +399,7 @@ class BaselineStore:
         self,
         groups: Mapping[Path, Sequence[str]],
         write: Callable[[Path], list[str]],
-        tally: _Tally,
+        tally: Tally,
     ) -> None:
         """``write`` every file in turn (under the lock); SaveInterrupted on Ctrl-C.
 
@@ -568,7 +447,7 @@ class BaselineStore:
             )
 
     def _new_entries(
-        self, entries: Sequence[tuple[TestResult, Environment]], tally: _Tally
+        self, entries: Sequence[tuple[TestResult, Environment]], tally: Tally
     ) -> dict[Path, dict[str, tuple[str, _Document]]]:
         """The entries to save, by file and key, with their node ids; tallies the unstorable."""
         groups: dict[Path, dict[str, tuple[str, _Document]]] = {}
@@ -608,7 +487,7 @@ class BaselineStore:
         in ``errors`` with its tests in ``skipped``, and the other files are still written.
         Never raises for I/O trouble or bad files.
         """
-        tally = _Tally()
+        tally = Tally()
         groups = self._new_entries(entries, tally)
         if not groups:
             return tally.report()
@@ -641,7 +520,7 @@ class BaselineStore:
             for nodeid in nodeids:
                 path = self._path(profile, nodeid)
                 groups.setdefault(path, {})[split_nodeid(nodeid)[1]] = nodeid
-        tally = _Tally()
+        tally = Tally()
         if not groups or not self._root.is_dir():
             return tally.report()
 
