@@ -1,12 +1,14 @@
-"""Writing files so that readers never see half of one: temp file, fsync, rename."""
+"""Writing files so that readers never see half of one: temp file, fsync, rename; and
+telling what is at a path before a file replaces it."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import stat
 from pathlib import Path
 
-__all__ = ["TEMP_SUFFIX", "TempFileLeftOver", "write_atomically"]
+__all__ = ["TEMP_SUFFIX", "TempFileLeftOver", "not_a_regular_file", "write_atomically"]
 
 TEMP_SUFFIX = ".tmp"
 """How the name of a write's temp file ends (for ``.gitignore`` patterns)."""
@@ -91,3 +93,30 @@ def write_atomically(path: Path, data: str | bytes) -> None:
             _discard_temp(temp, failure)
             raise
         return
+
+
+_KINDS = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def not_a_regular_file(path: Path) -> str | None:
+    """What is at ``path`` when it exists and is not a regular file (``"a FIFO (named pipe)"``).
+
+    None when nothing is there or a regular file is. A symbolic link counts as itself, not as
+    what it points to: writing the report would replace the link.
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return None  # cannot look (a permission): the write itself will say why it failed
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from fakes import ENV, INI, TIME
 
+from pytest_perfbaseline.files import not_a_regular_file
 from pytest_perfbaseline.metrics.result import TestResult
 from pytest_perfbaseline.reports.csv_report import render_csv
-from pytest_perfbaseline.reports.outputs import not_a_regular_file, write_reports
+from pytest_perfbaseline.reports.outputs import write_reports
 from pytest_perfbaseline.reports.run import RunReport, TestEntry
 
 REPORT_OPTIONS = ["--perf-json", "--perf-csv", "--perf-markdown"]

@@ -55,24 +55,19 @@ class SessionContext:
             self._cost_of = PriceTable.builtin().cost
         return self._cost_of(usage)
 
-    def _warn_once(self, key: tuple[str, str], message: str) -> None:
-        # Once per model per session, however many tests and rounds use it.
-        if key not in self._warned:
-            self._warned.add(key)
-            warnings.warn(PerfBaselineWarning(message), stacklevel=3)
-
     def warn_unpriced(self, model: str) -> None:
         from ..measure.perf import unpriced_message
 
-        self._warn_once(("price", model), unpriced_message(model))
+        self.warn(PerfBaselineWarning(unpriced_message(model)))
 
     def warn_no_usage(self, model: str) -> None:
         from ..measure.perf import no_usage_message
 
-        self._warn_once(("usage", model), no_usage_message(model))
+        self.warn(PerfBaselineWarning(no_usage_message(model)))
 
     def warn(self, warning: Warning) -> None:
-        """Show ``warning`` (of its own class, so users can filter it) once per session."""
+        """Show ``warning`` (of its own class, so users can filter it) once per session:
+        once per model, however many tests and rounds use it."""
         key = (type(warning).__name__, str(warning))
         if key not in self._warned:
             self._warned.add(key)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from ..files import not_a_regular_file
 from ..gate.settings import (
     DEFAULT_ALPHA,
     DEFAULT_ROUNDS,
@@ -31,7 +32,6 @@ from ..gate.settings import (
     parse_positive_int,
     parse_threshold,
 )
-from ..reports.outputs import not_a_regular_file
 
 __all__ = ["FLAGS", "Flag", "Options", "add_options", "check_output_paths", "read_options"]
 

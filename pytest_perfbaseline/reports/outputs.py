@@ -9,8 +9,6 @@ such as ``/dev/null``, a folder) is left alone and reported.
 from __future__ import annotations
 
 import logging
-import os
-import stat
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,12 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..events import emit
-from ..files import write_atomically
+from ..files import not_a_regular_file, write_atomically
 
-if TYPE_CHECKING:  # start-up imports this module to check report paths; keep it light
+if TYPE_CHECKING:
     from .run import RunReport
 
-__all__ = ["Outputs", "not_a_regular_file", "relative", "write_reports"]
+__all__ = ["Outputs", "relative", "write_reports"]
 
 # GitHub refuses a step summary over 1 MiB; beyond this, the folded per-metric rows are left out.
 STEP_SUMMARY_BUDGET = 768 * 1024
@@ -43,33 +41,6 @@ def relative(path: Path, root: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
-
-
-_KINDS = (
-    (stat.S_ISLNK, "a symbolic link"),
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def not_a_regular_file(path: Path) -> str | None:
-    """What is at ``path`` when it exists and is not a regular file (``"a FIFO (named pipe)"``).
-
-    None when nothing is there or a regular file is. A symbolic link counts as itself, not as
-    what it points to: writing the report would replace the link.
-    """
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return None
-    except OSError:
-        return None  # cannot look (a permission): the write itself will say why it failed
-    if stat.S_ISREG(mode):
-        return None
-    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
 
 
 def _renderer(option: str) -> Callable[[RunReport], str]:
