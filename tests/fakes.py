@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 from pytest_perfbaseline.baseline.environment import Environment
 from pytest_perfbaseline.metrics.names import MetricInfo
+from pytest_perfbaseline.metrics.result import TestResult
+from pytest_perfbaseline.reports.run import RunReport, TestEntry
 
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 """The ini file of inner (pytester) suites: pytest-asyncio warns, as an error, without it."""
@@ -108,3 +110,22 @@ llm = SimulatedModel(
 def perf_clock():
     return clock
 """
+
+
+def plain_report(
+    results: Sequence[TestResult], *, profile: str, env: Environment | None = None
+) -> RunReport:
+    """The run report of a plain session (no compare, no save) in which ``results`` passed."""
+    env = env or ENV
+    return RunReport(
+        created_at=env.saved_at,
+        environment=env,
+        profile=profile,
+        compare=False,
+        save=False,
+        alpha=0.01,
+        confirm=True,
+        fail_on_regression=True,
+        perf_tests=len(results),
+        tests=tuple(TestEntry(r.nodeid, "passed", r) for r in results),
+    )

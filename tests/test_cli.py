@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from fakes import COMMIT, ENV, TIME, TOKENS
+from fakes import COMMIT, ENV, TIME, TOKENS, plain_report
 
 from pytest_perfbaseline.baseline.environment import Environment, utc_timestamp
 from pytest_perfbaseline.baseline.store import BaselineStore
@@ -24,7 +24,6 @@ from pytest_perfbaseline.cli import main
 from pytest_perfbaseline.gate.rounds import fewest_rounds
 from pytest_perfbaseline.metrics.result import TestResult
 from pytest_perfbaseline.reports.json_report import REPORT_VERSION, dumps
-from pytest_perfbaseline.reports.run import RunReport, TestEntry
 from pytest_perfbaseline.stats import rounds_needed
 
 PROFILE = "linux-x86_64-2cpu"
@@ -71,18 +70,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 def write_report(
     path: Path, results: list[TestResult], *, profile: str = PROFILE, env: Environment = ENV
 ) -> Path:
-    report = RunReport(
-        created_at=env.saved_at,
-        environment=env,
-        profile=profile,
-        compare=False,
-        save=False,
-        alpha=0.01,
-        confirm=True,
-        fail_on_regression=True,
-        perf_tests=len(results),
-        tests=tuple(TestEntry(r.nodeid, "passed", r) for r in results),
-    )
+    report = plain_report(results, profile=profile, env=env)
     path.write_text(dumps(report), encoding="utf-8")
     return path
 

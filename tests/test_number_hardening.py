@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from fakes import ENV, INI, TIME
+from fakes import ENV, INI, TIME, plain_report
 
 from pytest_perfbaseline import Perf
 from pytest_perfbaseline.baseline import jsontext
@@ -20,7 +20,6 @@ from pytest_perfbaseline.baseline.store import BaselineError, BaselineStore
 from pytest_perfbaseline.cli import main
 from pytest_perfbaseline.metrics.result import TestResult
 from pytest_perfbaseline.reports.json_report import ReportError, dumps, read_report
-from pytest_perfbaseline.reports.run import RunReport, TestEntry
 
 PROFILE = "linux-x86_64-2cpu"
 NODEID = "tests/test_chat.py::test_answer"
@@ -63,18 +62,7 @@ def _put_number(path: Path, literal: str) -> None:
 
 
 def _report(path: Path) -> Path:
-    report = RunReport(
-        created_at=ENV.saved_at,
-        environment=ENV,
-        profile=PROFILE,
-        compare=False,
-        save=False,
-        alpha=0.01,
-        confirm=True,
-        fail_on_regression=True,
-        perf_tests=1,
-        tests=(TestEntry(NODEID, "passed", _result(VALUES)),),
-    )
+    report = plain_report([_result(VALUES)], profile=PROFILE)
     path.write_text(dumps(report), encoding="utf-8")
     return path
 

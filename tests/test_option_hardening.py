@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakes import ENV, INI, TIME
+from fakes import INI, TIME, plain_report
 
 from pytest_perfbaseline.files import not_a_regular_file
 from pytest_perfbaseline.metrics.result import TestResult
 from pytest_perfbaseline.reports.csv_report import render_csv
 from pytest_perfbaseline.reports.outputs import write_reports
-from pytest_perfbaseline.reports.run import RunReport, TestEntry
+from pytest_perfbaseline.reports.run import RunReport
 
 REPORT_OPTIONS = ["--perf-json", "--perf-csv", "--perf-markdown"]
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
@@ -115,18 +115,7 @@ def small_report(nodeid: str = "tests/test_x.py::test_y", metric: str = "ttft_s"
         warmup=0,
         implicit=False,
     )
-    return RunReport(
-        created_at=ENV.saved_at,
-        environment=ENV,
-        profile="p",
-        compare=False,
-        save=False,
-        alpha=0.01,
-        confirm=True,
-        fail_on_regression=True,
-        perf_tests=1,
-        tests=(TestEntry(nodeid, "passed", result, None),),
-    )
+    return plain_report([result], profile="p")
 
 
 @needs_fifo
