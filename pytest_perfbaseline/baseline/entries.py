@@ -13,7 +13,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any, cast, get_args
 
-from ..metrics.names import MetricInfo, MetricKind, MetricName, legacy_name, quantity_info
+from ..metrics.names import MetricInfo, MetricKind, MetricName, key_info
 from ..metrics.result import TestResult
 from .environment import Environment
 
@@ -52,7 +52,7 @@ def _metrics_document(result: TestResult) -> dict[str, Any]:
     names = sorted(set(result.infos).union(*(r.keys() for r in result.rounds)))
     metrics: dict[str, Any] = {}
     for name in names:
-        info = result.infos.get(name) or _builtin_info(name)
+        info = result.infos.get(name) or key_info(name) or _CUSTOM
         values = [
             _stored_number(r.get(name), f"metric {name!r} in round {i}")
             for i, r in enumerate(result.rounds, 1)
@@ -66,11 +66,6 @@ def _metrics_document(result: TestResult) -> dict[str, Any]:
         if name in result.names:
             metrics[name]["name"] = result.names[name].to_list()
     return metrics
-
-
-def _builtin_info(key: str) -> MetricInfo:
-    """What a metric without recorded information is, read from its name as files were."""
-    return quantity_info(legacy_name(key, custom=False).quantity) or _CUSTOM
 
 
 def entry_document(result: TestResult, environment: Environment) -> dict[str, Any]:
@@ -97,7 +92,7 @@ def entry_document(result: TestResult, environment: Environment) -> dict[str, An
 
 
 def _metric_info(name: str, metric: Mapping[str, Any]) -> MetricInfo:
-    default = _builtin_info(name)
+    default = key_info(name) or _CUSTOM
     kind = metric.get("kind", default.kind)
     return MetricInfo(
         unit=metric.get("unit", default.unit),

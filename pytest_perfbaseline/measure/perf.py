@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from itertools import chain
 from typing import Any, TypeVar
 
-from ..metrics.names import MetricInfo, MetricName, looks_builtin
+from ..metrics.names import MetricInfo, MetricName, key_info
 from ..metrics.result import Measurement, TestResult
 from ..metrics.summary import Summary, summarize_rounds
 from ..usage.tokens import Usage, check_counts
@@ -311,7 +311,7 @@ class Perf:
         """
         if not isinstance(name, str) or not name or name != name.strip():
             raise ValueError(f"perf.metric() needs a non-empty name, got {name!r}")
-        if looks_builtin(name):
+        if key_info(name) is not None:
             raise ValueError(
                 f"perf.metric({name!r}): that name looks like a built-in metric "
                 "(times end in _s, counts in _tokens, cost_usd, api_calls); choose another"

@@ -22,8 +22,8 @@ __all__ = [
     "MetricKind",
     "MetricName",
     "Scope",
+    "key_info",
     "legacy_name",
-    "looks_builtin",
     "quantity_info",
 ]
 
@@ -132,13 +132,14 @@ def quantity_info(quantity: str) -> MetricInfo | None:
     return None
 
 
-def looks_builtin(name: str) -> bool:
-    """Whether a custom metric's name would read as a built-in one (``x.ttft_s``, ``y_tokens``).
+def key_info(key: str) -> MetricInfo | None:
+    """The unit and direction a metric's string name reads as (``x.ttft_s``, ``y_tokens``).
 
-    Custom names are refused when they do, so that a report never shows a custom value as a
-    time, a token count or a cost.
+    Used where only the string is known: a custom metric's name is refused when it reads as a
+    built-in one (so that a report never shows a custom value as a time, a token count or a
+    cost), and a metric stored without its information is read this way.
     """
-    return quantity_info(name.rsplit(".", 1)[-1]) is not None
+    return quantity_info(key.rsplit(".", 1)[-1])
 
 
 def legacy_name(key: str, custom: bool) -> MetricName:
