@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,13 +12,14 @@ from fakes import TIME, TOKENS
 from scipy import stats as scipy_stats
 
 from pytest_perfbaseline.gate.compare import (
+    Recheck,
     TestComparison,
     compare_metric,
     compare_test,
     metric_alpha,
     suspicion_alpha,
 )
-from pytest_perfbaseline.gate.confirm import confirm
+from pytest_perfbaseline.gate.confirm import MachineState, confirm
 from pytest_perfbaseline.gate.messages import failure_message
 from pytest_perfbaseline.gate.settings import TestSettings, Threshold
 from pytest_perfbaseline.metrics.names import MetricInfo
@@ -257,13 +259,17 @@ def _tc(verdicts: dict[str, str], suspected: tuple[str, ...] = ()) -> TestCompar
 def test_confirmation_keeps_only_regressions_that_were_suspected() -> None:
     first = _tc({"ttft_s": "regressed", "tpot_s": "unchanged"}, suspected=("ttft_s",))
     fresh = _tc({"ttft_s": "regressed", "tpot_s": "regressed"})
-    confirmed = confirm(first, fresh)
-    assert confirmed.confirmation == "confirmed"
+    confirmed = confirm(first, fresh, MachineState(), Recheck())
+    assert confirmed.recheck is not None
+    assert confirmed.recheck.confirmation == "confirmed"
     assert [c.metric for c in confirmed.regressed] == ["ttft_s"]  # tpot_s was not suspected
-    assert dict(confirmed.first_pvalues) == {"ttft_s": 0.001}
+    assert dict(confirmed.recheck.first_pvalues) == {"ttft_s": 0.001}
 
-    calm = confirm(first, _tc({"ttft_s": "unchanged", "tpot_s": "unchanged"}))
-    assert calm.confirmation == "not confirmed"
+    calm = confirm(
+        first, _tc({"ttft_s": "unchanged", "tpot_s": "unchanged"}), MachineState(), Recheck()
+    )
+    assert calm.recheck is not None
+    assert calm.recheck.confirmation == "not confirmed"
     assert calm.regressed == ()
 
 
@@ -349,27 +355,68 @@ def _regressed(ratio: float, unit: str = "s") -> TestComparison:
     return tc
 
 
-def test_a_time_regression_re_measured_on_a_busy_machine_is_not_failed() -> None:
-    kept = confirm(_regressed(1.4), _regressed(1.4), machine_slowdown=2.5, settle_waited_s=30.0)
+def _confirm(tc: TestComparison, **state: Any) -> TestComparison:
+    return confirm(tc, tc, MachineState(**state), Recheck(attempts=1))
+
+
+def test_a_cpu_bound_regression_re_measured_on_a_busy_machine_is_undecided() -> None:
+    # the probe ran 2.5x slower and the workload used the CPU all the time: a busy CPU can
+    # explain 1.4x, so the gate cannot tell the code from the machine
+    kept = _confirm(_regressed(1.4), slowdown=2.5, cpu_share=1.0, waited_s=30.0)
     assert kept.regressed == ()
-    assert kept.excused == ("m",)
-    assert [c.verdict for c in kept.comparisons] == ["inconclusive"]
-    assert kept.machine_slowdown == 2.5
-    assert kept.settle_waited_s == 30.0
+    assert [c.verdict for c in kept.comparisons] == ["undecided"]
+    assert kept.verdict == "undecided"
+    assert kept.recheck is not None
+    assert kept.recheck.confirmation == "undecided"
+    assert kept.recheck.machine_slowdown == 2.5
+    assert kept.recheck.explainable == pytest.approx(2.5)
+    assert kept.recheck.waited_s == 30.0
+
+
+def test_a_busy_cpu_does_not_excuse_a_workload_that_mostly_waits() -> None:
+    # the same 1.4x, but the workload used the CPU 5% of the time: a CPU 2.5x slower
+    # stretches it by 7.5% at most, so the slowdown is the code's
+    kept = _confirm(_regressed(1.4), slowdown=2.5, cpu_share=0.05)
+    assert [c.metric for c in kept.regressed] == ["m"]
+    assert kept.recheck is not None
+    assert kept.recheck.confirmation == "confirmed"
+    assert kept.recheck.explainable == pytest.approx(1.075)
+
+
+def test_neighbours_that_slowed_as_much_make_a_busy_machine_s_regression_undecided() -> None:
+    kept = _confirm(_regressed(1.4), slowdown=2.5, cpu_share=0.05, neighbours=1.45)
+    assert [c.verdict for c in kept.comparisons] == ["undecided"]
+    # ... and neighbours that did not slow leave it to the CPU's share
+    kept = _confirm(_regressed(1.4), slowdown=2.5, cpu_share=0.05, neighbours=1.0)
+    assert [c.metric for c in kept.regressed] == ["m"]
+
+
+def test_a_change_larger_than_the_machine_can_explain_fails_on_a_busy_machine() -> None:
+    # a probe 2x slower cannot explain a 10x slowdown, however CPU-bound the workload
+    kept = _confirm(_regressed(10.0), slowdown=2.0, cpu_share=1.0, neighbours=2.0)
+    assert [c.metric for c in kept.regressed] == ["m"]
 
 
 def test_a_quiet_machine_excuses_nothing() -> None:
     for slowdown in (None, 1.0, 1.2):  # within the probe's tolerance of 25%
-        kept = confirm(_regressed(1.4), _regressed(1.4), machine_slowdown=slowdown)
+        kept = _confirm(_regressed(1.4), slowdown=slowdown, cpu_share=1.0, neighbours=1.4)
         assert [c.metric for c in kept.regressed] == ["m"]
-        assert kept.excused == ()
+        assert kept.undecided == ()
+
+
+def test_a_regression_not_suspected_first_is_not_failed_by_the_re_measure() -> None:
+    first = replace(_regressed(1.4), suspected=())
+    kept = confirm(first, _regressed(1.4), MachineState(), Recheck())
+    assert [c.verdict for c in kept.comparisons] == ["inconclusive"]
+    assert kept.recheck is not None
+    assert kept.recheck.confirmation == "not confirmed"
 
 
 def test_a_busy_machine_never_excuses_counts_or_cost() -> None:
     from pytest_perfbaseline.gate.confirm import machine_sensitive
 
     tokens = _regressed(1.4, unit="tokens")
-    kept = confirm(tokens, tokens, machine_slowdown=3.0)
+    kept = _confirm(tokens, slowdown=3.0, cpu_share=1.0, neighbours=1.5)
     assert [c.metric for c in kept.regressed] == ["m"]
     (seconds,) = _regressed(1.4).comparisons
     assert machine_sensitive(seconds)

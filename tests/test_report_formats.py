@@ -25,7 +25,7 @@ import pytest
 from fakes import CALLS, COST, RATE, TIME, TOKENS
 from fakes import ENV as BASE_ENV
 
-from pytest_perfbaseline.gate.compare import Comparison, compare_test
+from pytest_perfbaseline.gate.compare import Comparison, Recheck, compare_test
 from pytest_perfbaseline.gate.settings import TestSettings
 from pytest_perfbaseline.metrics.names import MetricInfo
 from pytest_perfbaseline.metrics.result import TestResult
@@ -128,8 +128,12 @@ def mixed_report(*, compare: bool = True) -> RunReport:
         baseline_saved_at="2026-11-18T10:00:00Z",
         baseline_origin="commit 0f1e2d3c4b5a, profile linux-x86_64-2cpu",
         baseline_age_s=297600.0,
-        confirmation="confirmed",
-        first_pvalues={"ttft_s": 5.4e-06},
+        recheck=Recheck(
+            confirmation="confirmed",
+            attempts=1,
+            confirm_rounds=10,
+            first_pvalues={"ttft_s": 5.4e-06},
+        ),
     )
     entries.append(TestEntry(answer, "failed", current, tc if compare else None))
 
@@ -242,7 +246,7 @@ BROKEN: dict[str, Callable[[dict[str, Any]], None]] = {
     "unknown metric verdict": lambda d: _compared(d).update(verdict="slower"),
     "unknown outcome": lambda d: _test(d).update(outcome="error"),
     "unknown kind": lambda d: _test(d)["metrics"]["ttft_s"].update(kind="latency"),
-    "unknown confirmation": lambda d: _test(d)["comparison"].update(confirmation="yes"),
+    "unknown confirmation": lambda d: _test(d)["comparison"]["recheck"].update(confirmation="yes"),
     "missing rounds": lambda d: _test(d).pop("rounds"),
     "missing summary": lambda d: _test(d)["metrics"]["ttft_s"].pop("summary"),
     "p-value as text": lambda d: _compared(d).update(pvalue="5e-6"),
@@ -252,7 +256,7 @@ BROKEN: dict[str, Callable[[dict[str, Any]], None]] = {
     "unknown comparison field": lambda d: _compared(d).update(median_ratio=1.5),
     "unknown top-level field": lambda d: d.update(extra=1),
     "histogram bin of two": lambda d: _test(d)["itl_histogram"].append([0.1, 0.2]),
-    "newer version": lambda d: d.update(version=2),
+    "newer version": lambda d: d.update(version=3),
     "other format": lambda d: d.update(format="pytest-benchmark"),
     "counts outside compare mode": lambda d: d["session"].update(compare=False),
     "no counts in compare mode": lambda d: d.update(counts=None),
@@ -772,20 +776,28 @@ def test_the_documented_csv_example_has_the_documented_columns() -> None:
     assert render_csv(report_from_dict(data)).replace("\r\n", "\n") == doc_block("csv")
 
 
-def test_markdown_notes_a_slowdown_measured_on_a_busy_machine() -> None:
+def test_markdown_puts_an_undecided_test_first_with_what_the_machine_showed() -> None:
     from dataclasses import replace
 
     report = small_report()
     entry = next(e for e in report.tests if e.comparison is not None)
     assert entry.comparison is not None
-    excused = replace(
-        entry.comparison, excused=("ttft_s",), machine_slowdown=2.5, confirmation="not confirmed"
+    comparisons = tuple(
+        replace(c, verdict="undecided") if c.metric == "ttft_s" else c
+        for c in entry.comparison.comparisons
     )
-    report = replace(report, tests=(replace(entry, comparison=excused),))
+    recheck = Recheck(
+        confirmation="undecided", attempts=2, machine_slowdown=2.5, cpu_share=0.9, explainable=2.35
+    )
+    undecided = replace(entry.comparison, comparisons=comparisons, recheck=recheck)
+    assert undecided.verdict == "undecided"
+    report = replace(report, tests=(replace(entry, comparison=undecided),))
     markdown = render_markdown(report)
+    assert "### ⚠️ Undecided" in markdown
+    assert "⚠️ 1 undecided" in markdown
     assert (
-        f"- 🐢 `{entry.nodeid}`: `ttft_s` slowed down, but the machine was busy while "
-        "re-measuring (its reference probe ran 2.5x slower than at its best): not failed, "
-        "run again to decide"
+        f"- `{entry.nodeid}` (undecided: slowed down while the machine was busy, by no more than "
+        "that explains; its reference probe ran 2.5x slower than at best; the test used the CPU "
+        "90% of the time; together up to +135.0% explained)"
     ) in markdown
     assert "not confirmed by re-measuring" not in markdown

@@ -35,6 +35,7 @@ __all__ = [
     "VERDICTS",
     "Comparison",
     "Provenance",
+    "Recheck",
     "TestComparison",
     "Verdict",
     "compare_metric",
@@ -43,8 +44,15 @@ __all__ = [
     "suspicion_alpha",
 ]
 
-Verdict = Literal["regressed", "improved", "unchanged", "inconclusive", "new"]
-VERDICTS: tuple[Verdict, ...] = ("regressed", "improved", "unchanged", "inconclusive", "new")
+Verdict = Literal["regressed", "undecided", "improved", "unchanged", "inconclusive", "new"]
+VERDICTS: tuple[Verdict, ...] = (
+    "regressed",
+    "undecided",
+    "improved",
+    "unchanged",
+    "inconclusive",
+    "new",
+)
 CONFIDENCE = 0.95
 """Confidence of the reported ratio interval and of the ``unchanged`` (equivalence) decision."""
 
@@ -74,7 +82,8 @@ class Comparison:
     """The level this metric was tested at (its share of the session's budget)."""
     method: str
     rounds_needed: int | None = None
-    """For ``inconclusive``: rounds per side likely to settle it (None: no estimate)."""
+    """For ``inconclusive``: rounds per side likely to settle it; for ``regressed``: likely to
+    show it again in a fresh re-measure (80% power; None: no estimate)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Builtins for JSON: an unbounded upper ratio bound (infinity) is written as null."""
@@ -105,6 +114,62 @@ class Provenance:
     stale: bool
 
 
+Confirmation = Literal["none", "confirmed", "not confirmed", "undecided"]
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """What the gate did for a test beyond its first measurement, and what it saw.
+
+    Inconclusive gated metrics get more rounds (``extra_rounds`` over ``looks`` looks); a
+    suspected regression is re-measured afresh (``attempts`` times) and fails only if the
+    fresh rounds confirm it. A confirmed time regression measured while the machine was busy
+    is *undecided* when the machine's state can explain its size (``explainable``).
+    """
+
+    extra_rounds: int = 0
+    """Rounds added to the first measurement to settle inconclusive metrics."""
+    looks: int = 1
+    """Comparisons made of the (growing) first measurement."""
+    confirmation: Confirmation = "none"
+    attempts: int = 0
+    """Fresh re-measures made to confirm a suspected regression."""
+    confirm_rounds: int = 0
+    """Rounds of each fresh re-measure."""
+    first_pvalues: Mapping[str, float | None] = field(default_factory=dict)
+    """Each suspected metric's p-value in the first measurement."""
+    waited_s: float = 0.0
+    """How long the gate waited for a busy machine to quieten before re-measuring."""
+    machine_slowdown: float | None = None
+    """The machine's reference probe around the last re-measure relative to its best (in the
+    session, or when the baseline was saved on a machine of the same kind); above
+    ``1 + TOLERANCE`` it was busy (see :mod:`.machine`)."""
+    cpu_share: float | None = None
+    """CPU time over wall time of the last re-measure: how much a busy CPU can stretch it."""
+    neighbours: float | None = None
+    """Median ratio to their baselines of the session's other tests measured just before:
+    the common-mode drift of the session (None: too few)."""
+    explainable: float | None = None
+    """The largest slowdown the machine's state could explain (busy machine only)."""
+    budget: str | None = None
+    """Why more rounds that were wanted were not taken (the test's budget, or the looks)."""
+    no_wait: str | None = None
+    """Why the gate did not wait for a busy machine (the session's waiting budget is spent,
+    or the machine stayed busy through several waits in a row)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["first_pvalues"] = dict(self.first_pvalues)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Recheck:
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["first_pvalues"] = dict(data.get("first_pvalues", {}))
+        return cls(**values)
+
+
 @dataclass(frozen=True)
 class TestComparison:
     """A test's comparisons with its baseline, and where that baseline came from."""
@@ -121,22 +186,16 @@ class TestComparison:
     stale: bool = False
     suspected: tuple[str, ...] = ()
     """Gated metrics that looked regressed at the (laxer) suspicion level."""
-    confirmation: Literal["none", "confirmed", "not confirmed"] = "none"
-    first_pvalues: Mapping[str, float | None] = field(default_factory=dict)
-    """For re-measured tests: each suspected metric's p-value in the first measurement."""
-    settle_waited_s: float | None = None
-    """For re-measured tests: how long the gate waited for the machine to settle first."""
-    machine_slowdown: float | None = None
-    """For re-measured tests: the machine's reference probe around the re-measure relative to
-    its best, in the session or when the baseline was saved on a machine of the same kind
-    (see :mod:`.machine`); above ``1 + TOLERANCE`` it was busy."""
-    excused: tuple[str, ...] = ()
-    """Time metrics that regressed in a re-measure made while the machine was busy: not
-    failed, reported inconclusive."""
+    recheck: Recheck | None = None
+    """What the gate did beyond the first measurement: more rounds, re-measures."""
 
     @property
     def regressed(self) -> tuple[Comparison, ...]:
         return tuple(c for c in self.comparisons if c.gated and c.verdict == "regressed")
+
+    @property
+    def undecided(self) -> tuple[Comparison, ...]:
+        return tuple(c for c in self.comparisons if c.gated and c.verdict == "undecided")
 
     @property
     def is_new(self) -> bool:
@@ -148,7 +207,7 @@ class TestComparison:
         gated = {c.verdict for c in self.comparisons if c.gated}
         if self.is_new or not gated or gated == {"new"}:
             return "new"
-        for verdict in ("regressed", "improved", "inconclusive"):
+        for verdict in ("regressed", "undecided", "improved", "inconclusive"):
             if verdict in gated:
                 return verdict
         return "unchanged"
@@ -157,8 +216,7 @@ class TestComparison:
         data = asdict(self)
         data["comparisons"] = [c.to_dict() for c in self.comparisons]
         data["suspected"] = list(self.suspected)
-        data["first_pvalues"] = dict(self.first_pvalues)
-        data["excused"] = list(self.excused)
+        data["recheck"] = self.recheck.to_dict() if self.recheck is not None else None
         return data
 
     @classmethod
@@ -167,8 +225,8 @@ class TestComparison:
         values = {key: value for key, value in data.items() if key in known}
         values["comparisons"] = tuple(Comparison.from_dict(c) for c in data["comparisons"])
         values["suspected"] = tuple(data.get("suspected", ()))
-        values["first_pvalues"] = dict(data.get("first_pvalues", {}))
-        values["excused"] = tuple(data.get("excused", ()))
+        recheck = data.get("recheck")
+        values["recheck"] = Recheck.from_dict(recheck) if recheck else None
         return cls(**values)
 
 
@@ -302,7 +360,7 @@ def _compare_logs(
     margin = math.log1p(common["threshold"])
     test = _test_shift(ux, uy, margin, alpha)
     rounds_needed = None
-    if test.verdict == "inconclusive":
+    if test.verdict in ("inconclusive", "regressed"):
         # pooled standard deviation of the log values: the noise the rounds fight against
         spread = math.sqrt(
             ((len(x) - 1) * _var(ux) + (len(y) - 1) * _var(uy)) / max(1, len(x) + len(y) - 2)

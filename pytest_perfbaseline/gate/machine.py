@@ -19,12 +19,13 @@ only used as the former.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["TOLERANCE", "MachineWatch", "Settling", "probe"]
+__all__ = ["FUTILE_WAITS", "TOLERANCE", "MachineWatch", "Settling", "probe"]
 
 TOLERANCE = 0.25
 """How much slower than its best the machine may be and still count as quiet.
@@ -33,6 +34,10 @@ Above the spread of the robust samples on a quiet 2-core VM (about 15% between t
 and the slowest), and far below what a burst of CPU steal does to the probe (several times).
 """
 PROBE_INTERVAL_S = 0.5
+FUTILE_WAITS = 3
+"""Waits in a row that ended with the machine still busy, after which a session stops waiting:
+a machine that is slower all session long (a profiler, coverage, a heavier neighbour) is not
+a busy window, and waiting for it only makes the session longer."""
 
 
 def _spin(n: int) -> int:
@@ -72,18 +77,40 @@ class Settling:
 
 
 class MachineWatch:
-    """Keeps the fastest sample of the session; tells and waits out a busy machine."""
+    """Keeps the fastest sample of the session; tells and waits out a busy machine.
+
+    All the waiting of a session (of a process, under pytest-xdist) is bounded by
+    ``budget_s``; after :data:`FUTILE_WAITS` waits in a row that ended busy, it stops waiting.
+    """
 
     def __init__(
         self,
         probe: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        budget_s: float = math.inf,
     ) -> None:
         self._probe = probe or _module_probe
         self._sleep = sleep
         self._monotonic = monotonic
         self.best: float | None = None
+        self.budget_s = budget_s
+        self.waited_s = 0.0
+        """Seconds spent waiting in this session so far."""
+        self.futile = 0
+        """Waits in a row that ended with the machine still busy."""
+
+    @property
+    def stopped_waiting(self) -> str | None:
+        """Why this session waits no more for a busy machine (None: it still may)."""
+        if self.futile >= FUTILE_WAITS:
+            return (
+                f"the machine stayed busy through {self.futile} waits in a row: slower all "
+                "session long, so no more waiting"
+            )
+        if self.waited_s >= self.budget_s:
+            return f"the session's waiting budget ({self.budget_s:g} s) is spent"
+        return None
 
     def sample(self) -> float:
         """The machine's speed now: the median of three best-of-two probes (about 25 ms).
@@ -111,11 +138,23 @@ class MachineWatch:
         return current / best if best > 0 else 1.0
 
     def settle(self, max_wait_s: float, reference: float | None = None) -> Settling:
-        """Wait until the machine is quiet again, for up to ``max_wait_s``."""
+        """Wait until the machine is quiet again, for up to ``max_wait_s``.
+
+        Less when the session's budget is nearly spent; not at all once it stopped waiting.
+        """
+        if self.stopped_waiting is not None:
+            max_wait_s = 0.0
+        max_wait_s = max(0.0, min(max_wait_s, self.budget_s - self.waited_s))
         start = self._monotonic()
         while True:
             slowdown = self.slowdown(reference)
             waited = self._monotonic() - start
             if slowdown <= 1 + TOLERANCE or waited >= max_wait_s:
-                return Settling(waited_s=waited, slowdown=slowdown)
+                break
             self._sleep(min(PROBE_INTERVAL_S, max(0.0, max_wait_s - waited)))
+        self.waited_s += waited
+        if slowdown <= 1 + TOLERANCE:
+            self.futile = 0
+        elif max_wait_s > 0:
+            self.futile += 1
+        return Settling(waited_s=waited, slowdown=slowdown)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # the metrics machinery is not needed to parse settings at st
 __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_GATE",
+    "DEFAULT_MAX_ROUNDS",
+    "DEFAULT_MAX_TIME_S",
     "DEFAULT_ROUNDS",
     "DEFAULT_WARMUP",
     "MARKER_KEYS",
@@ -32,6 +34,7 @@ __all__ = [
     "parse_fraction",
     "parse_gate",
     "parse_marker",
+    "parse_max_time",
     "parse_nonnegative_int",
     "parse_positive_int",
     "parse_threshold",
@@ -39,6 +42,11 @@ __all__ = [
 
 DEFAULT_ROUNDS = 10
 DEFAULT_WARMUP = 1
+DEFAULT_MAX_ROUNDS = 60
+"""The most rounds the gate measures of one test to decide it (first measurement included)."""
+DEFAULT_MAX_TIME_S = 60.0
+"""The most seconds the gate spends measuring one test to decide it (first measurement
+included); the first re-measure of a suspected regression is always made."""
 DEFAULT_ALPHA = 0.01
 # Times and rates are noisier than counts and cost; their practical margin is wider.
 DEFAULT_DELTAS: Mapping[str, float] = {
@@ -61,7 +69,7 @@ DEFAULT_GATE: tuple[str, ...] = (
     "cost_usd",
 )
 _DEFAULT_GATE_SET = frozenset(DEFAULT_GATE)
-MARKER_KEYS = ("alpha", "gate", "rounds", "threshold", "warmup")
+MARKER_KEYS = ("alpha", "gate", "max_rounds", "max_time", "rounds", "threshold", "warmup")
 
 
 class SettingError(ValueError):
@@ -294,6 +302,10 @@ class TestSettings:
     gate: tuple[str, ...] = DEFAULT_GATE
     alpha: float | None = None
     """A per-test false-alarm budget from the marker; None: a share of the session's."""
+    max_rounds: int = DEFAULT_MAX_ROUNDS
+    """The most rounds measured to decide the test, re-measures included."""
+    max_time_s: float = DEFAULT_MAX_TIME_S
+    """The most seconds spent measuring to decide the test, re-measures included."""
 
     def gates(self, metric: str, *, custom: bool) -> bool:
         """Whether ``metric`` may fail the test.
@@ -332,4 +344,27 @@ def parse_marker(
         settings = replace(settings, gate=parse_gate(kwargs["gate"], "gate", nonempty=True))
     if "alpha" in kwargs:
         settings = replace(settings, alpha=parse_alpha(kwargs["alpha"], "alpha"))
+    return _parse_budget(kwargs, settings)
+
+
+def _parse_budget(kwargs: Mapping[str, Any], settings: TestSettings) -> TestSettings:
+    if "max_rounds" in kwargs:
+        settings = replace(
+            settings, max_rounds=parse_positive_int(kwargs["max_rounds"], "max_rounds")
+        )
+    if "max_time" in kwargs:
+        settings = replace(settings, max_time_s=parse_max_time(kwargs["max_time"], "max_time"))
     return settings
+
+
+def parse_max_time(value: Any, what: str = "max_time") -> float:
+    """A test's measuring budget: seconds as a number, or a duration like ``"90s"``, ``"2m"``.
+
+    ``0`` means no time for more rounds than the first measurement's (and one re-measure).
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isfinite(value) and value >= 0:
+            return float(value)
+        raise SettingError(f"{what} must be a non-negative number of seconds, got {value!r}")
+    seconds = parse_duration(value, what)
+    return 0.0 if seconds is None else seconds

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..baseline.store import BaselineStore
     from ..gate.judge import Judge
     from ..gate.machine import MachineWatch
+    from ..gate.neighbours import Neighbours
     from ..usage.tokens import Usage
 
 __all__ = ["CONTEXT_KEY", "PerfBaselineWarning", "SessionContext"]
@@ -39,6 +40,7 @@ class SessionContext:
         self.perf_tests = 0
         """Perf tests that will run (known after collection): they share the alpha budget."""
         self.machine: MachineWatch | None = None
+        self._neighbours: Neighbours | None = None
         self._environment: Environment | None = None
         self._store: BaselineStore | None = None
         self._cost_of: Callable[[Usage], float | None] | None = None
@@ -47,6 +49,15 @@ class SessionContext:
             self._cost_of = _load_prices(options.prices)
 
     # -- prices and their warnings --------------------------------------------------------------
+
+    @property
+    def neighbours(self) -> Neighbours:
+        """The session's recently compared tests: the control for common-mode drift."""
+        if self._neighbours is None:
+            from ..gate.neighbours import Neighbours
+
+            self._neighbours = Neighbours()
+        return self._neighbours
 
     def cost_of(self, usage: Usage) -> float | None:
         if self._cost_of is None:

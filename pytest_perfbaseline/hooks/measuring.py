@@ -12,6 +12,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import pytest
@@ -20,8 +21,10 @@ from ..gate.settings import SettingError, TestSettings, parse_marker
 from .context import PerfBaselineWarning, SessionContext
 
 if TYPE_CHECKING:
-    from ..gate.compare import TestComparison
+    from ..gate.compare import Recheck, TestComparison
+    from ..gate.confirm import MachineState
     from ..gate.judge import Judge, Reference
+    from ..gate.sequential import Budget
     from ..measure.perf import Perf
     from ..metrics.result import TestResult
 
@@ -33,11 +36,25 @@ PERF_KEY = pytest.StashKey["Perf"]()
 SETTINGS_KEY = pytest.StashKey[TestSettings]()
 RESULT_KEY = pytest.StashKey["TestResult"]()
 COMPARISON_KEY = pytest.StashKey["TestComparison"]()
+CALL_TIME_KEY = pytest.StashKey[float]()
+MAX_ATTEMPTS = 2
+"""Re-measures of a suspected regression: a second one, after waiting again, when the first
+was made on a machine busy enough to explain it."""
 
 # Attributes on the call-phase report: plain builtins, so they survive xdist's serialisation
 # and reach the controller, which alone writes baselines and reports.
 RESULT_ATTR = "perfbaseline"
 COMPARISON_ATTR = "perfbaseline_comparison"
+
+
+@dataclass(frozen=True)
+class _Trial:
+    """A test being decided: its item, its ``perf``, its baseline and its measuring budget."""
+
+    item: pytest.Item
+    perf: Perf
+    reference: Reference
+    budget: Budget
 
 
 class PerfMeasurer:
@@ -57,7 +74,7 @@ class PerfMeasurer:
         if checks and options.settle_s > 0 and not options.disabled:
             from ..gate.machine import MachineWatch
 
-            self.context.machine = MachineWatch()
+            self.context.machine = MachineWatch(budget_s=options.settle_total_s)
             self.context.machine.calibrate()
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -102,7 +119,9 @@ class PerfMeasurer:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        started = time.perf_counter()
         outcome = yield  # a failing test raises here, and its rounds are not kept
+        item.stash[CALL_TIME_KEY] = time.perf_counter() - started
         perf = item.stash.get(PERF_KEY, None)
         if perf is None or self.options.disabled or not perf.measured:
             return outcome
@@ -115,23 +134,36 @@ class PerfMeasurer:
             item.stash[COMPARISON_KEY] = comparison
         item.stash[RESULT_KEY] = result
         item.user_properties.extend(junit_properties(result, comparison))
-        if comparison is not None and comparison.regressed and self.options.fail:
+        if comparison is not None and self._fails(comparison):
             from ..gate.messages import failure_message
 
             pytest.fail(failure_message(comparison), pytrace=False)
         return outcome
 
+    def _fails(self, comparison: TestComparison) -> bool:
+        """Whether the verdict fails the test, under ``--perf-fail`` and ``--perf-undecided``."""
+        if not self.options.fail:
+            return False
+        return bool(comparison.regressed) or (
+            bool(comparison.undecided) and self.options.fail_undecided
+        )
+
     def _judge_test(
         self, item: pytest.Item, perf: Perf, result: TestResult
     ) -> tuple[TestResult, TestComparison]:
-        """The test's comparison, confirmed by a re-measure when a regression is suspected."""
+        """The test's comparison: more rounds while inconclusive, a re-measure if suspected."""
         from ..events import emit
+        from ..gate.sequential import Budget
 
         reference = self._reference(item)
+        settings = item.stash[SETTINGS_KEY]
+        budget = Budget(settings)
+        budget.spend(_rounds_of(result), item.stash.get(CALL_TIME_KEY, 0.0))
         comparison = self._compare(item, reference, result)
-        if comparison.suspected and self.options.confirm:
-            result, comparison = self._remeasure(item, perf, reference, comparison)
-        regressed = [c.metric for c in comparison.regressed]
+        if self.options.confirm and reference is not None:
+            trial = _Trial(item, perf, reference, budget)
+            result, comparison = self._decide(trial, result, comparison)
+        regressed = [c.metric for c in (*comparison.regressed, *comparison.undecided)]
         emit(
             "verdict",
             item.nodeid,
@@ -142,6 +174,55 @@ class PerfMeasurer:
             regressed_metrics=regressed,
         )
         return result, comparison
+
+    def _decide(
+        self, trial: _Trial, result: TestResult, first: TestComparison
+    ) -> tuple[TestResult, TestComparison]:
+        """Grow an inconclusive measurement, then re-measure a suspected regression afresh."""
+        from dataclasses import replace
+
+        result, comparison, recheck = self._grow(trial, result, first)
+        self.context.neighbours.add(comparison)
+        if comparison.suspected:
+            return self._remeasure(trial, comparison, recheck)
+        if recheck.looks > 1 or recheck.budget:
+            comparison = replace(comparison, recheck=recheck)
+        return result, comparison
+
+    def _grow(
+        self, trial: _Trial, result: TestResult, comparison: TestComparison
+    ) -> tuple[TestResult, TestComparison, Recheck]:
+        """More rounds of the same measurement while gated metrics are inconclusive.
+
+        A suspected metric grows too, until it regresses at its level: the more rounds showed
+        it, the more the fresh re-measure gets. These looks only choose what to re-measure
+        (see gate/sequential.py): a test fails only on a fresh re-measure, so looking again
+        does not raise the false-alarm rate.
+        """
+        from ..gate.compare import Recheck
+
+        looks, extra = 1, 0
+        while not comparison.regressed:
+            more = trial.budget.extension(comparison, looks)
+            if more <= 0:
+                break
+            trial.perf.more_rounds(more)
+            result = self._rerun(trial)
+            looks, extra = looks + 1, extra + more
+            comparison = self._compare(trial.item, trial.reference, result)
+        recheck = Recheck(
+            extra_rounds=extra, looks=looks, budget=trial.budget.why_stopped(comparison, looks)
+        )
+        return result, comparison, recheck
+
+    def _rerun(self, trial: _Trial) -> TestResult:
+        """Run the test body again (as pytest-rerunfailures would); what ``perf`` has now."""
+        before = len(trial.perf.rounds)
+        started = time.perf_counter()
+        trial.item.runtest()
+        result = trial.perf.finish(trial.item.nodeid)
+        trial.budget.spend(max(0, _rounds_of(result) - before), time.perf_counter() - started)
+        return result
 
     def _reference(self, item: pytest.Item) -> Reference | None:
         """The test's stored baseline; None when it has none or its file cannot be read."""
@@ -195,48 +276,89 @@ class PerfMeasurer:
         return reference.environment.machine_probe_s
 
     def _remeasure(
-        self, item: pytest.Item, perf: Perf, reference: Reference | None, first: TestComparison
+        self, trial: _Trial, first: TestComparison, recheck: Recheck
     ) -> tuple[TestResult, TestComparison]:
-        """Run the test again, as pytest-rerunfailures would, and judge the fresh rounds alone.
+        """Re-measure a suspected regression afresh, and judge the fresh rounds alone.
 
         That bounds the false-alarm rate by the fresh test's level, however lax the suspicion
-        was. A busy machine first gets time to quieten.
+        was. A busy machine first gets time to quieten; a regression that a busy machine could
+        explain is re-measured once more before it is called undecided (gate/confirm.py).
         """
+        from dataclasses import replace
+
         from ..events import emit
         from ..gate.confirm import confirm
+        from ..gate.sequential import confirm_rounds
 
+        item = trial.item
         started = time.perf_counter()
-        machine = self.context.machine
-        slowdown, waited = None, None
-        probe = self._machine_reference(reference)
-        if machine is not None:
-            settling = machine.settle(self.options.settle_s, probe)
-            waited, slowdown = settling.waited_s, settling.slowdown
-        perf.reset()
-        item.runtest()
-        result = perf.finish(item.nodeid)
-        if machine is not None and slowdown is not None:
-            # a burst can also begin during the re-measure: look again afterwards
-            slowdown = max(slowdown, machine.slowdown(probe))
-        comparison = confirm(
-            first,
-            self._compare(item, reference, result),
-            machine_slowdown=slowdown,
-            settle_waited_s=waited,
-        )
+        rounds = confirm_rounds(first, item.stash[SETTINGS_KEY], trial.budget)
+        recheck = replace(recheck, confirm_rounds=rounds)
+        while True:
+            recheck = replace(recheck, attempts=recheck.attempts + 1)
+            result, state = self._fresh_rounds(trial, rounds)
+            fresh = self._compare(item, trial.reference, result)
+            comparison = confirm(first, fresh, state, recheck)
+            assert comparison.recheck is not None
+            recheck = comparison.recheck
+            if not self._try_again(comparison, trial.budget, rounds):
+                break
         emit(
             "re-measured",
             item.nodeid,
             f"re-measured {item.nodeid} to check a suspected regression of "
-            f"{', '.join(comparison.suspected)}: {comparison.confirmation}",
+            f"{', '.join(comparison.suspected)}: {recheck.confirmation}",
             duration_s=time.perf_counter() - started,
             suspected=list(comparison.suspected),
-            confirmation=comparison.confirmation,
-            settle_waited_s=waited,
-            machine_slowdown=slowdown,
-            excused=list(comparison.excused),
+            confirmation=recheck.confirmation,
+            attempts=recheck.attempts,
+            settle_waited_s=recheck.waited_s,
+            machine_slowdown=recheck.machine_slowdown,
+            undecided=[c.metric for c in comparison.undecided],
         )
         return result, comparison
+
+    def _try_again(self, comparison: TestComparison, budget: Budget, rounds: int) -> bool:
+        """Whether an undecided re-measure gets another attempt after more waiting."""
+        machine = self.context.machine
+        recheck = comparison.recheck
+        return (
+            recheck is not None
+            and recheck.confirmation == "undecided"
+            and recheck.attempts < MAX_ATTEMPTS
+            and machine is not None
+            and machine.stopped_waiting is None
+            and budget.affordable() >= rounds
+        )
+
+    def _fresh_rounds(self, trial: _Trial, rounds: int) -> tuple[TestResult, MachineState]:
+        """Wait for a busy machine, measure ``rounds`` fresh rounds, and say how busy it was."""
+        from ..gate.confirm import MachineState
+
+        machine = self.context.machine
+        probe = self._machine_reference(trial.reference)
+        slowdown, waited, no_wait = None, 0.0, None
+        if machine is not None:
+            no_wait = machine.stopped_waiting
+            settling = machine.settle(self.options.settle_s, probe)
+            waited, slowdown = settling.waited_s, settling.slowdown
+        trial.perf.reset()
+        trial.perf.more_rounds(rounds)
+        cpu_started, wall_started = time.process_time(), time.perf_counter()
+        result = self._rerun(trial)
+        cpu = time.process_time() - cpu_started
+        wall = time.perf_counter() - wall_started
+        if machine is not None and slowdown is not None:
+            # a burst can also begin during the re-measure: look again afterwards
+            slowdown = max(slowdown, machine.slowdown(probe))
+        state = MachineState(
+            slowdown=slowdown,
+            cpu_share=cpu / wall if wall > 0 else None,
+            neighbours=self.context.neighbours.drift(exclude=trial.item.nodeid),
+            waited_s=waited,
+            no_wait=no_wait,
+        )
+        return result, state
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -257,12 +379,17 @@ class PerfMeasurer:
         return report
 
 
+def _rounds_of(result: TestResult) -> int:
+    return len(result.rounds)
+
+
 def _release(item: pytest.Item) -> None:
     """Drop what a test's measuring left in its stash (its Perf, result and comparison)."""
     _drop(item.stash, PERF_KEY)
     _drop(item.stash, SETTINGS_KEY)
     _drop(item.stash, RESULT_KEY)
     _drop(item.stash, COMPARISON_KEY)
+    _drop(item.stash, CALL_TIME_KEY)
 
 
 def _drop(stash: pytest.Stash, key: pytest.StashKey[_T]) -> None:

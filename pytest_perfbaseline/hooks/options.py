@@ -19,6 +19,8 @@ import pytest
 from ..files import not_a_regular_file
 from ..gate.settings import (
     DEFAULT_ALPHA,
+    DEFAULT_MAX_ROUNDS,
+    DEFAULT_MAX_TIME_S,
     DEFAULT_ROUNDS,
     DEFAULT_WARMUP,
     SettingError,
@@ -28,6 +30,7 @@ from ..gate.settings import (
     parse_bool,
     parse_duration,
     parse_gate,
+    parse_max_time,
     parse_nonnegative_int,
     parse_positive_int,
     parse_threshold,
@@ -38,6 +41,7 @@ __all__ = ["FLAGS", "Flag", "Options", "add_options", "check_output_paths", "rea
 DEFAULT_BASELINE_DIR = ".perfbaseline"
 DEFAULT_MAX_AGE = "30d"
 DEFAULT_SETTLE = "30s"
+DEFAULT_SETTLE_TOTAL = "120s"
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -139,6 +143,34 @@ FLAGS = (
         metavar="AGE",
     ),
     _flag(
+        "--perf-settle-total",
+        "perf_settle_total",
+        "the most a session (each xdist worker) waits in all for a busy machine to quieten; "
+        f"default {DEFAULT_SETTLE_TOTAL}",
+        metavar="AGE",
+    ),
+    _flag(
+        "--perf-undecided",
+        "perf_undecided",
+        "what a test whose regression a busy machine could explain does (verdict "
+        "'undecided'): 'fail' it or let it 'pass' (reported either way); default fail",
+        metavar="fail|pass",
+    ),
+    _flag(
+        "--perf-max-rounds",
+        "perf_max_rounds",
+        "the most rounds measured to decide one test (more rounds for an inconclusive "
+        f"metric, re-measures included); default {DEFAULT_MAX_ROUNDS}",
+        metavar="N",
+    ),
+    _flag(
+        "--perf-max-time",
+        "perf_max_time",
+        "the most time spent measuring to decide one test ('90s', '2m'; the first re-measure "
+        f"of a suspected regression is always made); default {DEFAULT_MAX_TIME_S:g}s",
+        metavar="AGE",
+    ),
+    _flag(
         "--perf-fail",
         "perf_fail",
         "'regression': a regressed test fails; 'never': report regressions without "
@@ -228,6 +260,8 @@ class Options:
     csv: Path | None = None
     markdown: Path | None = None
     github_summary: bool = True
+    settle_total_s: float = 120.0
+    fail_undecided: bool = True
 
     def report_paths(self) -> dict[str, Path]:
         paths = {"--perf-json": self.json, "--perf-csv": self.csv, "--perf-markdown": self.markdown}
@@ -314,6 +348,8 @@ def read_options(config: pytest.Config) -> Options:
         warmup=get("perf_warmup", parse_nonnegative_int, DEFAULT_WARMUP),
         threshold=get("perf_threshold", parse_threshold, Threshold()),
         gate=get("perf_gate", _gate, TestSettings().gate),
+        max_rounds=get("perf_max_rounds", parse_positive_int, DEFAULT_MAX_ROUNDS),
+        max_time_s=get("perf_max_time", parse_max_time, DEFAULT_MAX_TIME_S),
     )
     rootdir = config.rootpath
     prices = get("perf_prices", _text("the path of a TOML or JSON price file"), None)
@@ -342,6 +378,11 @@ def read_options(config: pytest.Config) -> Options:
         confirm=get("perf_confirm", parse_bool, True),
         settle_s=get("perf_settle", parse_duration, parse_duration(DEFAULT_SETTLE)) or 0.0,
         fail=get("perf_fail", _choice("regression", "never"), "regression") == "regression",
+        settle_total_s=get(
+            "perf_settle_total", parse_duration, parse_duration(DEFAULT_SETTLE_TOTAL)
+        )
+        or 0.0,
+        fail_undecided=get("perf_undecided", _choice("fail", "pass"), "fail") == "fail",
         max_age_s=get("perf_baseline_max_age", parse_duration, parse_duration(DEFAULT_MAX_AGE)),
         disabled=get("perf_disable", parse_bool, False),
         prices=rootdir / prices if prices is not None else None,

@@ -160,6 +160,7 @@ class Perf:
         self._warned_no_usage: set[str] = set()
         self._results: list[RoundMetrics] = []
         self._measured = False
+        self._more_rounds: int | None = None
 
     # -- running workloads ---------------------------------------------------------------------
 
@@ -175,7 +176,7 @@ class Perf:
         self._recorder.allow_implicit = False
         if self._disabled:
             return 0, 1
-        return self._warmup, self._rounds_requested
+        return self._warmup, self._more_rounds or self._rounds_requested
 
     def __call__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         __tracebackhide__ = True
@@ -383,6 +384,19 @@ class Perf:
         self._recorder = Recorder(self._recorder.clock)
         self._results = []
         self._measured = False
+        self._more_rounds = None
+
+    def more_rounds(self, rounds: int) -> None:
+        """Keep the rounds measured so far, and let the workload be measured for ``rounds`` more.
+
+        The pytest plugin calls it before re-running a test whose verdict needs more rounds;
+        the next ``perf(fn)`` call (warm-up included) adds its rounds to the ones kept.
+        """
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
+        self._recorder = Recorder(self._recorder.clock)
+        self._measured = False
+        self._more_rounds = rounds
 
 
 def _catalogue(

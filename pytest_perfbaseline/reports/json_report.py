@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 REPORT_FORMAT = "pytest-perfbaseline-report"
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 _WRITE_AGAIN = "write it again with pytest --perf-json=PATH"
 
 

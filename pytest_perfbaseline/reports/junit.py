@@ -27,6 +27,9 @@ def junit_properties(
             properties.append((f"perf.{name}.median", f"{summary[name].median:.6g}"))
     if comparison is not None:
         properties.append(("perf.verdict", comparison.verdict))
+        if comparison.recheck is not None:
+            properties.append(("perf.confirmation", comparison.recheck.confirmation))
+            properties.append(("perf.rounds_added", comparison.recheck.extra_rounds))
         for c in comparison.comparisons:
             if c.gated and c.verdict != "new":
                 properties.append((f"perf.{c.metric}.verdict", c.verdict))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..gate.compare import Comparison
+from ..gate.compare import Comparison, TestComparison
+from ..gate.messages import machine_note
 from ..gate.rounds import MAX_ROUNDS_NEEDED
 from ..metrics.formatting import (
     format_cost,
@@ -28,6 +29,7 @@ __all__ = ["ICONS", "markdown_code", "render_markdown"]
 
 ICONS = {
     "regressed": "❌",
+    "undecided": "⚠️",
     "improved": "🟢",
     "inconclusive": "❔",
     "unchanged": "✅",
@@ -118,7 +120,15 @@ def _status(report: RunReport, entries: Sequence[TestEntry]) -> str:
         return text
     counts = report.counts()
     parts = [f"{n} {verdict}" for verdict, n in counts.items() if n]
-    icon = "❌" if counts["regressed"] else "❔" if counts["inconclusive"] else "✅"
+    icon = (
+        "❌"
+        if counts["regressed"]
+        else "⚠️"
+        if counts["undecided"]
+        else "❔"
+        if counts["inconclusive"]
+        else "✅"
+    )
     text = f"{icon} {' · '.join(parts) or 'no perf tests compared'} · {profile}"
     if counts["regressed"] and not report.fail_on_regression:
         text += " · not failing the run (`--perf-fail=never`)"
@@ -144,16 +154,21 @@ def _by_metric(comparisons: Sequence[Comparison]) -> list[Comparison]:
 
 
 def _regressions(entries: Sequence[TestEntry]) -> list[str]:
-    regressed = [e for e in entries if e.comparison is not None and e.comparison.regressed]
-    if not regressed:
+    failing = [
+        e
+        for e in entries
+        if e.comparison is not None and (e.comparison.regressed or e.comparison.undecided)
+    ]
+    if not failing:
         return []
-    lines = ["### ❌ Regressions", ""]
-    for entry in regressed:
+    undecided = not any(e.comparison is not None and e.comparison.regressed for e in failing)
+    heading = "### ⚠️ Undecided" if undecided else "### ❌ Regressions"
+    lines = [heading, ""]
+    for entry in failing:
         tc = entry.comparison
         assert tc is not None
-        confirmed = " (confirmed by re-measuring)" if tc.confirmation == "confirmed" else ""
-        lines.append(f"- {markdown_code(entry.nodeid)}{confirmed}")
-        lines.extend(_regression_line(c) for c in _by_metric(tc.regressed))
+        lines.append(f"- {markdown_code(entry.nodeid)}{_recheck_note(tc)}")
+        lines.extend(_regression_line(c) for c in _by_metric((*tc.regressed, *tc.undecided)))
         stale = " (stale)" if tc.stale else ""
         lines.append(
             f"  - baseline: saved {tc.baseline_saved_at or 'at an unknown time'}{stale}; "
@@ -165,6 +180,20 @@ def _regressions(entries: Sequence[TestEntry]) -> list[str]:
         "(then commit `.perfbaseline/`).",
     ]
     return lines
+
+
+def _recheck_note(tc: TestComparison) -> str:
+    recheck = tc.recheck
+    if recheck is None:
+        return ""
+    if recheck.confirmation == "confirmed":
+        return " (confirmed by re-measuring)"
+    if recheck.confirmation == "undecided":
+        return (
+            " (undecided: slowed down while the machine was busy, by no more than that "
+            f"explains; {machine_note(recheck)})"
+        )
+    return ""
 
 
 def _median(summary: dict[str, Summary], name: str) -> float | None:
@@ -216,15 +245,7 @@ def _notes(report: RunReport, entries: Sequence[TestEntry]) -> list[str]:
             )
             notes.append(f"- {ICONS['inconclusive']} {markdown_code(nodeid)}: {metrics}")
     for nodeid, tc in compared:
-        if tc.excused:
-            metrics = ", ".join(markdown_code(m) for m in tc.excused)
-            notes.append(
-                f"- 🐢 {markdown_code(nodeid)}: {metrics} slowed down, but the machine was busy "
-                "while re-measuring (its reference probe ran "
-                f"{tc.machine_slowdown or 1:.1f}x slower than at its best): not failed, "
-                "run again to decide"
-            )
-        elif tc.confirmation == "not confirmed":
+        if tc.recheck is not None and tc.recheck.confirmation == "not confirmed":
             metrics = ", ".join(markdown_code(m) for m in tc.suspected)
             notes.append(
                 f"- 🔁 {markdown_code(nodeid)}: suspected regression of {metrics} "

@@ -14,7 +14,7 @@ from ..metrics.result import TestResult
 
 __all__ = ["VERDICT_ORDER", "RunReport", "TestEntry"]
 
-VERDICT_ORDER = ("regressed", "improved", "inconclusive", "unchanged", "new")
+VERDICT_ORDER = ("regressed", "undecided", "improved", "inconclusive", "unchanged", "new")
 """Verdicts worst first, as summaries count them."""
 
 

@@ -6,6 +6,7 @@ from collections.abc import Collection, Sequence
 
 from ..baseline.store import SaveReport
 from ..gate.compare import Comparison, TestComparison
+from ..gate.messages import machine_note
 from ..gate.rounds import MAX_ROUNDS_NEEDED
 from ..metrics.formatting import (
     format_cost,
@@ -233,7 +234,7 @@ def verdict_lines(
     lines += [(line, {}) for line in render_comparisons(comparisons, verbose=verbose)]
     counts = verdict_counts(comparisons)
     summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
-    regressed = counts["regressed"] > 0
+    regressed = counts["regressed"] + counts["undecided"] > 0
     lines.append(
         (
             f"compared with profile {profile!r}: {summary or 'nothing'}",
@@ -254,26 +255,51 @@ def verdict_lines(
                     {"yellow": True},
                 )
             )
-    for tc in comparisons:
-        if tc.excused:
+    lines += _recheck_lines(comparisons)
+    return lines
+
+
+def _recheck_lines(comparisons: Sequence[TestComparison]) -> list[Line]:
+    """What the gate did beyond first measurements: undecided tests, re-measures, waiting."""
+    lines: list[Line] = []
+    rechecked = [(tc, tc.recheck) for tc in comparisons if tc.recheck is not None]
+    for tc, recheck in rechecked:
+        if recheck.confirmation == "undecided":
+            metrics = ", ".join(c.metric for c in tc.undecided)
             lines.append(
                 (
-                    f"not failed: {tc.nodeid}: {', '.join(tc.excused)} slowed down, but the "
-                    "machine was busy while re-measuring (its reference probe ran "
-                    f"{tc.machine_slowdown or 1:.1f}x slower than at its best, in this session or "
-                    "when the baseline was saved); "
-                    "run again to decide (see docs/gate.md)",
+                    f"undecided: {tc.nodeid}: {metrics} slowed down while the machine was busy, "
+                    f"by no more than that explains ({machine_note(recheck)}); run again on a "
+                    "quieter machine to decide (see docs/gate.md)",
                     {"yellow": True},
                 )
             )
-    unconfirmed = [
-        tc.nodeid for tc in comparisons if tc.confirmation == "not confirmed" and not tc.excused
-    ]
+    unconfirmed = [tc.nodeid for tc, r in rechecked if r.confirmation == "not confirmed"]
     if unconfirmed:
         lines.append(
             (
                 f"re-measured and not confirmed (passed): {', '.join(unconfirmed)}",
                 {"yellow": True},
+            )
+        )
+    grown = [(tc.nodeid, r.extra_rounds) for tc, r in rechecked if r.extra_rounds]
+    if grown:
+        listed = ", ".join(f"{nodeid} (+{extra})" for nodeid, extra in grown)
+        lines.append((f"more rounds to decide: {listed}", {}))
+    short = sorted({r.budget for _, r in rechecked if r.budget})
+    if short:
+        lines.append((f"still inconclusive: {'; '.join(short)}", {}))
+    no_wait = sorted({r.no_wait for _, r in rechecked if r.no_wait})
+    if no_wait:
+        lines.append((f"did not wait for the machine: {'; '.join(no_wait)}", {"yellow": True}))
+    waited = sum(r.waited_s for _, r in rechecked)
+    if waited >= 0.5:
+        count = sum(1 for _, r in rechecked if r.waited_s > 0)
+        lines.append(
+            (
+                f"waited {waited:.0f} s in all for a busy machine to quieten before "
+                f"re-measuring ({count} test{'s' * (count != 1)})",
+                {},
             )
         )
     return lines
