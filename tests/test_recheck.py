@@ -354,3 +354,19 @@ def test_bad_gate_budget_options_are_usage_errors(
     result = pytester.runpytest(option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
+
+
+def test_a_test_timed_without_perf_fn_gets_no_more_rounds(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        test_body=NOISY.replace(
+            "    perf(work)\n", "    with perf.phase('work'):\n        work()\n"
+        )
+    )
+    pytester.runpytest("--perf-baseline=save").assert_outcomes(passed=1)
+    result = pytester.runpytest("--perf-compare", "--perf-json=r.json")
+    result.assert_outcomes(passed=1)
+    test = json.loads((pytester.path / "r.json").read_text())["tests"][0]
+    assert test["implicit"] is True
+    assert len(test["rounds"]) == 1
+    assert test["comparison"]["recheck"] is None
