@@ -347,7 +347,9 @@ def test_markers_stack_the_closest_last() -> None:
 
 
 def test_positional_marker_arguments_are_rejected() -> None:
-    with pytest.raises(SettingError, match=r"keyword arguments only \(alpha, gate, rounds") as info:
+    with pytest.raises(
+        SettingError, match=r"keyword arguments only \(alpha, gate, min_round_time, rounds"
+    ) as info:
         parse_marker({}, (20,), TestSettings())
     assert "(20,)" in str(info.value)
 

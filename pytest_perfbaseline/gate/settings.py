@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the metrics machinery is not needed to parse settings at st
 __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_GATE",
+    "DEFAULT_MIN_ROUND_TIME",
     "DEFAULT_ROUNDS",
     "DEFAULT_WARMUP",
     "MARKER_KEYS",
@@ -32,6 +33,7 @@ __all__ = [
     "parse_fraction",
     "parse_gate",
     "parse_marker",
+    "parse_min_round_time",
     "parse_nonnegative_int",
     "parse_positive_int",
     "parse_threshold",
@@ -39,6 +41,9 @@ __all__ = [
 
 DEFAULT_ROUNDS = 10
 DEFAULT_WARMUP = 1
+DEFAULT_MIN_ROUND_TIME = "5ms"
+"""A round of ``perf(fn)`` shorter than this calls the workload several times (docs/metrics.md)."""
+DEFAULT_MIN_ROUND_S = 0.005
 DEFAULT_ALPHA = 0.01
 # Times and rates are noisier than counts and cost; their practical margin is wider.
 DEFAULT_DELTAS: Mapping[str, float] = {
@@ -61,7 +66,7 @@ DEFAULT_GATE: tuple[str, ...] = (
     "cost_usd",
 )
 _DEFAULT_GATE_SET = frozenset(DEFAULT_GATE)
-MARKER_KEYS = ("alpha", "gate", "rounds", "threshold", "warmup")
+MARKER_KEYS = ("alpha", "gate", "min_round_time", "rounds", "threshold", "warmup")
 
 
 class SettingError(ValueError):
@@ -282,6 +287,27 @@ def parse_duration(value: Any, what: str = "duration") -> float | None:
     return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
+_ROUND_TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+
+
+def parse_min_round_time(value: Any, what: str = "min_round_time") -> float:
+    """``"5ms"``, ``"0.01s"``, ``"500us"`` or a number of seconds; ``0`` / ``"0"``: no minimum."""
+    number = math.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(s|ms|us)?", text)
+        if match and (match.group(2) or float(match.group(1)) == 0):
+            number = float(match.group(1)) * _ROUND_TIME_UNITS[match.group(2) or "s"]
+    if not 0.0 <= number <= 60.0:
+        raise SettingError(
+            f"{what} must be a duration with a unit s, ms or us of at most 60s (like '5ms'), "
+            f"or 0 to call the workload once per round; got {value!r}"
+        )
+    return number
+
+
 @dataclass(frozen=True)
 class TestSettings:
     """The settings one perf test runs with, after marker > command line > ini > default."""
@@ -294,6 +320,8 @@ class TestSettings:
     gate: tuple[str, ...] = DEFAULT_GATE
     alpha: float | None = None
     """A per-test false-alarm budget from the marker; None: a share of the session's."""
+    min_round_s: float = DEFAULT_MIN_ROUND_S
+    """``perf(fn)`` calls a faster workload several times per round to last this long."""
 
     def gates(self, metric: str, *, custom: bool) -> bool:
         """Whether ``metric`` may fail the test.
@@ -332,4 +360,7 @@ def parse_marker(
         settings = replace(settings, gate=parse_gate(kwargs["gate"], "gate", nonempty=True))
     if "alpha" in kwargs:
         settings = replace(settings, alpha=parse_alpha(kwargs["alpha"], "alpha"))
+    if "min_round_time" in kwargs:
+        seconds = parse_min_round_time(kwargs["min_round_time"], "min_round_time")
+        settings = replace(settings, min_round_s=seconds)
     return settings

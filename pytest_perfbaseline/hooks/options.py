@@ -19,6 +19,8 @@ import pytest
 from ..files import not_a_regular_file
 from ..gate.settings import (
     DEFAULT_ALPHA,
+    DEFAULT_MIN_ROUND_S,
+    DEFAULT_MIN_ROUND_TIME,
     DEFAULT_ROUNDS,
     DEFAULT_WARMUP,
     SettingError,
@@ -28,6 +30,7 @@ from ..gate.settings import (
     parse_bool,
     parse_duration,
     parse_gate,
+    parse_min_round_time,
     parse_nonnegative_int,
     parse_positive_int,
     parse_threshold,
@@ -97,6 +100,14 @@ FLAGS = (
         "perf_warmup",
         f"warm-up rounds (run, not measured) per perf test; default {DEFAULT_WARMUP}",
         metavar="N",
+    ),
+    _flag(
+        "--perf-min-round-time",
+        "perf_min_round_time",
+        "a perf(fn) workload faster than this is called several times per round so a round "
+        "lasts this long, and round_s is per call ('5ms', '500us'; 0: once per round); "
+        f"default {DEFAULT_MIN_ROUND_TIME}",
+        metavar="TIME",
     ),
     _flag(
         "--perf-threshold",
@@ -314,6 +325,7 @@ def read_options(config: pytest.Config) -> Options:
         warmup=get("perf_warmup", parse_nonnegative_int, DEFAULT_WARMUP),
         threshold=get("perf_threshold", parse_threshold, Threshold()),
         gate=get("perf_gate", _gate, TestSettings().gate),
+        min_round_s=get("perf_min_round_time", parse_min_round_time, DEFAULT_MIN_ROUND_S),
     )
     rootdir = config.rootpath
     prices = get("perf_prices", _text("the path of a TOML or JSON price file"), None)
