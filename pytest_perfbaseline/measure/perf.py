@@ -238,18 +238,20 @@ class Perf:
             for _ in range(count):
                 recorder.begin_round()
                 try:
-                    for _ in range(calls):
-                        result = fn(*args, **kwargs)
-                        if inspect.isawaitable(result):
-                            if inspect.iscoroutine(result):
-                                result.close()
-                            raise TypeError(
-                                "the workload returned an awaitable: use `await perf.arun(fn, ...)`"
-                            )
+                    result = fn(*args, **kwargs)
+                    if inspect.isawaitable(result):
+                        if inspect.iscoroutine(result):
+                            result.close()
+                        raise TypeError(
+                            "the workload returned an awaitable: use `await perf.arun(fn, ...)`"
+                        )
+                    if calls > 1:  # a calibrated round: the calls after the first
+                        for _ in range(calls - 1):
+                            result = fn(*args, **kwargs)
                 except BaseException:
                     recorder.discard_round()
                     raise
-                self._finish_round(keep=keep, calls=calls)
+                self._finish_round(keep, calls)
         return result  # type: ignore[no-any-return]
 
     async def arun(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
@@ -261,18 +263,20 @@ class Perf:
             for _ in range(count):
                 recorder.begin_round()
                 try:
-                    for _ in range(calls):
-                        awaitable = fn(*args, **kwargs)
-                        if not inspect.isawaitable(awaitable):
-                            raise TypeError(
-                                "perf.arun() needs a coroutine function (async def); for a "
-                                "plain function use perf(fn, ...)"
-                            )
-                        result = await awaitable
+                    awaitable = fn(*args, **kwargs)
+                    if not inspect.isawaitable(awaitable):
+                        raise TypeError(
+                            "perf.arun() needs a coroutine function (async def); for a plain "
+                            "function use perf(fn, ...)"
+                        )
+                    result = await awaitable
+                    if calls > 1:  # a calibrated round: the calls after the first
+                        for _ in range(calls - 1):
+                            result = await fn(*args, **kwargs)
                 except BaseException:
                     recorder.discard_round()
                     raise
-                self._finish_round(keep=keep, calls=calls)
+                self._finish_round(keep, calls)
         return result  # type: ignore[no-any-return]
 
     # -- inner iterations ------------------------------------------------------------------
@@ -308,19 +312,23 @@ class Perf:
             per_call = elapsed / self._iterations
             self._iterations = max(self._iterations, iterations_for(per_call, self._min_round_ns))
 
-    def _finish_round(self, *, keep: bool, calls: int = 1) -> None:
+    def _finish_round(self, keep: bool, calls: int) -> None:
         record = self._recorder.end_round()
         if not keep:
             end_ns = record.end_ns if record.end_ns is not None else record.start_ns
             self._probes.append((end_ns - record.start_ns, _recorded_anything(record)))
             return
-        if calls > 1 and _recorded_anything(record):
+        metrics = self._compute(record) if calls == 1 else self._per_call(record, calls)
+        self._results.append(metrics)
+
+    def _per_call(self, record: RoundRecord, calls: int) -> RoundMetrics:
+        """A calibrated round's metrics: ``round_s`` is the time of one of its calls."""
+        if _recorded_anything(record):
             raise RuntimeError(ITERATIONS_ACTIVITY_MESSAGE.format(calls=calls))
         metrics = self._compute(record)
-        if calls > 1:
-            round_s = metrics.values["round_s"]
-            metrics.values["round_s"] = None if round_s is None else round_s / calls
-        self._results.append(metrics)
+        round_s = metrics.values["round_s"]
+        metrics.values["round_s"] = None if round_s is None else round_s / calls
+        return metrics
 
     def _compute(self, record: Any) -> RoundMetrics:
         if self._cost_of is None:
