@@ -38,7 +38,8 @@ def pytest_configure(config: pytest.Config) -> None:
     keys = ", ".join(f"{key}=..." for key in MARKER_KEYS)
     config.addinivalue_line(
         "markers",
-        f"perf({keys}): settings of a perf test (rounds, warmup, threshold, gate, alpha); "
+        f"perf({keys}): settings of a perf test (rounds, warmup, threshold, gate, alpha, "
+        "min_round_time); "
         "every test using the perf fixture carries this marker",
     )
     options = read_options(config)
@@ -92,6 +93,8 @@ def perf(request: pytest.FixtureRequest, perf_clock: Callable[[], int]) -> Perf:
     ``perf.stream(source, ...)``, open spans with ``perf.phase/agent/operation(name)``,
     account non-streamed calls with ``perf.record_usage(...)`` and add custom values with
     ``perf.metric(...)``. Afterwards ``perf.rounds`` and ``perf.summary[metric]`` hold the
-    results. Settings: ``@pytest.mark.perf(rounds=, warmup=, threshold=, gate=, alpha=)``.
+    results. Settings: ``@pytest.mark.perf(rounds=, warmup=, threshold=, gate=, alpha=,
+    min_round_time=)``; a workload faster than ``min_round_time`` (default 5 ms) is called
+    several times per round, and ``round_s`` is then the time per call.
     """
     return request.config.stash[MEASURER_KEY].create_perf(request.node, perf_clock)

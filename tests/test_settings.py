@@ -348,7 +348,8 @@ def test_markers_stack_the_closest_last() -> None:
 
 def test_positional_marker_arguments_are_rejected() -> None:
     with pytest.raises(
-        SettingError, match=r"keyword arguments only \(alpha, gate, max_rounds"
+        SettingError,
+        match=r"keyword arguments only \(alpha, gate, max_rounds, max_time, min_round_time",
     ) as info:
         parse_marker({}, (20,), TestSettings())
     assert "(20,)" in str(info.value)

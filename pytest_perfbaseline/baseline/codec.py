@@ -3,8 +3,9 @@
 Schema 1 is an object ``{"schema": 1, "tests": {<key>: <entry>}}``, where an entry holds
 ``environment`` (see :class:`~pytest_perfbaseline.baseline.environment.Environment`),
 ``rounds`` (the number of rounds stored), ``rounds_requested``, ``warmup``, ``implicit``,
-``metrics``, ``itl_histogram`` (``[[lower_s, upper_s, count], ...]``) and ``token_sources``
-(see :mod:`.entries` for how a test's result becomes an entry). A metric is ``{"unit",
+``iterations`` (calls of the workload per round; written only when above 1), ``metrics``,
+``itl_histogram`` (``[[lower_s, upper_s, count], ...]``) and ``token_sources`` (see
+:mod:`.entries` for how a test's result becomes an entry). A metric is ``{"unit",
 "kind", "higher_is_better", "values": [one value or null per round], "name": [scope, owner,
 quantity]}``; ``name`` says what it belongs to (see
 :class:`~pytest_perfbaseline.metrics.names.MetricName`) and is absent in files written before
@@ -156,6 +157,10 @@ def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _is_positive(value: object) -> bool:
+    return _is_count(value) and value != 0
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -185,6 +190,7 @@ _ENTRY_FIELDS: tuple[_Field, ...] = (
     ("warmup", _is_count, "a whole number >= 0"),
     ("rounds_requested", _is_count, "a whole number >= 0"),
     ("implicit", _is_bool, "true or false"),
+    ("iterations", _is_positive, "a whole number >= 1"),
     ("environment", _is_object, "an object"),
     ("metrics", _is_object, "an object"),
 )

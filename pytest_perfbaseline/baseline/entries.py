@@ -29,6 +29,7 @@ ENTRY_KEYS = frozenset(
         "metrics",
         "itl_histogram",
         "token_sources",
+        "iterations",
     }
 )
 """The keys :func:`entry_document` writes: re-saving a test replaces these and keeps others."""
@@ -79,7 +80,7 @@ def entry_document(result: TestResult, environment: Environment) -> dict[str, An
         ]
         for i, (lower, upper, count) in enumerate(result.itl_histogram, 1)
     ]
-    return {
+    entry: dict[str, Any] = {
         "environment": environment.to_dict(),
         "rounds": len(result.rounds),
         "rounds_requested": int(result.rounds_requested),
@@ -89,6 +90,11 @@ def entry_document(result: TestResult, environment: Environment) -> dict[str, An
         "itl_histogram": histogram,
         "token_sources": {str(k): str(v) for k, v in result.token_sources.items()},
     }
+    if result.iterations != 1:
+        # Only when rounds were calibrated: an entry without it means one call per round,
+        # so the files of every other test stay as they were.
+        entry["iterations"] = int(result.iterations)
+    return entry
 
 
 def _metric_info(name: str, metric: Mapping[str, Any]) -> MetricInfo:
@@ -126,6 +132,7 @@ def entry_result(nodeid: str, entry: Mapping[str, Any]) -> TestResult:
         rounds_requested=int(entry.get("rounds_requested", count)),
         warmup=int(entry.get("warmup", 0)),
         implicit=bool(entry.get("implicit", False)),
+        iterations=int(entry.get("iterations", 1)),
         names={
             name: MetricName.from_list(metrics[name]["name"], name)
             for name in names

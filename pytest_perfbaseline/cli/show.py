@@ -110,6 +110,8 @@ def _header(entry: BaselineEntry) -> list[str]:
         commit = f"{env.git_commit} ({_GIT_STATE[env.git_dirty]})"
     machine = f"{env.cpu or 'unknown CPU'}, {env.cores or '?'} cores; {env.platform}"
     implicit = "; measured implicitly (no perf(fn) call)" if result.implicit else ""
+    if result.iterations > 1:
+        implicit += f"; {result.iterations} calls per round (round_s is per call)"
     lines = [
         entry.nodeid,
         f"  profile: {entry.profile}",

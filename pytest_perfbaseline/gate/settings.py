@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_GATE",
     "DEFAULT_MAX_ROUNDS",
     "DEFAULT_MAX_TIME_S",
+    "DEFAULT_MIN_ROUND_TIME",
     "DEFAULT_ROUNDS",
     "DEFAULT_WARMUP",
     "MARKER_KEYS",
@@ -35,6 +36,7 @@ __all__ = [
     "parse_gate",
     "parse_marker",
     "parse_max_time",
+    "parse_min_round_time",
     "parse_nonnegative_int",
     "parse_positive_int",
     "parse_threshold",
@@ -47,6 +49,9 @@ DEFAULT_MAX_ROUNDS = 60
 DEFAULT_MAX_TIME_S = 60.0
 """The most seconds the gate spends measuring one test to decide it (first measurement
 included); the first re-measure of a suspected regression is always made."""
+DEFAULT_MIN_ROUND_TIME = "5ms"
+"""A round of ``perf(fn)`` shorter than this calls the workload several times (docs/metrics.md)."""
+DEFAULT_MIN_ROUND_S = 0.005
 DEFAULT_ALPHA = 0.01
 # Times and rates are noisier than counts and cost; their practical margin is wider.
 DEFAULT_DELTAS: Mapping[str, float] = {
@@ -69,7 +74,16 @@ DEFAULT_GATE: tuple[str, ...] = (
     "cost_usd",
 )
 _DEFAULT_GATE_SET = frozenset(DEFAULT_GATE)
-MARKER_KEYS = ("alpha", "gate", "max_rounds", "max_time", "rounds", "threshold", "warmup")
+MARKER_KEYS = (
+    "alpha",
+    "gate",
+    "max_rounds",
+    "max_time",
+    "min_round_time",
+    "rounds",
+    "threshold",
+    "warmup",
+)
 
 
 class SettingError(ValueError):
@@ -290,6 +304,27 @@ def parse_duration(value: Any, what: str = "duration") -> float | None:
     return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
+_ROUND_TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+
+
+def parse_min_round_time(value: Any, what: str = "min_round_time") -> float:
+    """``"5ms"``, ``"0.01s"``, ``"500us"`` or a number of seconds; ``0`` / ``"0"``: no minimum."""
+    number = math.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(s|ms|us)?", text)
+        if match and (match.group(2) or float(match.group(1)) == 0):
+            number = float(match.group(1)) * _ROUND_TIME_UNITS[match.group(2) or "s"]
+    if not 0.0 <= number <= 60.0:
+        raise SettingError(
+            f"{what} must be a duration with a unit s, ms or us of at most 60s (like '5ms'), "
+            f"or 0 to call the workload once per round; got {value!r}"
+        )
+    return number
+
+
 @dataclass(frozen=True)
 class TestSettings:
     """The settings one perf test runs with, after marker > command line > ini > default."""
@@ -306,6 +341,8 @@ class TestSettings:
     """The most rounds measured to decide the test, re-measures included."""
     max_time_s: float = DEFAULT_MAX_TIME_S
     """The most seconds spent measuring to decide the test, re-measures included."""
+    min_round_s: float = DEFAULT_MIN_ROUND_S
+    """``perf(fn)`` calls a faster workload several times per round to last this long."""
 
     def gates(self, metric: str, *, custom: bool) -> bool:
         """Whether ``metric`` may fail the test.
@@ -344,6 +381,9 @@ def parse_marker(
         settings = replace(settings, gate=parse_gate(kwargs["gate"], "gate", nonempty=True))
     if "alpha" in kwargs:
         settings = replace(settings, alpha=parse_alpha(kwargs["alpha"], "alpha"))
+    if "min_round_time" in kwargs:
+        seconds = parse_min_round_time(kwargs["min_round_time"], "min_round_time")
+        settings = replace(settings, min_round_s=seconds)
     return _parse_budget(kwargs, settings)
 
 

@@ -110,6 +110,7 @@ class PerfMeasurer:
             on_warning=self.context.warn,
             warn_cold_start=True,
             disabled=self.options.disabled,
+            min_round_s=settings.min_round_s,
         )
         item.stash[PERF_KEY] = perf
         item.stash[SETTINGS_KEY] = settings

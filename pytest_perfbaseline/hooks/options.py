@@ -21,6 +21,8 @@ from ..gate.settings import (
     DEFAULT_ALPHA,
     DEFAULT_MAX_ROUNDS,
     DEFAULT_MAX_TIME_S,
+    DEFAULT_MIN_ROUND_S,
+    DEFAULT_MIN_ROUND_TIME,
     DEFAULT_ROUNDS,
     DEFAULT_WARMUP,
     SettingError,
@@ -31,6 +33,7 @@ from ..gate.settings import (
     parse_duration,
     parse_gate,
     parse_max_time,
+    parse_min_round_time,
     parse_nonnegative_int,
     parse_positive_int,
     parse_threshold,
@@ -101,6 +104,14 @@ FLAGS = (
         "perf_warmup",
         f"warm-up rounds (run, not measured) per perf test; default {DEFAULT_WARMUP}",
         metavar="N",
+    ),
+    _flag(
+        "--perf-min-round-time",
+        "perf_min_round_time",
+        "a perf(fn) workload faster than this is called several times per round so a round "
+        "lasts this long, and round_s is per call ('5ms', '500us'; 0: once per round); "
+        f"default {DEFAULT_MIN_ROUND_TIME}",
+        metavar="TIME",
     ),
     _flag(
         "--perf-threshold",
@@ -350,6 +361,7 @@ def read_options(config: pytest.Config) -> Options:
         gate=get("perf_gate", _gate, TestSettings().gate),
         max_rounds=get("perf_max_rounds", parse_positive_int, DEFAULT_MAX_ROUNDS),
         max_time_s=get("perf_max_time", parse_max_time, DEFAULT_MAX_TIME_S),
+        min_round_s=get("perf_min_round_time", parse_min_round_time, DEFAULT_MIN_ROUND_S),
     )
     rootdir = config.rootpath
     prices = get("perf_prices", _text("the path of a TOML or JSON price file"), None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from itertools import chain
 from typing import Any, TypeVar
 
@@ -18,7 +18,7 @@ from ..metrics.result import Measurement, TestResult
 from ..metrics.summary import Summary, summarize_rounds
 from ..usage.tokens import Usage, check_counts
 from .compute import RoundMetrics, compute_round
-from .recorder import Clock, CustomValue, Recorder, TimedStream
+from .recorder import Clock, CustomValue, Recorder, RoundRecord, TimedStream
 from .spans import SpanScope, current_attribution
 
 __all__ = [
@@ -98,6 +98,38 @@ COLD_START_MESSAGE = (
 """Shown once per session (per process) for the first implicit round that timed a stream."""
 
 
+MAX_ITERATIONS = 1_000_000
+"""The most calls of the workload one round makes when rounds are calibrated."""
+
+ITERATIONS_ACTIVITY_MESSAGE = (
+    "the workload recorded streams, spans, usage or perf.metric values in a round of "
+    "{calls} calls, though its warm-up recorded none, so it was calibrated to call it "
+    "{calls} times per round and its per-round counts would be sums over those calls; "
+    "record the same things in every call, or set min_round_time=0 for this test"
+)
+
+
+def iterations_for(per_call_ns: float, min_round_ns: int) -> int:
+    """Calls per round so that a round lasts ``min_round_ns``: 1, 2, 5, 10, 20, 50, ...
+
+    1 when one call is long enough, or when the clock did not move at all during it (a
+    clock that cannot see the workload cannot size a round of it). At most MAX_ITERATIONS.
+    """
+    if per_call_ns <= 0 or per_call_ns >= min_round_ns:
+        return 1
+    scale = 1
+    while scale < MAX_ITERATIONS:
+        for step in (1, 2, 5):
+            if step * scale * per_call_ns >= min_round_ns:
+                return step * scale
+        scale *= 10
+    return MAX_ITERATIONS
+
+
+def _recorded_anything(record: RoundRecord) -> bool:
+    return bool(record.streams or record.usages or record.spans or record.custom)
+
+
 def _warn(warning: Warning) -> None:
     warnings.warn(warning, stacklevel=3)
 
@@ -123,6 +155,12 @@ class Perf:
     - ``perf.rounds``: per-round ``{metric: value}``; ``perf.summary[metric]``: n, mean, median,
       stdev, min, max, p50, p90, p95, p99.
 
+    With ``min_round_s`` > 0 (the pytest plugin passes ``perf_min_round_time``, 5 ms by
+    default; a plain ``Perf`` does not calibrate), a workload whose warm-up round was shorter
+    than that is called ``k`` times per measured round, ``k`` from 1, 2, 5, 10, 20, ... so a
+    round lasts at least ``min_round_s``, and ``round_s`` is the time per call (elapsed / k).
+    Never when the warm-up recorded streams, spans, usage or ``perf.metric`` values.
+
     Streams, spans and usage used outside ``perf(fn)`` make one implicit round. Once
     ``perf(fn)`` has run, activity outside it is timed but not kept. With
     ``warn_cold_start=True`` (the pytest plugin's choice) :meth:`finish` warns with
@@ -141,13 +179,24 @@ class Perf:
         on_warning: Callable[[Warning], None] | None = None,
         warn_cold_start: bool = False,
         disabled: bool = False,
+        min_round_s: float = 0.0,
     ) -> None:
         if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
             raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
         if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
             raise ValueError(f"warmup must be an integer >= 0, got {warmup!r}")
+        if (
+            isinstance(min_round_s, bool)
+            or not isinstance(min_round_s, (int, float))
+            or not 0.0 <= min_round_s < math.inf
+        ):
+            raise ValueError(f"min_round_s must be a number of seconds >= 0, got {min_round_s!r}")
         self._rounds_requested = rounds
         self._warmup = warmup
+        self._min_round_ns = round(min_round_s * 1e9)
+        self._iterations = 1
+        # (duration in ns, whether anything was recorded) of each round run but not kept
+        self._probes: list[tuple[int, bool]] = []
         self._disabled = disabled
         self._recorder = Recorder(clock)
         self._cost_of = cost_of
@@ -171,6 +220,8 @@ class Perf:
                 "into separate tests, or time each part with a named perf.stream or a span"
             )
         self._measured = True
+        self._iterations = 1
+        self._probes = []
         # Activity before perf(fn) (a manual warm-up call, say) is not part of the rounds.
         self._recorder.discard_round()
         self._recorder.allow_implicit = False
@@ -182,51 +233,103 @@ class Perf:
         __tracebackhide__ = True
         if inspect.iscoroutinefunction(fn):
             raise TypeError("perf() got a coroutine function: use `await perf.arun(fn, ...)`")
-        warmup, rounds = self._plan()
         recorder = self._recorder
         result: Any = None
-        for index in range(warmup + rounds):
-            recorder.begin_round()
-            try:
-                result = fn(*args, **kwargs)
-                if inspect.isawaitable(result):
-                    if inspect.iscoroutine(result):
-                        result.close()
-                    raise TypeError(
-                        "the workload returned an awaitable: use `await perf.arun(fn, ...)`"
-                    )
-            except BaseException:
-                recorder.discard_round()
-                raise
-            self._finish_round(keep=index >= warmup)
+        for count, keep, calls in self._steps(*self._plan()):
+            for _ in range(count):
+                recorder.begin_round()
+                try:
+                    result = fn(*args, **kwargs)
+                    if inspect.isawaitable(result):
+                        if inspect.iscoroutine(result):
+                            result.close()
+                        raise TypeError(
+                            "the workload returned an awaitable: use `await perf.arun(fn, ...)`"
+                        )
+                    if calls > 1:  # a calibrated round: the calls after the first
+                        for _ in range(calls - 1):
+                            result = fn(*args, **kwargs)
+                except BaseException:
+                    recorder.discard_round()
+                    raise
+                self._finish_round(keep, calls)
         return result  # type: ignore[no-any-return]
 
     async def arun(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         """Like ``perf(fn)`` for a coroutine function; await it inside an async test."""
         __tracebackhide__ = True
-        warmup, rounds = self._plan()
         recorder = self._recorder
         result: Any = None
-        for index in range(warmup + rounds):
-            recorder.begin_round()
-            try:
-                awaitable = fn(*args, **kwargs)
-                if not inspect.isawaitable(awaitable):
-                    raise TypeError(
-                        "perf.arun() needs a coroutine function (async def); for a plain "
-                        "function use perf(fn, ...)"
-                    )
-                result = await awaitable
-            except BaseException:
-                recorder.discard_round()
-                raise
-            self._finish_round(keep=index >= warmup)
+        for count, keep, calls in self._steps(*self._plan()):
+            for _ in range(count):
+                recorder.begin_round()
+                try:
+                    awaitable = fn(*args, **kwargs)
+                    if not inspect.isawaitable(awaitable):
+                        raise TypeError(
+                            "perf.arun() needs a coroutine function (async def); for a plain "
+                            "function use perf(fn, ...)"
+                        )
+                    result = await awaitable
+                    if calls > 1:  # a calibrated round: the calls after the first
+                        for _ in range(calls - 1):
+                            result = await fn(*args, **kwargs)
+                except BaseException:
+                    recorder.discard_round()
+                    raise
+                self._finish_round(keep, calls)
         return result  # type: ignore[no-any-return]
 
-    def _finish_round(self, *, keep: bool) -> None:
+    # -- inner iterations ------------------------------------------------------------------
+
+    def _steps(self, warmup: int, rounds: int) -> Iterator[tuple[int, bool, int]]:
+        """``(rounds, keep them, calls per round)`` to run, in order.
+
+        Lazy: each step is decided after the rounds before it ran (they size the round).
+        """
+        yield warmup, False, 1
+        if self._min_round_ns > 0 and not self._disabled:
+            if not self._probes:  # no warm-up: one call, not kept, to see how long it takes
+                yield 1, False, 1
+            if self._first_guess() > 1:
+                yield 1, False, self._iterations  # check the guess once
+                self._recheck()
+        yield rounds, True, self._iterations
+
+    def _first_guess(self) -> int:
+        """Calls per round from the warm-up rounds (or the one calibration call)."""
+        shortest = min(ns for ns, _ in self._probes)
+        if any(active for _, active in self._probes):
+            return 1
+        self._iterations = iterations_for(shortest, self._min_round_ns)
+        return self._iterations
+
+    def _recheck(self) -> None:
+        """Grow the calls per round once if a round of that many calls was still short."""
+        elapsed, active = self._probes[-1]
+        if active:
+            self._iterations = 1
+        elif elapsed < self._min_round_ns:
+            per_call = elapsed / self._iterations
+            self._iterations = max(self._iterations, iterations_for(per_call, self._min_round_ns))
+
+    def _finish_round(self, keep: bool, calls: int) -> None:
         record = self._recorder.end_round()
-        if keep:
-            self._results.append(self._compute(record))
+        if not keep:
+            end_ns = record.end_ns if record.end_ns is not None else record.start_ns
+            self._probes.append((end_ns - record.start_ns, _recorded_anything(record)))
+            return
+        metrics = self._compute(record) if calls == 1 else self._per_call(record, calls)
+        self._results.append(metrics)
+
+    def _per_call(self, record: RoundRecord, calls: int) -> RoundMetrics:
+        """A calibrated round's metrics: ``round_s`` is the time of one of its calls."""
+        if _recorded_anything(record):
+            raise RuntimeError(ITERATIONS_ACTIVITY_MESSAGE.format(calls=calls))
+        metrics = self._compute(record)
+        round_s = metrics.values["round_s"]
+        metrics.values["round_s"] = None if round_s is None else round_s / calls
+        return metrics
 
     def _compute(self, record: Any) -> RoundMetrics:
         if self._cost_of is None:
@@ -357,7 +460,13 @@ class Perf:
             rounds_requested=self._rounds_requested,
             warmup=self._warmup,
             implicit=not self._measured,
+            iterations=self._iterations,
         )
+
+    @property
+    def iterations(self) -> int:
+        """Calls of the workload per measured round (1 unless rounds were calibrated)."""
+        return self._iterations
 
     @property
     def measured(self) -> bool:
@@ -384,6 +493,8 @@ class Perf:
         self._recorder = Recorder(self._recorder.clock)
         self._results = []
         self._measured = False
+        self._iterations = 1
+        self._probes = []
         self._more_rounds = None
 
     def more_rounds(self, rounds: int) -> None:

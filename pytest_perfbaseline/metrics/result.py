@@ -42,6 +42,8 @@ class TestResult:
     gaps_ns: tuple[int, ...] = field(default=(), compare=False, repr=False)
     """Every inter-chunk gap of every round, pooled; kept only in the process that measured
     (the histogram and ``itl_pooled`` are what travels and is stored)."""
+    iterations: int = 1
+    """Calls of the workload per measured round; above 1, ``round_s`` is the time per call."""
 
     @classmethod
     def measured(
@@ -56,6 +58,7 @@ class TestResult:
         rounds_requested: int,
         warmup: int,
         implicit: bool,
+        iterations: int = 1,
     ) -> TestResult:
         """A result straight from the recorder: the histogram is made from the raw gaps."""
         return cls(
@@ -72,6 +75,7 @@ class TestResult:
             implicit=implicit,
             names=dict(names),
             gaps_ns=tuple(gaps_ns),
+            iterations=iterations,
         )
 
     def name_of(self, metric: str) -> MetricName:
@@ -108,6 +112,7 @@ class TestResult:
             "rounds_requested": self.rounds_requested,
             "warmup": self.warmup,
             "implicit": self.implicit,
+            "iterations": self.iterations,
         }
 
     def _metric_dict(self, key: str, info: MetricInfo) -> dict[str, Any]:
@@ -142,6 +147,7 @@ class TestResult:
             warmup=int(data["warmup"]),
             implicit=bool(data["implicit"]),
             names=names,
+            iterations=int(data.get("iterations", 1)),
         )
 
 

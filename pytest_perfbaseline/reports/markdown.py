@@ -266,7 +266,19 @@ def _notes(report: RunReport, entries: Sequence[TestEntry]) -> list[str]:
         f"- ⚠️ Baseline not saved: {_escape_text(_LINE_BREAK.sub(' ', error))}"
         for error in report.save_errors
     )
+    notes.extend(_iterations_note(entries))
     return ["### Notes", "", *notes] if notes else []
+
+
+def _iterations_note(entries: Sequence[TestEntry]) -> list[str]:
+    calibrated = [
+        f"{markdown_code(e.nodeid)} (x{e.result.iterations})"
+        for e in entries
+        if e.result.iterations > 1
+    ]
+    if not calibrated:
+        return []
+    return [f"- ⏱️ Iterations per round: {', '.join(calibrated)}; `round_s` is per call"]
 
 
 def _details(entries: Sequence[TestEntry]) -> list[str]:

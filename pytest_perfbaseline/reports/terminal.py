@@ -98,6 +98,14 @@ def render_overview(results: Sequence[TestResult]) -> list[str]:
     return table(rows, headers)
 
 
+def render_iterations(results: Sequence[TestResult]) -> list[str]:
+    """One line naming the tests whose rounds call the workload several times, if any."""
+    calibrated = [f"{r.nodeid} (x{r.iterations})" for r in results if r.iterations > 1]
+    if not calibrated:
+        return []
+    return [f"iterations per round: {', '.join(calibrated)}; round_s is per call"]
+
+
 def breakdown_rows(result: TestResult) -> list[tuple[Scope, str]]:
     """(scope, owner) of every phase, agent, operation and model the test reported."""
     found: set[tuple[Scope, str]] = set()
@@ -342,6 +350,7 @@ def render_summary(
     results = [entry.result for entry in report.tests]
     title = f"perfbaseline: {len(results)} perf test{'s' * (len(results) != 1)}"
     lines: list[Line] = [(line, {}) for line in render_overview(results)] if results else []
+    lines += [(line, {}) for line in render_iterations(results)]
     for result in results:
         details = render_details(result) if verbose else []
         breakdown = render_breakdowns(result, spans_only=not verbose)
