@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..metrics.formatting import format_percent, format_ratio, format_value
 from .compare import Comparison, TestComparison
 
-__all__ = ["PYTEST_ACCEPT", "describe_change", "failure_message"]
+__all__ = ["PYTEST_ACCEPT", "describe_change", "drift_note", "failure_message"]
 
 PYTEST_ACCEPT = "pytest --perf-baseline=save (then commit .perfbaseline/)"
 """How a pytest user accepts a new performance level."""
@@ -28,6 +28,15 @@ def describe_change(c: Comparison) -> str:
         if c.ratio_low is not None and c.ratio_high is not None and c.ratio_low != c.ratio_high:
             text += f" [{format_ratio(c.ratio_low)}, {format_ratio(c.ratio_high)}]"
     return text
+
+
+def drift_note(c: Comparison, sessions: int) -> str:
+    """``between-session drift allowance +4.1% from 3 baseline sessions`` (empty: none)."""
+    if c.drift is None or c.drift <= 1.0:
+        return ""
+    return (
+        f"between-session drift allowance {format_ratio(c.drift)} from {sessions} baseline sessions"
+    )
 
 
 def _age(seconds: float | None) -> str:
@@ -53,10 +62,11 @@ def failure_message(tc: TestComparison, accept: str = PYTEST_ACCEPT) -> str:
             if c.pvalue is not None and c.alpha is not None
             else "constant in both runs, compared exactly"
         )
+        drift = drift_note(c, tc.baseline_sessions)
         lines.append(
             f"  {c.metric}: {describe_change(c)} (median; {direction}); "
-            f"threshold {format_percent(c.threshold)}; {stats}; "
-            f"{c.n_baseline} baseline vs {c.n_current} current rounds"
+            f"threshold {format_percent(c.threshold)}{f' + {drift}' if drift else ''}; "
+            f"{stats}; {c.n_baseline} baseline vs {c.n_current} current rounds"
         )
     if tc.confirmation == "confirmed":
         firsts = ", ".join(f"{m}: p = {_format_p(p)}" for m, p in tc.first_pvalues.items())
