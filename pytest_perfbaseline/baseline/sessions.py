@@ -150,9 +150,7 @@ def _pooled_metric(samples: Sequence[list[float]]) -> tuple[list[float], float]:
     return pooled, drift_allowance(log_medians)
 
 
-def _metric_values(
-    sessions: Sequence[TestResult], name: str
-) -> tuple[list[float | None], float]:
+def _metric_values(sessions: Sequence[TestResult], name: str) -> tuple[list[float | None], float]:
     newest = sessions[-1]
     own: list[float | None] = [r.get(name) for r in newest.rounds]  # nulls where they were
     if newest.infos[name].kind not in _POOLED_KINDS:
