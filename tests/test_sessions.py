@@ -452,3 +452,21 @@ def test_a_bad_session_count_is_a_usage_error(project: pytest.Pytester, value: s
     result = project.runpytest(f"--perf-baseline-sessions={value}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--perf-baseline-sessions*"])
+
+
+def test_show_says_how_many_sessions_are_pooled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_perfbaseline.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    store = store_at(tmp_path)
+    for day, scale in ((1, 1.0), (2, 1.02), (3, 0.99)):
+        save(store, make_result([0.1 * scale, 0.101 * scale]), f"2026-11-0{day}T00:00:00Z")
+
+    assert main(["show", "test_answer"]) == 0
+
+    out = capsys.readouterr().out
+    drift = store.load(NODEID).drift["ttft_s"]  # type: ignore[union-attr]
+    assert "  sessions: 3 pooled (the newest saved above); drift allowance: ttft_s +" in out
+    assert f"ttft_s {(drift - 1) * 100:+.1f}%" in out
