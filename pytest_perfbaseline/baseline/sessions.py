@@ -8,10 +8,11 @@ next, code unchanged. From those sessions:
   log scale, ``c`` is their mean, and each session's rounds are rescaled by
   ``exp(c - log median_i)`` and pooled. Rescaling first keeps the between-session offsets out
   of the pooled sample, which stays as tight as one session's. The offsets are accounted for
-  by a **drift allowance** instead: ``exp(t(K-1, 0.975) * s_b * sqrt(1 + 1/K))`` with ``s_b``
-  the sample standard deviation of the ``K`` log-medians, a 95% prediction bound for the
-  median of the next session. From ``K >= 3`` sessions only: with two, the t quantile is 12.7
-  and the allowance would blind the gate; below three it is 1.0 (none).
+  by a **drift allowance** instead: ``exp(t(K-1, 0.95) * s_d * sqrt(1 + 1/K))``, a one-sided
+  95% prediction bound for the median of the next session, where ``s_d^2`` is the variance of
+  the ``K`` log-medians less the part the rounds' own noise gives a median (``pi/2 * var /
+  n``: the gate's test accounts for that noise already). From ``K >= 3`` sessions only: with
+  two, the t quantile is 6.3 and the allowance would blind the gate; below three it is 1.0.
 - **token counts and cost** do not depend on the machine: the newest session's rounds, no
   allowance.
 
@@ -42,13 +43,13 @@ __all__ = [
     "drift_allowance",
     "level_changed",
     "pool_sessions",
-    "t_quantile_975",
+    "t_quantile_95",
 ]
 
 DEFAULT_SESSIONS = 3
 """How many saving sessions a test's baseline keeps by default."""
 MIN_DRIFT_SESSIONS = 3
-"""Sessions needed before a drift allowance is estimated (with 2, t = 12.7 blinds the gate)."""
+"""Sessions needed before a drift allowance is estimated (with 2, t = 6.3 blinds the gate)."""
 LEVEL_THRESHOLD = 0.10
 """The change of a time or rate metric that starts a fresh history when the caller gives no
 thresholds of its own (the gate's default threshold for times)."""
@@ -56,53 +57,53 @@ thresholds of its own (the gate's default threshold for times)."""
 _POOLED_KINDS = frozenset({"time", "rate", "custom"})
 _LEVEL_KINDS = frozenset({"time", "rate"})
 
-# t quantiles at 0.975 for 1..30 degrees of freedom.
-_T975 = (
-    12.706204736,
-    4.302652730,
-    3.182446305,
-    2.776445105,
-    2.570581836,
-    2.446911851,
-    2.364624252,
-    2.306004135,
-    2.262157163,
-    2.228138852,
-    2.200985160,
-    2.178812830,
-    2.160368656,
-    2.144786688,
-    2.131449546,
-    2.119905299,
-    2.109815578,
-    2.100922040,
-    2.093024054,
-    2.085963447,
-    2.079613845,
-    2.073873068,
-    2.068657610,
-    2.063898562,
-    2.059538553,
-    2.055529439,
-    2.051830516,
-    2.048407142,
-    2.045229642,
-    2.042272456,
+# t quantiles at 0.95 for 1..30 degrees of freedom.
+_T95 = (
+    6.313751515,
+    2.919985580,
+    2.353363435,
+    2.131846786,
+    2.015048373,
+    1.943180281,
+    1.894578605,
+    1.859548038,
+    1.833112933,
+    1.812461123,
+    1.795884819,
+    1.782287556,
+    1.770933396,
+    1.761310136,
+    1.753050356,
+    1.745883676,
+    1.739606726,
+    1.734063607,
+    1.729132812,
+    1.724718243,
+    1.720742903,
+    1.717144374,
+    1.713871528,
+    1.710882080,
+    1.708140761,
+    1.705617920,
+    1.703288446,
+    1.701130934,
+    1.699127027,
+    1.697260887,
 )
-_Z975 = 1.959963984540054
+_Z95 = 1.6448536269514722
 
 
-def t_quantile_975(df: int) -> float:
-    """The 97.5% quantile of Student's t with ``df`` degrees of freedom (``df >= 1``).
+def t_quantile_95(df: int) -> float:
+    """The 95% quantile of Student's t with ``df`` degrees of freedom (``df >= 1``).
 
     A table up to 30, then the Cornish-Fisher expansion around the normal quantile (its error
     there is below 1e-5).
     """
     if df < 1:
         raise ValueError(f"degrees of freedom must be >= 1, got {df}")
-    if df <= len(_T975):
-        return _T975[df - 1]
-    z = _Z975
+    if df <= len(_T95):
+        return _T95[df - 1]
+    z = _Z95
     return (
         z
         + (z**3 + z) / (4 * df)
@@ -111,14 +112,30 @@ def t_quantile_975(df: int) -> float:
     )
 
 
-def drift_allowance(log_medians: Sequence[float]) -> float:
-    """The ratio (>= 1) by which the next session's median may lie off the sessions' centre
-    (a 95% prediction bound); 1.0 from fewer than :data:`MIN_DRIFT_SESSIONS` sessions."""
+def drift_allowance(log_medians: Sequence[float], median_noise: float = 0.0) -> float:
+    """The ratio (>= 1) by which the next session's median may lie above the sessions' centre
+    (a one-sided 95% prediction bound); 1.0 from fewer than :data:`MIN_DRIFT_SESSIONS`.
+
+    ``median_noise`` is the variance a session's log-median has from its own rounds' noise
+    alone; it is taken out of the spread of the medians, which then measures the drift of
+    whole sessions (the gate's test accounts for the rounds' noise itself).
+    """
     k = len(log_medians)
     if k < MIN_DRIFT_SESSIONS:
         return 1.0
-    spread = statistics.stdev(log_medians)
-    return math.exp(t_quantile_975(k - 1) * spread * math.sqrt(1 + 1 / k))
+    drift_var = max(0.0, statistics.variance(log_medians) - median_noise)
+    return math.exp(t_quantile_95(k - 1) * math.sqrt(drift_var * (1 + 1 / k)))
+
+
+def median_noise(samples: Sequence[Sequence[float]]) -> float:
+    """The variance of a session's log-median due to its rounds' noise: the asymptotic
+    ``(pi / 2) * variance / n`` of a median, averaged over the sessions."""
+    parts = [
+        math.pi / 2 * statistics.variance(logs) / len(logs)
+        for logs in ([math.log(v) for v in values] for values in samples)
+        if len(logs) > 1
+    ]
+    return statistics.fmean(parts) if parts else 0.0
 
 
 @dataclass(frozen=True)
@@ -147,7 +164,7 @@ def _pooled_metric(samples: Sequence[list[float]]) -> tuple[list[float], float]:
         for values, log_median in zip(samples, log_medians, strict=True)
         for v in values
     ]
-    return pooled, drift_allowance(log_medians)
+    return pooled, drift_allowance(log_medians, median_noise(samples))
 
 
 def _metric_values(sessions: Sequence[TestResult], name: str) -> tuple[list[float | None], float]:
