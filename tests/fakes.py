@@ -112,6 +112,19 @@ def perf_clock():
 """
 
 
+ONE_TEST_SUITE = (
+    simulated_suite(jitter=0.03)
+    + """
+
+
+@pytest.mark.perf(rounds=8, warmup=0)
+def test_answer(perf):
+    perf(lambda: list(perf.stream(llm.stream, "hi", max_tokens=10, format="openai")))
+"""
+)
+"""An inner test file with one perf test, ``test_answer``, on simulated time (8 rounds)."""
+
+
 def plain_report(
     results: Sequence[TestResult], *, profile: str, env: Environment | None = None
 ) -> RunReport:

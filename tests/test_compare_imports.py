@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes import INI, simulated_suite
+from fakes import INI, ONE_TEST_SUITE
 
 # Written by every process of the inner run (controller and workers alike), at the end of the
 # session and again at unconfigure, the last hook (after the terminal summary and report files).
@@ -39,17 +39,6 @@ def pytest_unconfigure(config):
         json.dump(seen, f)
 """
 
-TEST_FILE = (
-    simulated_suite(jitter=0.03)
-    + """
-
-
-@pytest.mark.perf(rounds=8, warmup=0)
-def test_answer(perf):
-    perf(lambda: list(perf.stream(llm.stream, "hi", max_tokens=10, format="openai")))
-"""
-)
-
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
@@ -57,7 +46,7 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
     monkeypatch.delenv("PERF_TEST_EXTRA_TOKENS", raising=False)
     pytester.makeini(INI)
     pytester.makeconftest(RECORDER_CONFTEST)
-    pytester.makepyfile(test_slow=TEST_FILE)
+    pytester.makepyfile(test_slow=ONE_TEST_SUITE)
     return pytester
 
 

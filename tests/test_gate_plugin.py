@@ -118,7 +118,10 @@ def test_xdist_saves_the_same_entries_as_a_plain_run(project: pytest.Pytester) -
     project.runpytest("--perf-baseline=save").assert_outcomes(passed=4)
     plain = {p.name: set(json.loads(p.read_text())["tests"]) for p in baseline_files(project.path)}
     metrics = {
-        p.name: {t: sorted(e["metrics"]) for t, e in json.loads(p.read_text())["tests"].items()}
+        p.name: {
+            t: sorted(e["sessions"][-1]["metrics"])
+            for t, e in json.loads(p.read_text())["tests"].items()
+        }
         for p in baseline_files(project.path)
     }
     for p in baseline_files(project.path):
@@ -136,7 +139,10 @@ def test_xdist_saves_the_same_entries_as_a_plain_run(project: pytest.Pytester) -
         }
     )
     assert metrics == {
-        p.name: {t: sorted(e["metrics"]) for t, e in json.loads(p.read_text())["tests"].items()}
+        p.name: {
+            t: sorted(e["sessions"][-1]["metrics"])
+            for t, e in json.loads(p.read_text())["tests"].items()
+        }
         for p in baseline_files(project.path)
     }
 
@@ -246,7 +252,7 @@ def test_stale_baselines_are_reported(project: pytest.Pytester) -> None:
     project.runpytest("--perf-baseline=save").assert_outcomes(passed=1)
     [stored] = baseline_files(project.path)
     data = json.loads(stored.read_text())
-    data["tests"]["test_answer"]["environment"]["saved_at"] = "2020-01-01T00:00:00Z"
+    data["tests"]["test_answer"]["sessions"][-1]["environment"]["saved_at"] = "2020-01-01T00:00:00Z"
     stored.write_text(json.dumps(data))
     result = project.runpytest("--perf-compare")
     result.stdout.fnmatch_lines(

@@ -376,7 +376,9 @@ def test_the_plugin_calibrates_reports_and_saves_iterations(
     assert tests["test_suite.py::test_fast_uncalibrated"]["iterations"] == 1
     assert tests["test_suite.py::test_slow"]["iterations"] == 1
     stored = json.loads(next((suite.path / ".perfbaseline").rglob("*.json")).read_text())
-    iterations = {key: entry.get("iterations", 1) for key, entry in stored["tests"].items()}
+    iterations = {
+        key: entry["sessions"][-1].get("iterations", 1) for key, entry in stored["tests"].items()
+    }
     assert sorted(iterations.values()) == [1, 1, 5000]
     suite.runpytest(*xdist, "--perf-compare").assert_outcomes(passed=3)
 

@@ -180,9 +180,10 @@ def saved_environments(suite: pytest.Pytester) -> list[dict[str, object]]:
     files = sorted((suite.path / ".perfbaseline").rglob("*.json"))
     assert files
     return [
-        test["environment"]
+        session["environment"]
         for path in files
         for test in json.loads(path.read_text())["tests"].values()
+        for session in test["sessions"]
     ]
 
 
@@ -190,7 +191,8 @@ def test_a_save_records_the_probe_and_no_check_records_none(suite: pytest.Pytest
     suite.runpytest("--perf-baseline=save", "--perf-settle=1s").assert_outcomes(passed=1)
     assert [env["machine_probe_s"] for env in saved_environments(suite)] == [0.004]
     suite.runpytest("--perf-baseline=save", "--perf-settle=0").assert_outcomes(passed=1)
-    assert [env["machine_probe_s"] for env in saved_environments(suite)] == [None]
+    # The second session is kept beside the first, each with its own environment.
+    assert [env["machine_probe_s"] for env in saved_environments(suite)] == [0.004, None]
 
 
 def test_a_session_busy_from_start_to_end_is_told_by_the_saved_probe(
@@ -215,7 +217,7 @@ def test_a_probe_saved_on_another_kind_of_machine_is_not_a_reference(
     for path in (suite.path / ".perfbaseline").rglob("*.json"):
         document = json.loads(path.read_text())
         for test in document["tests"].values():
-            test["environment"]["cpu"] = "another CPU"
+            test["sessions"][-1]["environment"]["cpu"] = "another CPU"
         path.write_text(json.dumps(document))
     monkeypatch.setenv("PERF_TEST_SLOWDOWN", "3")
     monkeypatch.setenv("PERF_TEST_PROBE", "10")  # slower than the baseline's, but steady

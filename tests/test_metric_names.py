@@ -129,7 +129,12 @@ def test_names_are_stored_in_the_baseline_and_read_back(pytester: pytest.Pyteste
     pytester.runpytest("--perf-baseline=save").assert_outcomes(passed=1)
     (stored,) = (pytester.path / ".perfbaseline").rglob("*.json")
     (entry,) = json.loads(stored.read_text())["tests"].values()
-    assert entry["metrics"]["agent.planner.ttft_s"]["name"] == ["stream", "agent.planner", "ttft_s"]
+    (session,) = entry["sessions"]
+    assert session["metrics"]["agent.planner.ttft_s"]["name"] == [
+        "stream",
+        "agent.planner",
+        "ttft_s",
+    ]
     shown = pytester.run(sys.executable, "-m", "pytest_perfbaseline", "show", "test_pipeline")
     assert shown.ret == 0
     rows = [line.split()[:2] for line in shown.outlines if line.startswith(("phase ", "agent "))]

@@ -96,7 +96,7 @@ def test_a_number_beyond_float64_makes_the_baseline_file_bad_naming_the_place(
 
     message = str(info.value)
     assert str(path) in message
-    assert " at tests.test_answer.metrics.ttft_s.values[1], out of range" in message
+    assert " at tests.test_answer.sessions[0].metrics.ttft_s.values[1], out of range" in message
     assert "out of range: every number must be finite" in message
     assert "then run pytest --perf-baseline=save again" in message
     assert HUGE not in message  # shortened, not 400 digits

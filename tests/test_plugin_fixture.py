@@ -81,7 +81,8 @@ def test_command_line_and_ini_rounds_with_marker_precedence(suite: pytest.Pytest
         (
             "rouns=3",
             "*test_bad*@pytest.mark.perf: unknown key 'rouns' "
-            "(accepted: alpha, gate, max_rounds, max_time, min_round_time, rounds, threshold, warmup)*",
+            "(accepted: alpha, gate, max_rounds, max_time, min_round_time, rounds, threshold, "
+            "warmup)*",
         ),
         ("rounds=0", "*test_bad*@pytest.mark.perf: rounds must be a whole number >= 1, got 0*"),
         ("warmup='x'", "*test_bad*@pytest.mark.perf: warmup must be a whole number, got 'x'*"),

@@ -165,61 +165,65 @@ def test_a_metric_without_info_gets_its_builtin_unit(tmp_path: Path) -> None:
 
 GOLDEN = """\
 {
-  "schema": 1,
+  "schema": 2,
   "tests": {
     "test_x[a]": {
-      "environment": {
-        "arch": "x86_64",
-        "cores": 2,
-        "cpu": "Example CPU @ 2.60GHz",
-        "git_commit": "0123456789abcdef0123456789abcdef01234567",
-        "git_dirty": false,
-        "implementation": "CPython",
-        "machine_probe_s": null,
-        "platform": "Linux-6.1.0-x86_64-with-glibc2.36",
-        "plugin": "0.1.0",
-        "python": "3.11.7",
-        "saved_at": "2026-11-21T20:40:00Z",
-        "system": "linux"
-      },
-      "implicit": false,
-      "itl_histogram": [
-        [0.001, 0.00125893, 3],
-        [0.00125893, 0.00158489, 0]
-      ],
-      "metrics": {
-        "cost_usd": {
-          "higher_is_better": false,
-          "kind": "cost",
-          "unit": "USD",
-          "values": [null, null]
-        },
-        "output_tokens": {
-          "higher_is_better": false,
-          "kind": "count",
-          "unit": "tokens",
-          "values": [32, 32]
-        },
-        "tokens_per_s": {
-          "higher_is_better": true,
-          "kind": "rate",
-          "unit": "tok/s",
-          "values": [32, 1e-05]
-        },
-        "ttft_s": {
-          "higher_is_better": false,
-          "kind": "time",
-          "unit": "s",
-          "values": [0.025, 80000]
+      "sessions": [
+        {
+          "environment": {
+            "arch": "x86_64",
+            "cores": 2,
+            "cpu": "Example CPU @ 2.60GHz",
+            "git_commit": "0123456789abcdef0123456789abcdef01234567",
+            "git_dirty": false,
+            "implementation": "CPython",
+            "machine_probe_s": null,
+            "platform": "Linux-6.1.0-x86_64-with-glibc2.36",
+            "plugin": "0.1.0",
+            "python": "3.11.7",
+            "saved_at": "2026-11-21T20:40:00Z",
+            "system": "linux"
+          },
+          "implicit": false,
+          "itl_histogram": [
+            [0.001, 0.00125893, 3],
+            [0.00125893, 0.00158489, 0]
+          ],
+          "metrics": {
+            "cost_usd": {
+              "higher_is_better": false,
+              "kind": "cost",
+              "unit": "USD",
+              "values": [null, null]
+            },
+            "output_tokens": {
+              "higher_is_better": false,
+              "kind": "count",
+              "unit": "tokens",
+              "values": [32, 32]
+            },
+            "tokens_per_s": {
+              "higher_is_better": true,
+              "kind": "rate",
+              "unit": "tok/s",
+              "values": [32, 1e-05]
+            },
+            "ttft_s": {
+              "higher_is_better": false,
+              "kind": "time",
+              "unit": "s",
+              "values": [0.025, 80000]
+            }
+          },
+          "rounds": 2,
+          "rounds_requested": 2,
+          "token_sources": {
+            "": "usage",
+            "planner": "chunks"
+          },
+          "warmup": 1
         }
-      },
-      "rounds": 2,
-      "rounds_requested": 2,
-      "token_sources": {
-        "": "usage",
-        "planner": "chunks"
-      },
-      "warmup": 1
+      ]
     }
   }
 }
@@ -357,7 +361,7 @@ def test_tests_of_one_module_share_a_file_and_merge(tmp_path: Path) -> None:
     after = json.loads(path.read_text(encoding="utf-8"))["tests"]
     assert sorted(after) == ["TestB::test_b[x]", "test_a"]
     assert after["TestB::test_b[x]"] == before["TestB::test_b[x]"]
-    assert after["test_a"]["metrics"]["ttft_s"]["values"] == [0.9, 0.8]
+    assert after["test_a"]["sessions"][-1]["metrics"]["ttft_s"]["values"] == [0.9, 0.8]
     assert [line for line in path.read_text().splitlines() if "0.3, 0.4" in line] == lines_of_b
     assert [f.name for f in path.parent.iterdir()] == ["test_m.py.json"]
 
@@ -368,7 +372,8 @@ def test_resave_changes_one_line_per_changed_metric(tmp_path: Path) -> None:
     path = store.path_for("test_a.py::test_x")
     old = path.read_text().splitlines()
 
-    save_ok(store, make_result("test_a.py::test_x", ttft=(0.1, 0.2, 0.35)))
+    # A fresh save replaces the stored session (by default it is added beside it).
+    store.save([(make_result("test_a.py::test_x", ttft=(0.1, 0.2, 0.35)), ENV)], fresh=True)
 
     new = path.read_text().splitlines()
     assert len(old) == len(new)
@@ -431,7 +436,7 @@ def test_unknown_keys_are_kept_on_resave(tmp_path: Path) -> None:
     document["future_top_level"] = {"x": 1}
     document["tests"]["test_x"]["future_note"] = "pinned"
     document["tests"]["test_y"]["future_note"] = "other"
-    document["tests"]["test_y"]["metrics"]["ttft_s"]["future_metric_key"] = [1, 2]
+    document["tests"]["test_y"]["sessions"][0]["metrics"]["ttft_s"]["future_metric_key"] = [1, 2]
     path.write_text(json.dumps(document), encoding="utf-8")
 
     save_ok(store_at(tmp_path), make_result("test_a.py::test_x", ttft=(0.7, 0.8)))
@@ -439,7 +444,7 @@ def test_unknown_keys_are_kept_on_resave(tmp_path: Path) -> None:
     after = json.loads(path.read_text(encoding="utf-8"))
     assert after["future_top_level"] == {"x": 1}
     assert after["tests"]["test_x"]["future_note"] == "pinned"
-    assert after["tests"]["test_x"]["metrics"]["ttft_s"]["values"] == [0.7, 0.8]
+    assert after["tests"]["test_x"]["sessions"][-1]["metrics"]["ttft_s"]["values"] == [0.7, 0.8]
     assert after["tests"]["test_y"] == document["tests"]["test_y"]
 
 
@@ -864,7 +869,7 @@ BAD_FILES = {
     "no-schema": ('{"tests": {}}', 'no "schema"'),
     "schema-not-int": ('{"schema": "1", "tests": {}}', "not a whole number"),
     "schema-zero": ('{"schema": 0, "tests": {}}', "unknown schema version 0"),
-    "future-schema": ('{"schema": 2, "tests": {}}', "newer pytest-perfbaseline (schema 2 > 1)"),
+    "future-schema": ('{"schema": 3, "tests": {}}', "newer pytest-perfbaseline (schema 3 > 2)"),
     "tests-not-object": ('{"schema": 1, "tests": []}', '"tests"'),
     "entry-not-object": (_doc(test_y=[1]), "tests['test_y'] should be an object"),
     "no-rounds": (_doc(test_y={"metrics": {}}), 'no "rounds"'),
@@ -1031,5 +1036,5 @@ def test_remove_leaves_a_bad_file_alone(tmp_path: Path) -> None:
 
 
 def test_schema_version_constant() -> None:
-    assert SCHEMA_VERSION == 1
+    assert SCHEMA_VERSION == 2
     assert "BaselineStore" in storage.__all__

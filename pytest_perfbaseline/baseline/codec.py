@@ -1,7 +1,8 @@
 """The baseline file format: a document <-> the bytes of its file, read strictly.
 
-Schema 1 is an object ``{"schema": 1, "tests": {<key>: <entry>}}``, where an entry holds
-``environment`` (see :class:`~pytest_perfbaseline.baseline.environment.Environment`),
+Schema 2 is an object ``{"schema": 2, "tests": {<key>: {"sessions": [<session>, ...]}}}``:
+each test keeps its last few saving sessions, oldest first (see :mod:`.sessions`). A
+session holds ``environment`` (see :class:`~pytest_perfbaseline.baseline.environment.Environment`),
 ``rounds`` (the number of rounds stored), ``rounds_requested``, ``warmup``, ``implicit``,
 ``iterations`` (calls of the workload per round; written only when above 1), ``metrics``,
 ``itl_histogram`` (``[[lower_s, upper_s, count], ...]``) and ``token_sources`` (see
@@ -9,10 +10,12 @@ Schema 1 is an object ``{"schema": 1, "tests": {<key>: <entry>}}``, where an ent
 "kind", "higher_is_better", "values": [one value or null per round], "name": [scope, owner,
 quantity]}``; ``name`` says what it belongs to (see
 :class:`~pytest_perfbaseline.metrics.names.MetricName`) and is absent in files written before
-it was recorded. The text is deterministic (see :mod:`.jsontext`), and every number in it is
+it was recorded. Schema 1 files (one session per test: the session's keys are the entry's
+own, with no ``sessions`` list) still read, as one session each; a save rewrites them in
+schema 2. The text is deterministic (see :mod:`.jsontext`), and every number in it is
 a finite float64: NaN, infinities and numbers beyond about 1.8e308 make the file bad.
 
-Forward tolerance: only ``rounds`` and ``metrics`` (with ``values``) are required in an entry;
+Forward tolerance: only ``rounds`` and ``metrics`` (with ``values``) are required in a session;
 the other known keys may be missing but must have the right type when present, and unknown
 keys are allowed. A file with a *newer* schema is refused, so it is never read or rewritten.
 """
@@ -37,7 +40,7 @@ __all__ = [
     "encode",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The version of the baseline file format this plugin reads and writes."""
 
 SAVE_AGAIN = "then run pytest --perf-baseline=save again"
@@ -91,7 +94,7 @@ def decode(data: bytes) -> dict[str, Any]:
     if not isinstance(tests, dict):
         raise BadDocument(f'has "tests" that is {_type_name(tests)}, where an object was expected')
     for key, entry in tests.items():
-        _check_entry(f"tests[{key!r}]", entry)
+        _check_test(f"tests[{key!r}]", entry)
     return document
 
 
@@ -132,7 +135,7 @@ def _check_schema(document: Mapping[str, Any]) -> None:
         raise BadDocument(f"has an unknown schema version {schema}")
 
 
-# -- the entries of schema 1 -----------------------------------------------------------------
+# -- the entries of schema 1 and 2 -------------------------------------------------------------
 
 
 def _type_name(value: object) -> str:
@@ -212,8 +215,23 @@ def _check_fields(where: str, value: Mapping[str, Any], fields: tuple[_Field, ..
             raise _misfit(f"{where}.{key}", expected, value[key])
 
 
+def _check_test(where: str, entry: object) -> None:
+    """Raise BadDocument naming the first place where a test's entry does not fit."""
+    if not isinstance(entry, dict) or "sessions" not in entry:
+        _check_entry(where, entry)  # one session, as schema 1 stores it
+        return
+    sessions = entry["sessions"]
+    if not isinstance(sessions, list) or not sessions:
+        raise BadDocument(
+            f"{where}.sessions should be a list of one or more sessions but is "
+            + ("an empty list" if sessions == [] else _type_name(sessions))
+        )
+    for i, session in enumerate(sessions):
+        _check_entry(f"{where}.sessions[{i}]", session)
+
+
 def _check_entry(where: str, entry: object) -> None:
-    """Raise BadDocument naming the first place where ``entry`` does not fit schema 1."""
+    """Raise BadDocument naming the first place where one session does not fit."""
     if not isinstance(entry, dict):
         raise _misfit(where, "an object", entry)
     for required in _REQUIRED:

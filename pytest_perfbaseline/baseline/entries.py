@@ -17,7 +17,14 @@ from ..metrics.names import MetricInfo, MetricKind, MetricName, key_info
 from ..metrics.result import TestResult
 from .environment import Environment
 
-__all__ = ["ENTRY_KEYS", "entry_document", "entry_environment", "entry_result"]
+__all__ = [
+    "ENTRY_KEYS",
+    "SESSIONS_KEY",
+    "entry_document",
+    "entry_environment",
+    "entry_result",
+    "entry_sessions",
+]
 
 ENTRY_KEYS = frozenset(
     {
@@ -32,7 +39,10 @@ ENTRY_KEYS = frozenset(
         "iterations",
     }
 )
-"""The keys :func:`entry_document` writes: re-saving a test replaces these and keeps others."""
+"""The keys :func:`entry_document` writes (one session's)."""
+SESSIONS_KEY = "sessions"
+"""A test's entry: ``{"sessions": [<entry_document>, ...]}``, oldest first; re-saving a test
+replaces it (and a schema 1 entry's :data:`ENTRY_KEYS`) and keeps the entry's other keys."""
 
 _METRIC_KINDS: frozenset[str] = frozenset(get_args(MetricKind))
 _CUSTOM = MetricInfo("", False, "custom")
@@ -106,6 +116,12 @@ def _metric_info(name: str, metric: Mapping[str, Any]) -> MetricInfo:
         # A kind from a newer plugin is treated like a custom metric (default threshold).
         kind=cast(MetricKind, kind if kind in _METRIC_KINDS else "custom"),
     )
+
+
+def entry_sessions(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The stored sessions of a checked test entry, oldest first (a schema 1 entry: one)."""
+    sessions = entry.get(SESSIONS_KEY)
+    return list(sessions) if isinstance(sessions, list) else [entry]
 
 
 def entry_result(nodeid: str, entry: Mapping[str, Any]) -> TestResult:

@@ -34,10 +34,13 @@ class BaselineError(Exception):
 
 @dataclass(frozen=True)
 class BaselineEntry:
-    """One test's stored baseline.
+    """One test's stored baseline: its stored sessions, as the gate compares with them.
 
+    ``result`` pools the sessions (see :mod:`.sessions`): time, rate and custom metrics
+    rescaled to the sessions' centre, token counts and cost of the newest session.
     ``result.itl_pooled`` is None: only the gap histogram is stored, not the pooled gaps.
-    Every round of ``result.rounds`` holds every stored metric (None where it had no value).
+    Every round of ``result.rounds`` holds every stored metric (None where it has no value).
+    ``environment`` is the newest session's (with the fastest probe of a like machine).
     """
 
     nodeid: str
@@ -46,6 +49,10 @@ class BaselineEntry:
     environment: Environment
     path: Path
     """The file the entry lives in."""
+    drift: Mapping[str, float] = field(default_factory=dict)
+    """Metric key -> between-session drift allowance (a ratio > 1); absent: none."""
+    sessions: int = 1
+    """How many saving sessions the entry holds."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,9 @@ class SaveReport:
     interrupted: tuple[Path, ...] = ()
     """Files left alone because Ctrl-C stopped the save first: they keep their old content
     (or stay absent). Only in the report of a :class:`SaveInterrupted`."""
+    restarted: tuple[str, ...] = ()
+    """Node ids (of ``saved``) whose stored sessions were dropped because the new session's
+    performance level differs from theirs: their history starts afresh."""
 
 
 class SaveInterrupted(KeyboardInterrupt):
@@ -103,6 +113,7 @@ class Tally:
     saved: list[str] = field(default_factory=list)
     errors: list[BaselineError] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)
 
     def done(self, path: Path, nodeids: Iterable[str]) -> None:
         self.written.append(path)
@@ -123,6 +134,7 @@ class Tally:
             errors=tuple(self.errors),
             skipped=tuple(self.skipped),
             interrupted=tuple(interrupted),
+            restarted=tuple(self.restarted),
         )
 
     def interrupt(self, groups: Mapping[Path, Sequence[str]]) -> SaveInterrupted:

@@ -12,8 +12,14 @@ Which file holds a test is decided in :mod:`.paths`, the file format in :mod:`.c
 text in :mod:`.jsontext`), and how a test's result is laid out as an entry in :mod:`.entries`;
 what loading and saving give back (entries, errors, save reports) is in :mod:`.outcomes`.
 
+Sessions: a test's entry keeps its last few saving sessions (newest last); :meth:`load`
+pools them into one reference with per-metric drift allowances (see :mod:`.sessions`). A
+save appends the new session and drops the oldest beyond the number kept, unless the new
+session's performance level differs from the stored ones' (then it starts afresh, as it does
+with ``fresh=True``).
+
 Merging: re-saving a test replaces the keys of its entry that this plugin writes and keeps
-the others (unknown keys *inside* its ``metrics`` go). Other tests' entries and the file's
+the others (unknown keys *inside* a session go). Other tests' entries and the file's
 unknown keys are rewritten with exactly the content they had.
 
 Safety: every write happens under one ``filelock`` on ``<root>/.lock`` held around the whole
@@ -49,7 +55,14 @@ from .codec import (
     empty_document,
     encode,
 )
-from .entries import ENTRY_KEYS, entry_document, entry_environment, entry_result
+from .entries import (
+    ENTRY_KEYS,
+    SESSIONS_KEY,
+    entry_document,
+    entry_environment,
+    entry_result,
+    entry_sessions,
+)
 from .environment import Environment
 from .outcomes import BaselineEntry, BaselineError, SaveInterrupted, SaveReport, Tally
 from .paths import (
@@ -62,6 +75,7 @@ from .paths import (
     relative_file,
     split_nodeid,
 )
+from .sessions import DEFAULT_SESSIONS, level_changed, pool_sessions
 
 __all__ = [
     "LOCK_TIMEOUT_S",
@@ -135,9 +149,25 @@ def _merged(old: Mapping[str, Any], entries: Mapping[str, _Document]) -> _Docume
     """``old`` with ``entries`` (by key) saved into it, in the current schema."""
     tests = dict(old["tests"])
     for key, entry in entries.items():
-        kept = {k: v for k, v in tests.get(key, {}).items() if k not in ENTRY_KEYS}
+        kept = {k: v for k, v in tests.get(key, {}).items() if k not in ENTRY_KEYS | {SESSIONS_KEY}}
         tests[key] = {**kept, **entry}
     return {**old, "schema": SCHEMA_VERSION, "tests": tests}
+
+
+def _history(
+    nodeid: str,
+    stored: Sequence[Mapping[str, Any]],
+    session: _Document,
+    thresholds: Mapping[str, float] | None,
+) -> tuple[list[Mapping[str, Any]], bool]:
+    """A test's sessions after saving ``session``, and whether its history starts afresh."""
+    if not stored:
+        return [session], False
+    if level_changed(
+        [entry_result(nodeid, s) for s in stored], entry_result(nodeid, session), thresholds
+    ):
+        return [session], True
+    return [*stored, session], False
 
 
 def _link_text(path: Path) -> str:
@@ -274,12 +304,17 @@ class BaselineStore:
 
     @staticmethod
     def _entry(profile: str, nodeid: str, path: Path, entry: Mapping[str, Any]) -> BaselineEntry:
+        pooled = pool_sessions(
+            [(entry_result(nodeid, s), entry_environment(s)) for s in entry_sessions(entry)]
+        )
         return BaselineEntry(
             nodeid=nodeid,
             profile=profile,
-            result=entry_result(nodeid, entry),
-            environment=entry_environment(entry),
+            result=pooled.result,
+            environment=pooled.environment,
             path=path,
+            drift=pooled.drift,
+            sessions=pooled.sessions,
         )
 
     def profiles(self) -> list[str]:
@@ -480,13 +515,30 @@ class BaselineStore:
             groups.setdefault(path, {})[key] = (result.nodeid, document)
         return groups
 
-    def save(self, entries: Sequence[tuple[TestResult, Environment]]) -> SaveReport:
-        """Store each test's result (replacing its previous entry) and keep all others.
+    def save(
+        self,
+        entries: Sequence[tuple[TestResult, Environment]],
+        *,
+        sessions: int = DEFAULT_SESSIONS,
+        fresh: bool = False,
+        thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> SaveReport:
+        """Store each test's result as its newest session and keep all other tests.
+
+        A test keeps its last ``sessions`` saving sessions. ``fresh`` replaces its stored
+        sessions by this one; so does a new performance level: a gated time or rate metric
+        whose median lies off the stored sessions' centre by more than its threshold
+        (``thresholds``: node id -> metric -> threshold of the test's gated time and rate
+        metrics; a test not in it: every time and rate metric at 10%). Such tests are listed
+        in the report's ``restarted``.
 
         Files are grouped per module; a bad or unwritable file is left untouched, reported
         in ``errors`` with its tests in ``skipped``, and the other files are still written.
         Never raises for I/O trouble or bad files.
         """
+        if sessions < 1:
+            raise ValueError(f"a baseline keeps at least 1 session, not {sessions}")
+        limits = thresholds or {}
         tally = Tally()
         groups = self._new_entries(entries, tally)
         if not groups:
@@ -501,8 +553,16 @@ class BaselineStore:
         def write(path: Path) -> list[str]:
             # Fresh, not cached: another process may have saved other tests meanwhile.
             old = self._read_fresh(path) or empty_document()
-            new = {key: entry for key, (_, entry) in groups[path].items()}
+            new: dict[str, _Document] = {}
+            restarted: list[str] = []
+            for key, (nodeid, session) in groups[path].items():
+                stored = [] if fresh else entry_sessions(old["tests"].get(key, {SESSIONS_KEY: []}))
+                kept, afresh = _history(nodeid, stored, session, limits.get(nodeid))
+                new[key] = {SESSIONS_KEY: kept[-sessions:]}
+                if afresh:
+                    restarted.append(nodeid)
             self._write(path, _with_module(path, old, _merged(old, new), nodeids[path][0]))
+            tally.restarted.extend(restarted)
             return nodeids[path]
 
         self._locked(nodeids, write, tally)

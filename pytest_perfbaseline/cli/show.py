@@ -122,6 +122,14 @@ def _header(entry: BaselineEntry) -> list[str]:
         f"  rounds:  {len(result.rounds)} stored ({result.rounds_requested} requested), "
         f"{result.warmup} warm-up{implicit}",
     ]
+    if entry.sessions > 1:
+        from ..metrics.formatting import format_ratio
+
+        drift = ", ".join(f"{m} {format_ratio(r)}" for m, r in sorted(entry.drift.items()))
+        lines.append(
+            f"  sessions: {entry.sessions} pooled (the newest saved above); "
+            f"drift allowance: {drift or 'none'}"
+        )
     if result.itl_histogram:
         gaps = sum(count for _, _, count in result.itl_histogram)
         lines.append(f"  inter-token gaps: {gaps} in the stored histogram")

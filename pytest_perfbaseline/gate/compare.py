@@ -84,6 +84,9 @@ class Comparison:
     rounds_needed: int | None = None
     """For ``inconclusive``: rounds per side likely to settle it; for ``regressed``: likely to
     show it again in a fresh re-measure (80% power; None: no estimate)."""
+    drift: float | None = None
+    """The between-session drift allowance (a ratio > 1) that widened the threshold's
+    margin; None: none."""
 
     def to_dict(self) -> dict[str, Any]:
         """Builtins for JSON: an unbounded upper ratio bound (infinity) is written as null."""
@@ -188,6 +191,8 @@ class TestComparison:
     """Gated metrics that looked regressed at the (laxer) suspicion level."""
     recheck: Recheck | None = None
     """What the gate did beyond the first measurement: more rounds, re-measures."""
+    baseline_sessions: int = 1
+    """How many saving sessions the baseline pooled."""
 
     @property
     def regressed(self) -> tuple[Comparison, ...]:
@@ -261,8 +266,13 @@ def compare_metric(
     metric: str = "",
     unit: str = "",
     gated: bool = True,
+    drift: float = 1.0,
 ) -> Comparison:
-    """Compare one metric's per-round values with its baseline's."""
+    """Compare one metric's per-round values with its baseline's.
+
+    ``drift`` (a ratio >= 1) widens the margin: worse (or better) by more than
+    ``(1 + threshold) * drift``, for a baseline whose sessions drift apart.
+    """
     x = [float(v) for v in baseline]
     y = [float(v) for v in current]
     common: dict[str, Any] = {
@@ -275,6 +285,7 @@ def compare_metric(
         "n_current": len(y),
         "baseline_median": statistics.median(x) if x else None,
         "current_median": statistics.median(y) if y else None,
+        "drift": drift if drift > 1.0 else None,
     }
     if not x or not y:
         return Comparison(
@@ -296,7 +307,7 @@ def compare_metric(
 
 def _compare_exactly(x0: float, y0: float, common: dict[str, Any]) -> Comparison:
     """Both samples constant: the change is known exactly, no test is needed."""
-    limit = 1.0 + common["threshold"]
+    limit = (1.0 + common["threshold"]) * (common["drift"] or 1.0)
     ratio = y0 / x0 if x0 else None
     if x0 == y0:
         verdict: Verdict = "unchanged"
@@ -357,7 +368,7 @@ def _compare_logs(
     sign = -1.0 if common["higher_is_better"] else 1.0  # oriented: larger is worse
     ux = [sign * math.log(v) for v in x]
     uy = [sign * math.log(v) for v in y]
-    margin = math.log1p(common["threshold"])
+    margin = math.log1p(common["threshold"]) + math.log(common["drift"] or 1.0)
     test = _test_shift(ux, uy, margin, alpha)
     rounds_needed = None
     if test.verdict in ("inconclusive", "regressed"):
@@ -394,9 +405,8 @@ def _compare_linear(
     """Values at or below zero (custom metrics): an additive margin instead of a ratio."""
     sign = -1.0 if common["higher_is_better"] else 1.0
     scale = abs(statistics.median(x)) or max(abs(v) for v in x + y)
-    test = _test_shift(
-        [sign * v for v in x], [sign * v for v in y], common["threshold"] * scale, alpha
-    )
+    widened = (1.0 + common["threshold"]) * (common["drift"] or 1.0) - 1.0
+    test = _test_shift([sign * v for v in x], [sign * v for v in y], widened * scale, alpha)
     median_x = statistics.median(x)
     return Comparison(
         verdict=test.verdict,
@@ -441,11 +451,13 @@ def compare_test(
     test_alpha: float,
     *,
     provenance: Provenance | None = None,
+    drift: Mapping[str, float] | None = None,
 ) -> TestComparison:
     """Compare every metric of ``current`` with ``baseline`` (None: the test is new).
 
     Gated metrics share ``test_alpha``; the others are compared at the same level, for the
-    reports only. ``provenance`` says where the baseline came from, for the messages.
+    reports only. ``provenance`` says where the baseline came from, for the messages;
+    ``drift`` maps metrics to their between-session drift allowance (see compare_metric).
     """
     gated = [
         name
@@ -474,6 +486,7 @@ def compare_test(
                 metric=name,
                 unit=info.unit,
                 gated=name in gated,
+                drift=(drift or {}).get(name, 1.0),
             )
         )
     suspected = _suspected(results, suspicion_alpha(alpha))

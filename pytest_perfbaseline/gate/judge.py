@@ -7,7 +7,8 @@ baseline is stale, how its origin is described -- so that ``pytest --perf-compar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ..baseline.environment import Environment, age_seconds, describe_origin
@@ -28,6 +29,11 @@ class Reference:
     profile: str
     source: str | None = None
     """Where it was read from, when messages should say (a report file)."""
+    drift: Mapping[str, float] = field(default_factory=dict)
+    """Metric key -> between-session drift allowance (a ratio > 1) of a baseline that pools
+    several saving sessions; absent: none."""
+    sessions: int = 1
+    """How many saving sessions the reference pools."""
 
 
 @dataclass(frozen=True)
@@ -73,13 +79,17 @@ class Judge:
         self, reference: Reference | None, current: TestResult, settings: TestSettings
     ) -> TestComparison:
         """Every metric of ``current`` against ``reference`` (None: the test is new)."""
-        return compare_test(
+        comparison = compare_test(
             reference.result if reference is not None else None,
             current,
             settings,
             self.test_alpha(settings),
             provenance=self.provenance(reference) if reference is not None else None,
+            drift=reference.drift if reference is not None else None,
         )
+        if reference is None or reference.sessions == 1:
+            return comparison
+        return replace(comparison, baseline_sessions=reference.sessions)
 
     def failure_message(self, comparison: TestComparison) -> str:
         """What a regressed test fails with, ending with how to accept the change."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..metrics.formatting import format_percent, format_ratio, format_value
 from .compare import Comparison, Recheck, TestComparison
 
-__all__ = ["PYTEST_ACCEPT", "describe_change", "failure_message", "machine_note"]
+__all__ = ["PYTEST_ACCEPT", "describe_change", "drift_note", "failure_message", "machine_note"]
 
 PYTEST_ACCEPT = "pytest --perf-baseline=save (then commit .perfbaseline/)"
 """How a pytest user accepts a new performance level."""
@@ -30,6 +30,15 @@ def describe_change(c: Comparison) -> str:
     return text
 
 
+def drift_note(c: Comparison, sessions: int) -> str:
+    """``between-session drift allowance +4.1% from 3 baseline sessions`` (empty: none)."""
+    if c.drift is None or c.drift <= 1.0:
+        return ""
+    return (
+        f"between-session drift allowance {format_ratio(c.drift)} from {sessions} baseline sessions"
+    )
+
+
 def _age(seconds: float | None) -> str:
     if seconds is None:
         return "of unknown age"
@@ -40,16 +49,17 @@ def _age(seconds: float | None) -> str:
     return f"{round(seconds / 86400)} days old"
 
 
-def _metric_line(c: Comparison) -> str:
+def _metric_line(c: Comparison, sessions: int) -> str:
     direction = "higher is better" if c.higher_is_better else "lower is better"
     stats = (
         f"p = {_format_p(c.pvalue)} < alpha {c.alpha:.2g}"
         if c.pvalue is not None and c.alpha is not None
         else "constant in both runs, compared exactly"
     )
+    drift = drift_note(c, sessions)
     return (
         f"  {c.metric}: {describe_change(c)} (median; {direction}); "
-        f"threshold {format_percent(c.threshold)}; {stats}; "
+        f"threshold {format_percent(c.threshold)}{f' + {drift}' if drift else ''}; {stats}; "
         f"{c.n_baseline} baseline vs {c.n_current} current rounds"
     )
 
@@ -96,13 +106,13 @@ def failure_message(tc: TestComparison, accept: str = PYTEST_ACCEPT) -> str:
     """
     if tc.regressed:
         lines = [f"performance regression in {tc.nodeid}"]
-        lines += [_metric_line(c) for c in tc.regressed]
+        lines += [_metric_line(c, tc.baseline_sessions) for c in tc.regressed]
     else:
         lines = [
             f"performance undecided in {tc.nodeid}: it slowed down while the machine was busy, "
             "by no more than the busy machine can explain"
         ]
-        lines += [_metric_line(c) for c in tc.undecided]
+        lines += [_metric_line(c, tc.baseline_sessions) for c in tc.undecided]
     lines += _recheck_lines(tc)
     stale = " -- stale, consider re-saving it" if tc.stale else ""
     lines.append(

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..measure.perf import Perf
     from ..metrics.result import TestResult
 
-__all__ = ["COMPARISON_ATTR", "RESULT_ATTR", "PerfMeasurer"]
+__all__ = ["COMPARISON_ATTR", "LEVEL_ATTR", "RESULT_ATTR", "PerfMeasurer"]
 
 _T = TypeVar("_T")
 
@@ -45,6 +45,9 @@ was made on a machine busy enough to explain it."""
 # and reach the controller, which alone writes baselines and reports.
 RESULT_ATTR = "perfbaseline"
 COMPARISON_ATTR = "perfbaseline_comparison"
+LEVEL_ATTR = "perfbaseline_level_thresholds"
+"""The test's gated time and rate metrics and their thresholds: a save starts the test's
+history afresh when one of them moved by more (markers are only read where the test runs)."""
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,13 @@ class PerfMeasurer:
             return None
         if entry is None:
             return None
-        return Reference(entry.result, entry.environment, entry.profile)
+        return Reference(
+            entry.result,
+            entry.environment,
+            entry.profile,
+            drift=entry.drift,
+            sessions=entry.sessions,
+        )
 
     def _compare(
         self, item: pytest.Item, reference: Reference | None, result: TestResult
@@ -372,6 +381,9 @@ class PerfMeasurer:
             result = item.stash.get(RESULT_KEY, None)
             if result is not None:
                 setattr(report, RESULT_ATTR, result.to_dict())
+                settings = item.stash.get(SETTINGS_KEY, None)
+                if settings is not None:
+                    setattr(report, LEVEL_ATTR, _level_thresholds(settings, result))
             comparison = item.stash.get(COMPARISON_KEY, None)
             if comparison is not None:
                 setattr(report, COMPARISON_ATTR, comparison.to_dict())
@@ -384,6 +396,14 @@ class PerfMeasurer:
 
 def _rounds_of(result: TestResult) -> int:
     return len(result.rounds)
+
+
+def _level_thresholds(settings: TestSettings, result: TestResult) -> dict[str, float]:
+    return {
+        name: settings.threshold.for_metric(name, info.kind)
+        for name, info in result.infos.items()
+        if info.kind in ("time", "rate") and settings.gates(name, custom=False)
+    }
 
 
 def _release(item: pytest.Item) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from ..baseline.sessions import DEFAULT_SESSIONS
 from ..files import not_a_regular_file
 from ..gate.settings import (
     DEFAULT_ALPHA,
@@ -85,6 +86,22 @@ FLAGS = (
         "perf_baseline_dir",
         f"baseline folder, relative to the rootdir; default {DEFAULT_BASELINE_DIR}",
         metavar="DIR",
+    ),
+    _flag(
+        "--perf-baseline-sessions",
+        "perf_baseline_sessions",
+        "saving sessions kept per test: the gate pools them and, from 3, allows for the "
+        f"drift between sessions; default {DEFAULT_SESSIONS}",
+        metavar="K",
+    ),
+    _flag(
+        "--perf-baseline-fresh",
+        "perf_baseline_fresh",
+        "with --perf-baseline=save: replace each saved test's stored sessions by this one "
+        "(instead of adding it to them); default off",
+        ini_type="bool",
+        action="store_const",
+        const="on",
     ),
     _flag(
         "--perf-profile",
@@ -273,6 +290,10 @@ class Options:
     github_summary: bool = True
     settle_total_s: float = 120.0
     fail_undecided: bool = True
+    baseline_sessions: int = DEFAULT_SESSIONS
+    """Saving sessions kept per test."""
+    baseline_fresh: bool = False
+    """Saving replaces each test's stored sessions (instead of adding one)."""
 
     def report_paths(self) -> dict[str, Path]:
         paths = {"--perf-json": self.json, "--perf-csv": self.csv, "--perf-markdown": self.markdown}
@@ -402,6 +423,8 @@ def read_options(config: pytest.Config) -> Options:
         csv=report_path("perf_csv"),
         markdown=report_path("perf_markdown"),
         github_summary=get("perf_github_summary", parse_bool, True),
+        baseline_sessions=get("perf_baseline_sessions", parse_positive_int, DEFAULT_SESSIONS),
+        baseline_fresh=get("perf_baseline_fresh", parse_bool, False),
     )
 
 

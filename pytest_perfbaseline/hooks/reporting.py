@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .context import SessionContext
-from .measuring import COMPARISON_ATTR, RESULT_ATTR
+from .measuring import COMPARISON_ATTR, LEVEL_ATTR, RESULT_ATTR
 
 if TYPE_CHECKING:
     from ..baseline.store import SaveInterrupted, SaveReport
@@ -62,6 +62,7 @@ class PerfReporter:
         self.options = context.options
         self.results: dict[str, TestResult] = {}
         self.comparisons: dict[str, TestComparison] = {}
+        self.level_thresholds: dict[str, dict[str, float]] = {}
         self.outcomes: dict[str, str] = {}
         self.saved: SaveReport | None = None
         self.save_skipped_reason: str | None = None
@@ -78,6 +79,9 @@ class PerfReporter:
             from ..metrics.result import TestResult
 
             self.results[report.nodeid] = TestResult.from_dict(data)
+        thresholds = getattr(report, LEVEL_ATTR, None)
+        if thresholds is not None:
+            self.level_thresholds[report.nodeid] = dict(thresholds)
         comparison = getattr(report, COMPARISON_ATTR, None)
         if comparison is not None:
             from ..gate.compare import TestComparison
@@ -149,7 +153,12 @@ class PerfReporter:
         if self.context.machine is not None:
             self.context.machine.sample()  # a second look, in case the session began busy
         environment = self.context.measured_environment
-        self.saved = saved = self.context.store.save([(r, environment) for r in results])
+        self.saved = saved = self.context.store.save(
+            [(r, environment) for r in results],
+            sessions=self.options.baseline_sessions,
+            fresh=self.options.baseline_fresh,
+            thresholds=self.level_thresholds,
+        )
         folder = str(self.options.baseline_dir / self.context.profile)
         if saved.saved:
             emit(

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 
 from ..baseline.store import SaveReport
 from ..gate.compare import Comparison, TestComparison
-from ..gate.messages import machine_note
+from ..gate.messages import drift_note, machine_note
 from ..gate.rounds import MAX_ROUNDS_NEEDED
 from ..metrics.formatting import (
     format_cost,
@@ -187,9 +187,11 @@ def _verdict_cell(c: Comparison) -> str:
 def render_comparisons(comparisons: Sequence[TestComparison], *, verbose: bool) -> list[str]:
     """Per test and gated metric: baseline and current median, change with interval, verdict.
 
-    Quiet mode lists only the rows worth a look (anything but ``unchanged``); ``-v`` all.
+    Quiet mode lists only the rows worth a look (anything but ``unchanged``); ``-v`` all,
+    then the between-session drift allowances that widened a limit.
     """
     rows = []
+    notes: list[str] = []
     for tc in comparisons:
         if tc.is_new:
             continue
@@ -216,10 +218,12 @@ def render_comparisons(comparisons: Sequence[TestComparison], *, verbose: bool) 
                     _verdict_cell(c),
                 ]
             )
+            if verbose and (note := drift_note(c, tc.baseline_sessions)):
+                notes.append(f"{tc.nodeid} {c.metric}: limit widened by the {note}")
     if not rows:
         return []
     headers = ["test", "metric", "baseline", "current", "change [95% CI]", "limit", "verdict"]
-    return table(rows, headers, right_from=2)
+    return table(rows, headers, right_from=2) + notes
 
 
 def verdict_counts(comparisons: Sequence[TestComparison]) -> dict[str, int]:
@@ -322,10 +326,18 @@ def save_lines(report: SaveReport | None, folder: str, skipped_reason: str | Non
         return lines
     if report.saved:
         files = len(report.written)
+        afresh = len(report.restarted)
+        restarted = (
+            f"; {afresh} started afresh, {'their' if afresh != 1 else 'its'} performance "
+            "having changed beyond the threshold"
+            if afresh
+            else ""
+        )
         lines.append(
             (
                 f"saved {len(report.saved)} test{'s' * (len(report.saved) != 1)} to {folder} "
-                f"({files} file{'s' * (files != 1)}); commit it to share the baseline",
+                f"({files} file{'s' * (files != 1)}{restarted}); commit it to share the "
+                "baseline",
                 {"green": True},
             )
         )
