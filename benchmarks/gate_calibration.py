@@ -329,7 +329,7 @@ def _notes(result: RowResult) -> str:
 def table(results: list[RowResult]) -> str:
     head = (
         "| condition | workloads | A/A sessions failed | slowdown caught | 10x caught | undecided "
-        "(A/A, slowed, 10x) | measured slowdown (median, range over tests): slowed; 10x "
+        "(A/A, slowed, 10x) | measured slowdown (median, range over tests): A/A; slowed; 10x "
         "| notes |\n"
         "|---|---|---|---|---|---|---|---|\n"
     )
@@ -340,7 +340,7 @@ def table(results: list[RowResult]) -> str:
             f"| {r.row.condition} | {r.row.workload.description} | {r.aa.summary()} "
             f"| {r.slowed.summary()} ({r.row.workload.slowed.label}) "
             f"| {r.tenfold.summary()} ({r.row.workload.tenfold.label}) | {undecided} "
-            f"| {_ratio(r, r.slowed)}; {_ratio(r, r.tenfold)} | {_notes(r)} |"
+            f"| {_ratio(r, r.aa)}; {_ratio(r, r.slowed)}; {_ratio(r, r.tenfold)} | {_notes(r)} |"
         )
     return head + "\n".join(lines) + "\n"
 
@@ -372,4 +372,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # the busy processes were stopped on the way out
+        sys.exit("interrupted")

@@ -7,7 +7,7 @@ server would. ``PERFBASELINE_CALIB_VARIANT`` picks what the calibration compares
 
 - ``base``: greedy generation with the KV cache (the baseline, and the A/A sessions);
 - ``nocache``: the same generation with ``use_cache=False``, so every step recomputes the
-  whole prefix (about 1.5-3x slower per round at these prompt lengths; the benchmark prints the
+  whole prefix (about 2-3x slower per round at these prompt lengths; the benchmark prints the
   ratio it measured);
 - ``x10``: ten generations per round instead of one: ten times the work, an honest 10x.
 """
