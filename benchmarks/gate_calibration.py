@@ -94,7 +94,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--aa-sessions-cpu300", type=int, default=5)
     parser.add_argument("--slowdown", type=float, default=1.3, help="the examples' slowdown")
     parser.add_argument("--target", choices=("all", "ttft"), default="all")
-    parser.add_argument("--rounds", type=int, default=None, help="--perf-rounds for every run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="--perf-rounds for every session (the examples' markers say 10, and win)",
+    )
     parser.add_argument("--load", type=int, default=2, help="busy processes of the hogs row")
     parser.add_argument("--baseline-saves", type=int, default=3)
     parser.add_argument("--markdown", type=Path, default=None, help="write the table here")
