@@ -29,7 +29,7 @@ class Script:
         return self.now
 
     def watch(self) -> MachineWatch:
-        return MachineWatch(self.probe, self.sleep, self.monotonic)
+        return MachineWatch(self.probe, self.sleep, self.monotonic, cpu=lambda: 0.001)
 
 
 def test_a_quiet_machine_is_not_waited_for() -> None:
@@ -112,7 +112,7 @@ def test_settle_waits_against_the_reference() -> None:
 
 def test_a_sample_is_robust_to_preempted_probes() -> None:
     values = iter([0.004, 0.050, 0.004, 0.004, 0.060, 0.004])  # two probes preempted
-    watch = MachineWatch(lambda: next(values), lambda s: None, lambda: 0.0)
+    watch = MachineWatch(lambda: next(values), lambda s: None, lambda: 0.0, cpu=lambda: 0.001)
     assert watch.sample() == pytest.approx(0.004)
 
 

@@ -40,7 +40,7 @@ import pytest_perfbaseline.gate.machine as machine
 # Installed at import, before pytest_sessionstart, where the gate first measures the machine.
 SAMPLES = [float(v) / 1000 for v in os.environ["PERF_TEST_PROBE"].split(",")]
 CALLS = iter(range(10**6))
-ORIGINAL = machine.probe, machine.MachineWatch
+ORIGINAL = machine.probe, machine.cpu_probe, machine.MachineWatch
 
 
 def probe():
@@ -65,11 +65,12 @@ class ScriptedWatch(machine.MachineWatch):
 
 
 machine.probe = probe
+machine.cpu_probe = lambda: 0.001  # a steady CPU: the scripted probe alone tells busy from quiet
 machine.MachineWatch = ScriptedWatch
 
 
 def pytest_unconfigure(config):
-    machine.probe, machine.MachineWatch = ORIGINAL
+    machine.probe, machine.cpu_probe, machine.MachineWatch = ORIGINAL
 """
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -170,7 +171,8 @@ def _watch(samples: list[float], budget_s: float) -> tuple[MachineWatch, _Clock]
         last[0] = next(values, last[0])
         return last[0]
 
-    return MachineWatch(probe, clock.sleep, clock.monotonic, budget_s=budget_s), clock
+    watch = MachineWatch(probe, clock.sleep, clock.monotonic, budget_s=budget_s, cpu=lambda: 0.001)
+    return watch, clock
 
 
 def test_a_session_waits_no_longer_than_its_budget() -> None:
@@ -370,3 +372,15 @@ def test_a_test_timed_without_perf_fn_gets_no_more_rounds(pytester: pytest.Pytes
     assert test["implicit"] is True
     assert len(test["rounds"]) == 1
     assert test["comparison"]["recheck"] is None
+
+
+def test_a_slower_cpu_counts_in_full_where_the_sleeps_of_the_probe_would_dilute_it() -> None:
+    # the reference probe (half of it sleeps) reads 1.2x, the CPU alone 1.5x: busy, and the
+    # CPU's slowdown is what a CPU-bound workload can be stretched by
+    cpu = iter([0.001] * 6 + [0.0015] * 6)
+    watch = MachineWatch(
+        iter([0.004] * 6 + [0.0048] * 6).__next__, time.sleep, time.monotonic, cpu=cpu.__next__
+    )
+    watch.calibrate()
+    assert watch.slowdown() == pytest.approx(1.5)
+    assert watch.cpu_slowdown == pytest.approx(1.5)

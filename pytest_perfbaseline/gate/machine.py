@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["FUTILE_WAITS", "TOLERANCE", "MachineWatch", "Settling", "probe"]
+__all__ = ["FUTILE_WAITS", "TOLERANCE", "MachineWatch", "Settling", "cpu_probe", "probe"]
 
 TOLERANCE = 0.25
 """How much slower than its best the machine may be and still count as quiet.
@@ -58,9 +58,24 @@ def probe(
     return clock() - start
 
 
+def cpu_probe(clock: Callable[[], float] = time.perf_counter) -> float:
+    """Seconds a fixed pure-Python loop takes right now (about 1.5 ms on a quiet machine).
+
+    The CPU alone: in :func:`probe` the sleeps dilute a slower CPU (a CPU 1.5x slower makes
+    that probe about 1.2x slower), while a CPU-bound workload slows by all of it.
+    """
+    start = clock()
+    _spin(24000)
+    return clock() - start
+
+
 def _module_probe() -> float:
     # looked up at call time, so a test (or a plugin) can replace this module's probe
     return globals()["probe"]()  # type: ignore[no-any-return]
+
+
+def _module_cpu_probe() -> float:
+    return globals()["cpu_probe"]()  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -89,8 +104,13 @@ class MachineWatch:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         budget_s: float = math.inf,
+        cpu: Callable[[], float] | None = None,
     ) -> None:
         self._probe = probe or _module_probe
+        self._cpu = cpu or _module_cpu_probe
+        self.best_cpu: float | None = None
+        self.cpu_slowdown = 1.0
+        """The CPU probe's last sample relative to its best in the session."""
         self._sleep = sleep
         self._monotonic = monotonic
         self.best: float | None = None
@@ -120,6 +140,10 @@ class MachineWatch:
         value = statistics.median(min(self._probe(), self._probe()) for _ in range(3))
         if self.best is None or value < self.best:
             self.best = value
+        cpu = statistics.median(min(self._cpu(), self._cpu()) for _ in range(3))
+        if self.best_cpu is None or cpu < self.best_cpu:
+            self.best_cpu = cpu
+        self.cpu_slowdown = cpu / self.best_cpu if self.best_cpu > 0 else 1.0
         return value
 
     def calibrate(self) -> None:
@@ -129,13 +153,16 @@ class MachineWatch:
     def slowdown(self, reference: float | None = None) -> float:
         """A fresh sample relative to the best: above ``1 + TOLERANCE`` means busy.
 
+        The larger of the reference probe's slowdown and the CPU probe's (against the
+        session's fastest CPU sample: no CPU probe is saved with a baseline).
+
         ``reference``: the probe recorded with the baseline, when it was measured on a machine
         like this one; the best is then the faster of it and the session's.
         """
         current = self.sample()
         assert self.best is not None
         best = self.best if reference is None or reference <= 0 else min(self.best, reference)
-        return current / best if best > 0 else 1.0
+        return max(current / best if best > 0 else 1.0, self.cpu_slowdown)
 
     def settle(self, max_wait_s: float, reference: float | None = None) -> Settling:
         """Wait until the machine is quiet again, for up to ``max_wait_s``.
