@@ -61,9 +61,14 @@ class Budget:
         return max(0, min(by_rounds, math.floor(left_s / self.round_s)))
 
     def extension(self, tc: TestComparison, looks: int) -> int:
-        """Rounds to add to the current measurement for another look (0: stop here)."""
+        """Rounds to add to the current measurement for another look (0: stop here).
+
+        None when the comparison says it would take more rounds than the budget allows:
+        a change estimated right at the threshold is not settled by more rounds, and taking
+        them would only make the session slower.
+        """
         wanted = rounds_wanted(tc)
-        if wanted is None or looks >= MAX_LOOKS:
+        if wanted is None or looks >= MAX_LOOKS or wanted > self.settings.max_rounds:
             return 0
         have = min((c.n_current for c in tc.comparisons if c.gated), default=0)
         # towards the rounds that would settle it, but by at least half again per look
@@ -72,14 +77,16 @@ class Budget:
 
     def why_stopped(self, tc: TestComparison, looks: int) -> str | None:
         """Why more rounds were wanted and not taken (None: nothing was left wanting)."""
-        if rounds_wanted(tc) is None:
+        wanted = rounds_wanted(tc)
+        if wanted is None:
             return None
+        if wanted > self.settings.max_rounds:
+            return f"more rounds needed than --perf-max-rounds ({self.settings.max_rounds})"
         if looks >= MAX_LOOKS:
-            return f"stopped after {looks} looks"
-        return (
-            f"test budget spent ({self.rounds_used} rounds of max {self.settings.max_rounds}, "
-            f"{self.seconds_used:.1f} s of max {self.settings.max_time_s:g} s)"
-        )
+            return f"{MAX_LOOKS} looks taken"
+        if self.rounds_used >= self.settings.max_rounds:
+            return f"--perf-max-rounds ({self.settings.max_rounds}) reached"
+        return f"--perf-max-time ({self.settings.max_time_s:g} s) reached"
 
 
 def confirm_rounds(tc: TestComparison, settings: TestSettings, budget: Budget) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
 
 from ..baseline.store import SaveReport
@@ -298,9 +299,12 @@ def _recheck_lines(comparisons: Sequence[TestComparison]) -> list[Line]:
     if grown:
         listed = ", ".join(f"{nodeid} (+{extra})" for nodeid, extra in grown)
         lines.append((f"more rounds to decide: {listed}", {}))
-    short = sorted({r.budget for _, r in rechecked if r.budget})
+    short = Counter(r.budget for _, r in rechecked if r.budget)
     if short:
-        lines.append((f"still inconclusive: {'; '.join(short)}", {}))
+        listed = "; ".join(
+            f"{count} test{'s' * (count != 1)}: {reason}" for reason, count in sorted(short.items())
+        )
+        lines.append((f"still inconclusive, no more rounds taken: {listed}", {}))
     no_wait = sorted({r.no_wait for _, r in rechecked if r.no_wait})
     if no_wait:
         lines.append((f"did not wait for the machine: {'; '.join(no_wait)}", {"yellow": True}))
