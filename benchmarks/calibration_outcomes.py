@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ class Session:
     """A regression was seen but not failed: the machine was busy while re-measuring."""
     medians: Mapping[str, float] = field(default_factory=dict)
     """Each test's median ``round_s``, to put measured slowdowns beside the nominal ones."""
+    verdicts: Mapping[str, int] = field(default_factory=dict)
+    """How many tests got each verdict (``unchanged``, ``inconclusive``, ...)."""
 
 
 def _tests(report: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
@@ -69,15 +72,17 @@ def classify(exit_code: int, report: Mapping[str, Any] | None) -> Session:
     )
     excused = any((t.get("comparison") or {}).get("excused") for t in tests)
     medians = {str(t.get("nodeid")): m for t in tests if (m := _median_round_s(t)) is not None}
+    verdicts = Counter(v for t in tests if (v := _verdict(t)) is not None)
     if exit_code == 1 and failed_tests:
         outcome = "failed"
+    elif report is not None and exit_code in (0, 1) and verdicts["undecided"]:
+        # an undecided test fails the session under --perf-undecided=fail (the default)
+        outcome = "undecided"
     elif report is None or exit_code not in (0, 1) or (exit_code == 1 and not regressed):
         outcome = "other"
-    elif any(_verdict(t) == "undecided" for t in tests):
-        outcome = "undecided"
     else:
         outcome = "passed"
-    return Session(outcome, failed_tests, excused, medians)
+    return Session(outcome, failed_tests, excused, medians, dict(verdicts))
 
 
 def read_report(path: Path) -> dict[str, Any] | None:
@@ -101,6 +106,13 @@ class Cell:
     @property
     def excused(self) -> int:
         return sum(s.excused and s.outcome == "passed" for s in self.sessions)
+
+    def verdicts(self) -> dict[str, int]:
+        """Tests per verdict over all the cell's sessions."""
+        total: Counter[str] = Counter()
+        for s in self.sessions:
+            total.update(s.verdicts)
+        return dict(sorted(total.items()))
 
     def failed_tests(self) -> dict[str, int]:
         """How many sessions failed each test, most often failed first."""

@@ -91,6 +91,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--sessions-10x", type=int, default=None, help="sessions of the 10x cells (--sessions)"
     )
+    parser.add_argument(
+        "--aa-sessions",
+        type=int,
+        default=None,
+        help="A/A sessions of the rows other than cpu300 (default: --sessions)",
+    )
     parser.add_argument("--aa-sessions-cpu300", type=int, default=5)
     parser.add_argument("--slowdown", type=float, default=1.3, help="the examples' slowdown")
     parser.add_argument("--target", choices=("all", "ttft"), default="all")
@@ -133,7 +139,9 @@ def plan(args: argparse.Namespace, tmp: Path) -> list[Row]:
 
 
 def cell_sessions(args: argparse.Namespace, row: Row) -> tuple[int, int, int]:
-    aa = args.aa_sessions_cpu300 if row.workload.name == "cpu300" else args.sessions
+    aa = args.aa_sessions_cpu300 if row.workload.name == "cpu300" else args.aa_sessions
+    if aa is None:
+        aa = args.sessions
     tenfold = args.sessions if args.sessions_10x is None else args.sessions_10x
     return aa, args.sessions, tenfold
 
@@ -262,8 +270,14 @@ def run_cell(
             more = [f"... and {len(lines) - 8} more"] if len(lines) > 8 else []
             print("    " + "\n    ".join(lines[:8] + more), flush=True)
     took = time.perf_counter() - start
-    print(f"  {name}: {took:.0f} s, {took / max(sessions, 1):.1f} s/session", flush=True)
-    return Cell(tuple(results))
+    cell = Cell(tuple(results))
+    verdicts = ", ".join(f"{n} {v}" for v, n in cell.verdicts().items())
+    print(
+        f"  {name}: {took:.0f} s, {took / max(sessions, 1):.1f} s/session; "
+        f"test verdicts: {verdicts or 'none'}",
+        flush=True,
+    )
+    return cell
 
 
 def clean_env() -> dict[str, str]:
@@ -350,7 +364,14 @@ def table(results: list[RowResult]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # A kill (SIGTERM) ends the run like Ctrl-C, so that the finally blocks stop the busy
+    # processes and the looping neighbour session instead of leaving them running.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     args = parse_args(argv)
     print("$ " + shlex.join([sys.executable, *sys.argv]), flush=True)
     with tempfile.TemporaryDirectory(prefix="gate-calibration-") as tmp_name:

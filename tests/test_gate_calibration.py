@@ -61,6 +61,9 @@ def test_a_failure_without_a_regression_is_another_failure(outcomes: ModuleType)
 def test_undecided_counts_apart_and_its_absence_is_fine(outcomes: ModuleType) -> None:
     undecided = report(entry("t.py::a", "unchanged"), entry("t.py::b", "undecided"))
     assert outcomes.classify(0, undecided).outcome == "undecided"
+    # under --perf-undecided=fail (the default) the session exits 1, and it is still undecided
+    assert outcomes.classify(1, undecided).outcome == "undecided"
+    assert outcomes.classify(1, undecided).verdicts == {"unchanged": 1, "undecided": 1}
     today = report(entry("t.py::a", "inconclusive"), entry("t.py::b", None))
     assert outcomes.classify(0, today).outcome == "passed"
 
