@@ -148,16 +148,39 @@ def test_a_level_change_starts_afresh(tmp_path: Path) -> None:
 
     faster = save(store, make_result([0.100, 0.101, 0.099]), "2026-11-06T00:00:00Z")
     assert faster.restarted == (NODEID,)  # an improvement is a new level too
+    within = save(store, make_result([0.108, 0.109, 0.107]), "2026-11-07T00:00:00Z")
+    assert within.restarted == ()
+
+
+def test_stored_sessions_that_disagree_are_drift_not_a_level(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    for day, value in enumerate((0.100, 0.109, 0.118), start=1):  # each within 10% of the last
+        report = save(store, make_result([value] * 3), f"2026-11-0{day}T00:00:00Z")
+        assert report.restarted == ()
+    # 0.100 and 0.118 disagree by more than the threshold: the stored sessions show drift,
+    # so a session 10% off the nearest is added (the oldest dropped), not a new level
+    report = save(store, make_result([0.130] * 3), "2026-11-04T00:00:00Z")
+    assert report.restarted == ()
+    assert saved_at(store) == [f"2026-11-0{day}T00:00:00Z" for day in (2, 3, 4)]
+
+
+def test_an_improvement_is_a_new_level_too(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    for day in (1, 2):
+        save(store, make_result([0.130, 0.131, 0.129]), f"2026-11-0{day}T00:00:00Z")
+    faster = save(store, make_result([0.100, 0.101, 0.099]), "2026-11-03T00:00:00Z")
+    assert faster.restarted == (NODEID,)
 
 
 def test_a_level_change_uses_the_tests_thresholds(tmp_path: Path) -> None:
     store = store_at(tmp_path)
+    save(store, make_result([0.100, 0.101]), "2026-10-31T00:00:00Z")
     save(store, make_result([0.100, 0.101]), "2026-11-01T00:00:00Z")
     lax = {NODEID: {"ttft_s": 0.5}}
 
     report = save(store, make_result([0.130, 0.131]), "2026-11-02T00:00:00Z", thresholds=lax)
     assert report.restarted == ()
-    assert len(stored_sessions(store)) == 2
+    assert len(stored_sessions(store)) == 3
 
     ungated = {NODEID: {}}  # ttft_s not gated: it never starts a fresh history
     report = save(store, make_result([0.5, 0.5]), "2026-11-03T00:00:00Z", thresholds=ungated)
@@ -165,9 +188,12 @@ def test_a_level_change_uses_the_tests_thresholds(tmp_path: Path) -> None:
 
 
 def test_counts_and_cost_do_not_start_afresh() -> None:
-    stored = [make_result([0.1, 0.1], tokens=[32, 32])]
+    stored = [make_result([0.1, 0.1], tokens=[32, 32])] * 2
     assert not level_changed(stored, make_result([0.1, 0.1], tokens=[64, 64]), None)
     assert level_changed(stored, make_result([0.12, 0.12]), None)
+    # stored sessions 20% apart are drift: 0.12 is no new level beside them
+    drifting = [make_result([0.1, 0.1]), make_result([0.12, 0.12])]
+    assert not level_changed(drifting, make_result([0.135, 0.135]), None)
 
 
 OLD_FORMAT = {
@@ -460,11 +486,12 @@ def test_a_tests_threshold_reaches_the_save_from_xdist_workers(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project.runpytest("--perf-baseline=save").assert_outcomes(passed=1)
+    project.runpytest("--perf-baseline=save").assert_outcomes(passed=1)
     monkeypatch.setenv("PERF_TEST_SLOWDOWN", "1.5")
     result = project.runpytest("-n", "2", "--perf-baseline=save", "--perf-threshold=80%")
     result.assert_outcomes(passed=1)
     assert "started afresh" not in result.stdout.str()
-    assert file_sessions(project) == 2
+    assert file_sessions(project) == 3
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "x"])

@@ -19,10 +19,10 @@ next, code unchanged. From those sessions:
 The reference environment is the newest session's, with the fastest machine probe among the
 sessions measured on the same kind of machine as the newest.
 
-Saving: a session whose median differs from the stored sessions' centre by more than the
-test's threshold on a gated time or rate metric is a new performance level (a regression
-the user accepted, or an improvement): the stored sessions are dropped and it starts a fresh
-history (:func:`level_changed`).
+Saving: a session whose median differs by more than the test's threshold from every stored
+session, on a gated time or rate metric whose stored sessions agree with each other, is a
+new performance level (a regression the user accepted, or an improvement): the
+stored sessions are dropped and it starts a fresh history (:func:`level_changed`).
 """
 
 from __future__ import annotations
@@ -221,9 +221,11 @@ def level_changed(
     """Whether ``new`` is at another performance level than the ``stored`` sessions.
 
     ``thresholds`` maps the test's gated time and rate metrics to their thresholds (None:
-    every time and rate metric at :data:`LEVEL_THRESHOLD`). A metric differs when its median
-    in ``new`` lies more than the threshold (as a ratio, either way) off the stored sessions'
-    centre, the mean of their log-medians.
+    every time and rate metric at :data:`LEVEL_THRESHOLD`). A metric has changed level when
+    the stored sessions that have it agree with each other (their medians within the
+    threshold) and the new median lies more than the threshold (as a ratio, either way) off
+    every one of them. Stored sessions that do not agree are drift, not a level: a save then
+    adds a session, and the gate allows for the spread they show.
     """
     for name, info in new.infos.items():
         if info.kind not in _LEVEL_KINDS:
@@ -235,7 +237,11 @@ def level_changed(
             continue
         if not all(_positive(sample) for sample in samples):
             continue
-        centre = statistics.fmean(math.log(statistics.median(s)) for s in samples)
-        if abs(math.log(statistics.median(values)) - centre) > math.log1p(threshold):
+        margin = math.log1p(threshold)
+        medians = [math.log(statistics.median(s)) for s in samples]
+        if max(medians) - min(medians) > margin:
+            continue  # sessions that disagree are drift, not a level
+        new_median = math.log(statistics.median(values))
+        if new_median > max(medians) + margin or new_median < min(medians) - margin:
             return True
     return False

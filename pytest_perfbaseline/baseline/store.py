@@ -527,8 +527,9 @@ class BaselineStore:
 
         A test keeps its last ``sessions`` saving sessions. ``fresh`` replaces its stored
         sessions by this one; so does a new performance level: a gated time or rate metric
-        whose median lies off the stored sessions' centre by more than its threshold
-        (``thresholds``: node id -> metric -> threshold of the test's gated time and rate
+        whose median lies off every stored session's by more than its threshold, when the
+        stored sessions agree with each other (:func:`.sessions.level_changed`;
+        ``thresholds``: node id -> metric -> threshold of the test's gated time and rate
         metrics; a test not in it: every time and rate metric at 10%). Such tests are listed
         in the report's ``restarted``.
 
