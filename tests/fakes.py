@@ -142,3 +142,25 @@ def plain_report(
         perf_tests=len(results),
         tests=tuple(TestEntry(r.nodeid, "passed", r) for r in results),
     )
+
+
+CLOCK_SUITE = """
+import pytest
+
+
+class Clock:
+    now = 0
+
+    def __call__(self):
+        return self.now
+
+
+clock = Clock()
+
+
+@pytest.fixture
+def perf_clock():
+    return clock
+"""
+"""The opening of an inner test file whose perf tests run on a fake clock (``clock.now`` in ns)
+that the test body advances itself."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fakes import ENV, INI, FakeClock, no_cost, plain_report
+from fakes import CLOCK_SUITE, ENV, INI, FakeClock, no_cost, plain_report
 
 from pytest_perfbaseline import Perf
 from pytest_perfbaseline.baseline.codec import BadDocument, decode, encode
@@ -315,24 +315,9 @@ def test_the_marker_sets_the_minimum_and_the_default_is_5ms() -> None:
 
 # -- through pytest ----------------------------------------------------------------------------
 
-SUITE = """
-import pytest
-
-
-class Clock:
-    now = 0
-
-    def __call__(self):
-        return self.now
-
-
-clock = Clock()
-
-
-@pytest.fixture
-def perf_clock():
-    return clock
-
+SUITE = (
+    CLOCK_SUITE
+    + """
 
 def test_fast(perf):
     def parse():
@@ -352,6 +337,7 @@ def test_slow(perf):
         clock.now += 20_000_000  # 20 ms
     perf(think)
 """
+)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from fakes import INI, TIME
+from fakes import CLOCK_SUITE, INI, TIME
 from test_gate import lognormal, result
 
 from pytest_perfbaseline import Perf
@@ -280,26 +280,13 @@ def test_more_rounds_are_added_to_those_measured() -> None:
 
 # -- through pytest ---------------------------------------------------------------------------
 
-NOISY = """
+NOISY = (
+    CLOCK_SUITE
+    + """
 import itertools
-import pytest
 
-
-class Clock:
-    now = 0
-
-    def __call__(self):
-        return self.now
-
-
-clock = Clock()
 # a workload whose rounds spread by half: six rounds cannot decide it, a few dozen can
 DURATIONS_MS = itertools.cycle([30, 38, 32, 44, 34, 40, 31, 42, 33, 39, 35, 29])
-
-
-@pytest.fixture
-def perf_clock():
-    return clock
 
 
 @pytest.mark.perf(rounds=6, warmup=0)
@@ -309,6 +296,7 @@ def test_noisy(perf):
 
     perf(work)
 """
+)
 
 
 @pytest.fixture
