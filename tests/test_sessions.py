@@ -456,10 +456,12 @@ def file_sessions(project: pytest.Pytester) -> int:
 
 
 def test_sessions_through_pytest(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    # sessions that drift by a few percent (within the threshold: no fresh start)
+    # sessions that drift by a few percent; a lax threshold for the saves, so that the drift
+    # plus the rounds' jitter never reads as a new level (no fresh start)
     for expected, slowdown in ((1, "1.0"), (2, "1.06"), (3, "0.95"), (3, "1.04")):
         monkeypatch.setenv("PERF_TEST_SLOWDOWN", slowdown)
-        project.runpytest("--perf-baseline=save").assert_outcomes(passed=1)
+        result = project.runpytest("--perf-baseline=save", "--perf-threshold=30%")
+        result.assert_outcomes(passed=1)
         assert file_sessions(project) == expected
     monkeypatch.setenv("PERF_TEST_SLOWDOWN", "1.0")
     result = project.runpytest("--perf-compare", "-v")
