@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
+import pytest
+
 from pytest_perfbaseline.baseline.environment import Environment
 from pytest_perfbaseline.metrics.names import MetricInfo
 from pytest_perfbaseline.metrics.result import TestResult
@@ -123,6 +125,19 @@ def test_answer(perf):
 """
 )
 """An inner test file with one perf test, ``test_answer``, on simulated time (8 rounds)."""
+
+
+def simulated_project(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, **files: str
+) -> pytest.Pytester:
+    """An inner project for suites made with :func:`simulated_suite`: the variables that slow
+    them cleared (a test sets them itself), the ini file written and ``files`` (module name ->
+    source) created."""
+    monkeypatch.delenv("PERF_TEST_SLOWDOWN", raising=False)
+    monkeypatch.delenv("PERF_TEST_EXTRA_TOKENS", raising=False)
+    pytester.makeini(INI)
+    pytester.makepyfile(**files)
+    return pytester
 
 
 def plain_report(

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes import INI, simulated_suite
+from fakes import simulated_project, simulated_suite
 
 TEST_FILE = (
     simulated_suite(jitter=0.03)
@@ -33,11 +33,7 @@ def test_answer(perf):
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    monkeypatch.delenv("PERF_TEST_SLOWDOWN", raising=False)
-    monkeypatch.delenv("PERF_TEST_EXTRA_TOKENS", raising=False)
-    pytester.makeini(INI)
-    pytester.makepyfile(test_life=TEST_FILE)
-    return pytester
+    return simulated_project(pytester, monkeypatch, test_life=TEST_FILE)
 
 
 def baseline_files(root: Path) -> list[Path]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes import INI, simulated_suite
+from fakes import simulated_project, simulated_suite
 
 TEST_FILE = (
     simulated_suite(jitter=0.0)
@@ -37,11 +37,7 @@ def test_zz_every_perf_was_released():
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    monkeypatch.delenv("PERF_TEST_SLOWDOWN", raising=False)
-    monkeypatch.delenv("PERF_TEST_EXTRA_TOKENS", raising=False)
-    pytester.makeini(INI)
-    pytester.makepyfile(test_release=TEST_FILE)
-    return pytester
+    return simulated_project(pytester, monkeypatch, test_release=TEST_FILE)
 
 
 @pytest.mark.parametrize("flags", [[], ["--perf-disable"]], ids=["on", "disabled"])

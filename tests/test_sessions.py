@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fakes import COST, ENV, INI, ONE_TEST_SUITE, TIME, TOKENS
+from fakes import COST, ENV, ONE_TEST_SUITE, TIME, TOKENS, simulated_project
 
 from pytest_perfbaseline.baseline import codec
 from pytest_perfbaseline.baseline.environment import Environment
@@ -442,11 +442,7 @@ def test_without_the_allowance_session_drift_raises_false_alarms() -> None:
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    monkeypatch.delenv("PERF_TEST_SLOWDOWN", raising=False)
-    monkeypatch.delenv("PERF_TEST_EXTRA_TOKENS", raising=False)
-    pytester.makeini(INI)
-    pytester.makepyfile(test_life=ONE_TEST_SUITE)
-    return pytester
+    return simulated_project(pytester, monkeypatch, test_life=ONE_TEST_SUITE)
 
 
 def file_sessions(project: pytest.Pytester) -> int:

@@ -10,9 +10,7 @@ from .compare import Comparison, Recheck, TestComparison
 
 __all__ = ["PYTEST_ACCEPT", "describe_change", "drift_note", "failure_message", "machine_note"]
 
-PYTEST_ACCEPT = (
-    "pytest --perf-baseline=save --perf-baseline-fresh (then commit .perfbaseline/)"
-)
+PYTEST_ACCEPT = "pytest --perf-baseline=save --perf-baseline-fresh (then commit .perfbaseline/)"
 """How a pytest user accepts a new performance level."""
 
 

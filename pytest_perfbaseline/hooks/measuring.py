@@ -36,7 +36,6 @@ PERF_KEY = pytest.StashKey["Perf"]()
 SETTINGS_KEY = pytest.StashKey[TestSettings]()
 RESULT_KEY = pytest.StashKey["TestResult"]()
 COMPARISON_KEY = pytest.StashKey["TestComparison"]()
-CALL_TIME_KEY = pytest.StashKey[float]()
 MAX_ATTEMPTS = 2
 """Re-measures of a suspected regression: a second one, after waiting again, when the first
 was made on a machine busy enough to explain it."""
@@ -125,7 +124,7 @@ class PerfMeasurer:
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         started = time.perf_counter()
         outcome = yield  # a failing test raises here, and its rounds are not kept
-        item.stash[CALL_TIME_KEY] = time.perf_counter() - started
+        call_s = time.perf_counter() - started
         perf = item.stash.get(PERF_KEY, None)
         if perf is None or self.options.disabled or not perf.measured:
             return outcome
@@ -134,7 +133,7 @@ class PerfMeasurer:
         result = perf.finish(item.nodeid)
         comparison = None
         if self.options.compare:
-            result, comparison = self._judge_test(item, perf, result)
+            result, comparison = self._judge_test(item, perf, result, call_s)
             item.stash[COMPARISON_KEY] = comparison
         item.stash[RESULT_KEY] = result
         item.user_properties.extend(junit_properties(result, comparison))
@@ -153,16 +152,19 @@ class PerfMeasurer:
         )
 
     def _judge_test(
-        self, item: pytest.Item, perf: Perf, result: TestResult
+        self, item: pytest.Item, perf: Perf, result: TestResult, call_s: float
     ) -> tuple[TestResult, TestComparison]:
-        """The test's comparison: more rounds while inconclusive, a re-measure if suspected."""
+        """The test's comparison: more rounds while inconclusive, a re-measure if suspected.
+
+        ``call_s``: how long the test's call took, which its first measurement spent.
+        """
         from ..events import emit
         from ..gate.sequential import Budget
 
         reference = self._reference(item)
         settings = item.stash[SETTINGS_KEY]
         budget = Budget(settings)
-        budget.spend(_rounds_of(result), item.stash.get(CALL_TIME_KEY, 0.0))
+        budget.spend(len(result.rounds), call_s)
         comparison = self._compare(item, reference, result)
         if self.options.confirm and reference is not None:
             trial = _Trial(item, perf, reference, budget)
@@ -213,7 +215,7 @@ class PerfMeasurer:
             if more <= 0:
                 break
             trial.perf.more_rounds(more)
-            result = self._rerun(trial)
+            result = self._rerun(trial, kept=len(result.rounds))
             looks, extra = looks + 1, extra + more
             comparison = self._compare(trial.item, trial.reference, result)
         recheck = Recheck(
@@ -221,13 +223,15 @@ class PerfMeasurer:
         )
         return result, comparison, recheck
 
-    def _rerun(self, trial: _Trial) -> TestResult:
-        """Run the test body again (as pytest-rerunfailures would); what ``perf`` has now."""
-        before = len(trial.perf.rounds)
+    def _rerun(self, trial: _Trial, kept: int) -> TestResult:
+        """Run the test body again (as pytest-rerunfailures would); what ``perf`` has now.
+
+        ``kept``: the rounds ``perf`` kept from before, which this run does not spend.
+        """
         started = time.perf_counter()
         trial.item.runtest()
         result = trial.perf.finish(trial.item.nodeid)
-        trial.budget.spend(max(0, _rounds_of(result) - before), time.perf_counter() - started)
+        trial.budget.spend(max(0, len(result.rounds) - kept), time.perf_counter() - started)
         return result
 
     def _reference(self, item: pytest.Item) -> Reference | None:
@@ -357,7 +361,7 @@ class PerfMeasurer:
         trial.perf.reset()
         trial.perf.more_rounds(rounds)
         cpu_started, wall_started = time.process_time(), time.perf_counter()
-        result = self._rerun(trial)
+        result = self._rerun(trial, kept=0)  # after reset(): fresh rounds only
         cpu = time.process_time() - cpu_started
         wall = time.perf_counter() - wall_started
         if machine is not None and slowdown is not None:
@@ -394,10 +398,6 @@ class PerfMeasurer:
         return report
 
 
-def _rounds_of(result: TestResult) -> int:
-    return len(result.rounds)
-
-
 def _level_thresholds(settings: TestSettings, result: TestResult) -> dict[str, float]:
     return {
         name: settings.threshold.for_metric(name, info.kind)
@@ -412,7 +412,6 @@ def _release(item: pytest.Item) -> None:
     _drop(item.stash, SETTINGS_KEY)
     _drop(item.stash, RESULT_KEY)
     _drop(item.stash, COMPARISON_KEY)
-    _drop(item.stash, CALL_TIME_KEY)
 
 
 def _drop(stash: pytest.Stash, key: pytest.StashKey[_T]) -> None:
