@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from .location import StoreLocation
@@ -96,10 +96,9 @@ class Database:
                 self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
             yield
         except BaseException:
-            try:
+            # if the connection is gone, the server rolls the transaction back itself
+            with suppress(HistoryError):
                 self.execute("ROLLBACK")
-            except HistoryError:
-                pass  # the connection is gone: the server rolls the transaction back itself
             raise
         self.execute("COMMIT")
 
@@ -114,10 +113,8 @@ class Database:
 
     def close(self) -> None:
         """Close the connection (an open transaction is rolled back)."""
-        try:
+        with suppress(Exception):  # closing a broken connection: nothing left to release
             self.raw.close()
-        except Exception:  # closing a broken connection: nothing left to release
-            pass
 
     @contextmanager
     def _errors(self) -> Iterator[None]:

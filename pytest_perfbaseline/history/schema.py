@@ -82,7 +82,9 @@ def _statements(statements: tuple[str, ...]) -> Callable[[Database], None]:
 def _baseline_versions(db: Database) -> None:
     """Version 2: baseline versions, backfilled from the saving runs already stored."""
     _statements(_V2)(db)
-    for run_id, blob in db.execute("SELECT run_id, report FROM runs WHERE mode IN ('save', 'compare+save')"):
+    for run_id, blob in db.execute(
+        "SELECT run_id, report FROM runs WHERE mode IN ('save', 'compare+save')"
+    ):
         report = json.loads(zlib.decompress(bytes(blob)))
         db.execute(
             "INSERT INTO baseline_versions (run_id, saved_at, git_commit, profile, tests) "

@@ -72,7 +72,9 @@ def record_session(config: pytest.Config, report: RunReport, *, started: float) 
     )
 
 
-def _append(config: pytest.Config, report: RunReport, location: StoreLocation, started: float) -> str:
+def _append(
+    config: pytest.Config, report: RunReport, location: StoreLocation, started: float
+) -> str:
     from ..baseline.environment import utc_timestamp
     from ..reports.json_report import report_to_dict
     from .metadata import ci_job, git_branch

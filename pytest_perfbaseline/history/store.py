@@ -106,6 +106,7 @@ class SeriesPoint:
     median: float | None
     rounds: tuple[float | None, ...]
     verdict: str | None
+    higher_is_better: bool
 
 
 @dataclass(frozen=True)
@@ -281,14 +282,24 @@ class HistoryStore:
         """A test's metric over the runs ``selection`` keeps, oldest first."""
         where, params = (selection or RunFilter()).where("r")
         rows = self.db.execute(
-            "SELECT r.run_id, r.finished_at, r.git_commit, m.n, m.median, m.rounds, m.verdict "
+            "SELECT r.run_id, r.finished_at, r.git_commit, m.n, m.median, m.rounds, m.verdict, "
+            "m.higher_is_better "
             "FROM results m JOIN runs r ON r.run_id = m.run_id "
             f"{where}{' AND' if where else ' WHERE'} m.nodeid = ? AND m.metric = ? "
             "ORDER BY r.finished_at, r.run_id",
             [*params, nodeid, metric],
         )
         return [
-            SeriesPoint(row[0], row[1], row[2], row[3], row[4], tuple(json.loads(row[5])), row[6])
+            SeriesPoint(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                tuple(json.loads(row[5])),
+                row[6],
+                bool(row[7]),
+            )
             for row in rows
         ]
 
@@ -302,8 +313,7 @@ class HistoryStore:
     def tests(self, pattern: str) -> list[str]:
         """Recorded node ids equal to ``pattern`` or ending with ``::pattern``."""
         rows = self.db.execute(
-            "SELECT DISTINCT nodeid FROM results WHERE nodeid = ? OR nodeid LIKE ? "
-            "ORDER BY nodeid",
+            "SELECT DISTINCT nodeid FROM results WHERE nodeid = ? OR nodeid LIKE ? ORDER BY nodeid",
             (pattern, "%::" + pattern),
         )
         # LIKE's '_' matches any character: keep the exact suffixes only
