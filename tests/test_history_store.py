@@ -165,11 +165,12 @@ _WRITER = """
 import sys, json
 sys.path[:0] = [{tests!r}]
 from history_fakes import fake_report
-from pytest_perfbaseline.history.location import parse_location, StoreLocation
+from pytest_perfbaseline.history.location import StoreLocation
 from pytest_perfbaseline.history.record import RunMeta, run_record
 from pytest_perfbaseline.history.store import HistoryStore
 
-backend, target, who, count, tests = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+backend, target, who = sys.argv[1:4]
+count, tests = int(sys.argv[4]), int(sys.argv[5])
 location = StoreLocation(backend, target)
 for i in range(count):
     report = fake_report(f"2026-11-20T10:{{i // 60:02d}}:{{i % 60:02d}}Z", level=1 + i, tests=tests)
