@@ -18,12 +18,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fakes import ENV
+from fakes import ENV, plain_report
 
 from pytest_perfbaseline.metrics.names import MetricInfo, MetricName
 from pytest_perfbaseline.metrics.result import TestResult
 from pytest_perfbaseline.reports.json_report import report_to_dict
-from pytest_perfbaseline.reports.run import RunReport, TestEntry
 
 METRICS = (
     "round_s",
@@ -78,19 +77,9 @@ def fake_report(
     """A plain (or saving) run's ``--perf-json`` dict, finished at ``when``."""
     env = replace(ENV, saved_at=when, git_commit=commit or ENV.git_commit)
     results = [fake_result(f"test_m.py::test_{i}", level, rounds, metrics) for i in range(tests)]
-    report = RunReport(
-        created_at=when,
-        environment=env,
-        profile=profile,
-        compare=False,
-        save=save,
-        alpha=0.01,
-        confirm=True,
-        fail_on_regression=True,
-        perf_tests=tests,
-        tests=tuple(TestEntry(r.nodeid, "passed", r) for r in results),
-        saved=tuple(r.nodeid for r in results) if save else (),
-    )
+    report = plain_report(results, profile=profile, env=env)
+    if save:
+        report = replace(report, save=True, saved=tuple(r.nodeid for r in results))
     return report_to_dict(report)
 
 
