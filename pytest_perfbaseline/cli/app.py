@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from ..history import commands as history_commands
 from . import compare, listing, power, prune, show
 from .common import EXIT_FAILED, EXIT_USAGE, CommandError, one_line
 from .options import Command, Run, store_options
@@ -27,6 +28,7 @@ COMMANDS: tuple[Command, ...] = (
     compare.COMMAND,
     prune.COMMAND,
     power.COMMAND,
+    history_commands.COMMAND,
 )
 
 _DESCRIPTION = """\

@@ -69,6 +69,7 @@ class PerfReporter:
         self.save_interrupted: str | None = None
         self.report: RunReport | None = None
         self.outputs: Outputs | None = None
+        self.started = time.time()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -109,6 +110,9 @@ class PerfReporter:
         self.outputs = write_reports(
             self.report, self.options.report_paths(), step_summary, self.config.rootpath
         )
+        from ..history.session import record_session
+
+        record_session(self.config, self.report, started=self.started)
         failed = bool(self.outputs.errors) or bool(self.saved and self.saved.errors)
         if failed and session.exitstatus == pytest.ExitCode.OK:
             # Reported in the terminal summary and the exit status, not as a warning: at

@@ -1,0 +1,9 @@
+"""The run history: every perf session's run, kept in SQLite or PostgreSQL, and read back.
+
+:mod:`.store` holds :class:`~.store.HistoryStore` and :func:`~.store.load_reports` (stored
+runs as ``--perf-json`` report dicts, newest last); :mod:`.session` records a session's run;
+:mod:`.commands` is ``perfbaseline history``. Nothing here is imported by the plugin at
+start-up: the session imports it at its end, and psycopg only for a PostgreSQL store.
+"""
+
+from __future__ import annotations
