@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import compare, listing, power, prune, show
+from . import compare, listing, power, prune, recommend, show
 from .common import EXIT_FAILED, EXIT_USAGE, CommandError, one_line
 from .options import Command, Run, store_options
 
@@ -27,6 +27,7 @@ COMMANDS: tuple[Command, ...] = (
     compare.COMMAND,
     prune.COMMAND,
     power.COMMAND,
+    recommend.COMMAND,
 )
 
 _DESCRIPTION = """\

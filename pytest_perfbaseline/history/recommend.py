@@ -1,0 +1,287 @@
+"""Recommendations drawn from runs: those of the newest run, and what only history shows.
+
+A run is a ``--perf-json`` report (a :class:`~..reports.run.RunReport`, or its dict as the
+history store returns it); runs are given oldest first, newest last. Over the runs: a step
+change not yet accepted into the baseline, slow drift, and a test inconclusive or undecided
+run after run; from the newest run, a stale baseline or one measured on another machine, and
+everything :func:`.single_run.run_recommendations` finds. Documented in docs/history.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..gate.settings import DEFAULT_DELTAS, TestSettings
+from ..metrics.formatting import format_percent, format_ratio, format_value
+from .record import Recommendation, render_recommendations, sort_recommendations
+from .single_run import run_recommendations
+
+if TYPE_CHECKING:
+    from ..reports.run import RunReport, TestEntry
+
+__all__ = [
+    "OTHER_MACHINE_MARK",
+    "STREAK_RUNS",
+    "recommend",
+    "recommend_runs",
+    "recommendations_text",
+]
+
+STREAK_RUNS = 3
+"""A test inconclusive (or undecided) in this many compare runs in a row gets a recommendation."""
+OTHER_MACHINE_MARK = " -- NOT "
+"""How a comparison's ``baseline_origin`` flags a baseline measured on another machine (CPU
+model or cores): see :func:`pytest_perfbaseline.baseline.environment.describe_origin`."""
+_UNSETTLED = ("inconclusive", "undecided")
+
+
+@dataclass(frozen=True)
+class _Point:
+    """One run's value of a test's metric."""
+
+    run: RunReport
+    value: float
+
+
+def _series(runs: Sequence[RunReport]) -> dict[tuple[str, str], list[_Point]]:
+    """Per (test, gated metric), the run medians, oldest first."""
+    import statistics
+
+    found: dict[tuple[str, str], list[_Point]] = {}
+    for run in runs:
+        for entry in run.tests:
+            for key in entry.result.infos:
+                values = entry.result.values(key)
+                if values and _is_gated(entry, key):
+                    point = _Point(run, statistics.median(values))
+                    found.setdefault((entry.nodeid, key), []).append(point)
+    return found
+
+
+def _is_gated(entry: TestEntry, key: str) -> bool:
+    if entry.comparison is not None:
+        for comparison in entry.comparison.comparisons:
+            if comparison.metric == key:
+                return comparison.gated
+    return TestSettings().gates(key, custom=entry.result.infos[key].kind == "custom")
+
+
+def _latest_entry(runs: Sequence[RunReport], nodeid: str) -> TestEntry | None:
+    for run in reversed(runs):
+        for entry in run.tests:
+            if entry.nodeid == nodeid:
+                return entry
+    return None
+
+
+def _threshold(entry: TestEntry | None, key: str) -> float:
+    if entry is None:
+        return DEFAULT_DELTAS["custom"]
+    if entry.comparison is not None:
+        for comparison in entry.comparison.comparisons:
+            if comparison.metric == key:
+                return comparison.threshold
+    return DEFAULT_DELTAS[entry.result.infos[key].kind]
+
+
+def _where(run: RunReport) -> str:
+    """``commit abc123def456 on 2026-11-20`` (or ``on 2026-11-20`` outside git)."""
+    commit = run.environment.git_commit
+    day = run.created_at[:10]
+    return f"commit {commit[:12]} on {day}" if commit else f"the run of {day}"
+
+
+def _accepted(latest: TestEntry | None, since: RunReport) -> bool:
+    """Whether the baseline the newest run compared with was saved at or after ``since``."""
+    if latest is None or latest.comparison is None:
+        return False
+    saved = latest.comparison.baseline_saved_at
+    return saved is not None and saved >= since.created_at
+
+
+def _step(
+    nodeid: str, key: str, points: list[_Point], latest: TestEntry | None
+) -> Recommendation | None:
+    """The last step of the series, when it is as large as the gate's threshold and the
+    baseline in force predates it."""
+    import math
+
+    from .analysis import MIN_SEGMENT, change_points
+
+    if len(points) < 2 * MIN_SEGMENT:
+        return None
+    steps = change_points([p.value for p in points])
+    step = steps[-1] if steps else None
+    if step is None or step.ratio is None:
+        return None
+    if abs(math.log(step.ratio)) < math.log1p(_threshold(latest, key)):
+        return None
+    at, before = points[step.index].run, points[step.index - 1].run
+    if _accepted(latest, at):
+        return None
+    unit = latest.result.infos[key].unit if latest else ""
+    worse = (step.ratio > 1) != (latest is not None and latest.result.infos[key].higher_is_better)
+    interval = f"[{format_ratio(step.ratio_low)}, {format_ratio(step.ratio_high)}]"
+    action = (
+        f"if intended, accept it with pytest --perf-baseline=save; else look between "
+        f"{_where(before)} and {_where(at)}"
+        if worse
+        else "lock the improvement in: pytest --perf-baseline=save"
+    )
+    return Recommendation(
+        kind="step",
+        test=nodeid,
+        metric=key,
+        numbers={
+            **step.to_dict(),
+            "commit": at.environment.git_commit,
+            "at": at.created_at,
+            "previous_commit": before.environment.git_commit,
+            "worse": worse,
+        },
+        finding=(
+            f"{key} of {nodeid} stepped {format_ratio(step.ratio)} {interval} at {_where(at)} "
+            f"({format_value(step.before, unit)} -> {format_value(step.after, unit)}, "
+            f"{step.runs_after} runs since), not in the baseline yet"
+        ),
+        action=action,
+    )
+
+
+def _drift(
+    nodeid: str, key: str, points: list[_Point], latest: TestEntry | None
+) -> Recommendation | None:
+    """Slow drift over the last runs, when no change point within them explains it."""
+    from .analysis import DRIFT_WINDOW, MIN_SEGMENT, change_points, drift
+
+    if latest is None:
+        return None
+    info = latest.result.infos[key]
+    found = drift([p.value for p in points], higher_is_better=info.higher_is_better)
+    if found is None:
+        return None
+    window = [p.value for p in points[-DRIFT_WINDOW:]]
+    if len(window) >= 2 * MIN_SEGMENT and change_points(window):
+        return None  # a step, not a drift: the step recommendation covers it
+    best = points[found.best_index].run
+    return Recommendation(
+        kind="drift",
+        test=nodeid,
+        metric=key,
+        numbers={**found.to_dict(), "best_commit": best.environment.git_commit},
+        finding=(
+            f"{key} of {nodeid} drifted {format_percent(round(found.worse_by, 3))} worse: "
+            f"{format_value(found.recent, info.unit)} over the last {found.recent_runs} runs "
+            f"against {format_value(found.best, info.unit)} at best, from {_where(best)} "
+            f"(last {found.window} runs), with no single step"
+        ),
+        action=(
+            f"compare with {_where(best)} (small changes add up); re-save the baseline only if "
+            "the slower level is intended"
+        ),
+    )
+
+
+def _streaks(runs: Sequence[RunReport]) -> Iterator[Recommendation]:
+    """Tests inconclusive or undecided in each of their last ``STREAK_RUNS`` compare runs."""
+    verdicts: dict[str, list[str]] = {}
+    for run in runs:
+        for entry in run.tests:
+            if entry.comparison is not None:
+                verdicts.setdefault(entry.nodeid, []).append(entry.comparison.verdict)
+    for nodeid, seen in sorted(verdicts.items()):
+        streak = 0
+        for verdict in reversed(seen):
+            if verdict not in _UNSETTLED:
+                break
+            streak += 1
+        if streak < STREAK_RUNS:
+            continue
+        last = seen[-streak:]
+        undecided = last[-1] == "undecided"
+        yield Recommendation(
+            kind="streak",
+            test=nodeid,
+            metric=None,
+            numbers={"runs": streak, "verdict": last[-1]},
+            finding=f"{nodeid} was {' or '.join(sorted(set(last)))} in its last {streak} runs",
+            action=(
+                "the machine was too busy to judge it: run perf tests on a quieter runner"
+                if undecided
+                else "it never gets enough rounds: raise --perf-max-rounds / --perf-max-time "
+                "(or max_rounds= on its marker), or make the workload steadier"
+            ),
+        )
+
+
+def _baseline_state(run: RunReport) -> Iterator[Recommendation]:
+    """Stale baselines and baselines measured on another machine, as the newest run saw them."""
+    for entry in run.tests:
+        comparison = entry.comparison
+        if comparison is None or comparison.is_new:
+            continue
+        origin = comparison.baseline_origin or ""
+        if comparison.stale:
+            yield Recommendation(
+                kind="stale_baseline",
+                test=entry.nodeid,
+                metric=None,
+                numbers={
+                    "saved_at": comparison.baseline_saved_at,
+                    "age_s": comparison.baseline_age_s,
+                },
+                finding=f"the baseline of {entry.nodeid} is stale (saved "
+                f"{comparison.baseline_saved_at})",
+                action="re-save it: pytest --perf-baseline=save",
+            )
+        if OTHER_MACHINE_MARK in origin:
+            yield Recommendation(
+                kind="other_machine",
+                test=entry.nodeid,
+                metric=None,
+                numbers={"origin": origin},
+                finding=f"the baseline of {entry.nodeid} was measured on another machine "
+                f"({origin})",
+                action="save one on this kind of machine (its own --perf-profile), so that the "
+                "gate compares like with like",
+            )
+
+
+def recommend_runs(runs: Sequence[RunReport]) -> list[Recommendation]:
+    """Every recommendation the runs (oldest first) support, most pressing first."""
+    if not runs:
+        return []
+    found = run_recommendations(runs[-1])
+    found += _baseline_state(runs[-1])
+    found += _streaks(runs)
+    for (nodeid, key), points in sorted(_series(runs).items()):
+        latest = _latest_entry(runs, nodeid)
+        step = _step(nodeid, key, points, latest)
+        found += [step] if step else []
+        trend = None if step else _drift(nodeid, key, points, latest)
+        found += [trend] if trend else []
+    return sort_recommendations(found)
+
+
+def recommend(runs: Sequence[Mapping[str, Any]]) -> list[Recommendation]:
+    """:func:`recommend_runs` over run dicts shaped like the ``--perf-json`` report (oldest
+    first). ValueError naming the run when one is not such a dict."""
+    from ..reports.json_report import report_from_dict
+
+    reports = []
+    for i, run in enumerate(runs):
+        try:
+            reports.append(report_from_dict(run))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"run {i + 1} is not a report: {type(exc).__name__}: {exc}") from None
+    return recommend_runs(reports)
+
+
+def recommendations_text(runs: Sequence[Mapping[str, Any]]) -> str:
+    """All recommendations for ``runs`` (run dicts, oldest first), one line each."""
+    found = recommend(runs)
+    if not found:
+        return f"no recommendations from {len(runs)} run{'s' * (len(runs) != 1)}"
+    return "\n".join(render_recommendations(found))
