@@ -9,6 +9,7 @@ everything :func:`.single_run.run_recommendations` finds. Documented in docs/his
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,9 +21,12 @@ from .single_run import run_recommendations
 
 if TYPE_CHECKING:
     from ..reports.run import RunReport, TestEntry
+    from .analysis import Step
 
 __all__ = [
     "OTHER_MACHINE_MARK",
+    "STEP_EDGE_RUNS",
+    "STEP_SHARPNESS",
     "STREAK_RUNS",
     "recommend",
     "recommend_runs",
@@ -34,6 +38,10 @@ STREAK_RUNS = 3
 OTHER_MACHINE_MARK = " -- NOT "
 """How a comparison's ``baseline_origin`` flags a baseline measured on another machine (CPU
 model or cores): see :func:`pytest_perfbaseline.baseline.environment.describe_origin`."""
+STEP_SHARPNESS = 0.5
+"""A change point is a step when the runs right either side of it (``STEP_EDGE_RUNS`` each)
+differ by at least this share of the whole change (on a log scale); a slope is drift."""
+STEP_EDGE_RUNS = 3
 _UNSETTLED = ("inconclusive", "undecided")
 
 
@@ -101,25 +109,32 @@ def _accepted(latest: TestEntry | None, since: RunReport) -> bool:
     return saved is not None and saved >= since.created_at
 
 
+def _sharp(values: Sequence[float], step: Step) -> bool:
+    """Whether the change happens at the step rather than along a slope: the runs right
+    either side of it differ by at least ``STEP_SHARPNESS`` of the whole step (on logs)."""
+    import statistics
+
+    i = step.index
+    before = statistics.median(values[max(0, i - STEP_EDGE_RUNS) : i])
+    after = statistics.median(values[i : i + STEP_EDGE_RUNS])
+    if step.ratio is None or before <= 0 or after <= 0 or step.ratio == 1:
+        return False
+    return math.log(after / before) / math.log(step.ratio) >= STEP_SHARPNESS
+
+
+def _large(step: Step, threshold: float) -> bool:
+    return step.ratio is not None and abs(math.log(step.ratio)) >= math.log1p(threshold)
+
+
 def _step(
-    nodeid: str, key: str, points: list[_Point], latest: TestEntry | None
+    nodeid: str, key: str, points: list[_Point], latest: TestEntry | None, step: Step
 ) -> Recommendation | None:
-    """The last step of the series, when it is as large as the gate's threshold and the
-    baseline in force predates it."""
-    import math
-
-    from .analysis import MIN_SEGMENT, change_points
-
-    if len(points) < 2 * MIN_SEGMENT:
-        return None
-    steps = change_points([p.value for p in points])
-    step = steps[-1] if steps else None
-    if step is None or step.ratio is None:
-        return None
-    if abs(math.log(step.ratio)) < math.log1p(_threshold(latest, key)):
+    """``step`` when it is as large as the gate's threshold and the baseline in force
+    predates it."""
+    if not _large(step, _threshold(latest, key)):
         return None
     at, before = points[step.index].run, points[step.index - 1].run
-    if _accepted(latest, at):
+    if _accepted(latest, at) or step.ratio is None:
         return None
     unit = latest.result.infos[key].unit if latest else ""
     worse = (step.ratio > 1) != (latest is not None and latest.result.infos[key].higher_is_better)
@@ -153,8 +168,8 @@ def _step(
 def _drift(
     nodeid: str, key: str, points: list[_Point], latest: TestEntry | None
 ) -> Recommendation | None:
-    """Slow drift over the last runs, when no change point within them explains it."""
-    from .analysis import DRIFT_WINDOW, MIN_SEGMENT, change_points, drift
+    """Slow drift over the last runs."""
+    from .analysis import drift
 
     if latest is None:
         return None
@@ -162,9 +177,6 @@ def _drift(
     found = drift([p.value for p in points], higher_is_better=info.higher_is_better)
     if found is None:
         return None
-    window = [p.value for p in points[-DRIFT_WINDOW:]]
-    if len(window) >= 2 * MIN_SEGMENT and change_points(window):
-        return None  # a step, not a drift: the step recommendation covers it
     best = points[found.best_index].run
     return Recommendation(
         kind="drift",
@@ -182,6 +194,28 @@ def _drift(
             "the slower level is intended"
         ),
     )
+
+
+def _over_runs(
+    nodeid: str, key: str, points: list[_Point], latest: TestEntry | None
+) -> Recommendation | None:
+    """A step not yet in the baseline; else slow drift, unless a step explains it.
+
+    A steady slope is no step, though E-divisive splits it too (its two halves differ):
+    only a sharp change point counts as a step; a slope shows as drift.
+    """
+    from .analysis import DRIFT_WINDOW, MIN_SEGMENT, change_points
+
+    values = [p.value for p in points]
+    steps = change_points(values) if len(values) >= 2 * MIN_SEGMENT else []
+    sharp = [s for s in steps if _sharp(values, s)]
+    step = _step(nodeid, key, points, latest, sharp[-1]) if sharp else None
+    if step is not None:
+        return step
+    threshold = _threshold(latest, key)
+    if any(s.index >= len(values) - DRIFT_WINDOW and _large(s, threshold) for s in sharp):
+        return None  # a step the baseline has accepted, not a drift
+    return _drift(nodeid, key, points, latest)
 
 
 def _streaks(runs: Sequence[RunReport]) -> Iterator[Recommendation]:
@@ -257,11 +291,8 @@ def recommend_runs(runs: Sequence[RunReport]) -> list[Recommendation]:
     found += _baseline_state(runs[-1])
     found += _streaks(runs)
     for (nodeid, key), points in sorted(_series(runs).items()):
-        latest = _latest_entry(runs, nodeid)
-        step = _step(nodeid, key, points, latest)
-        found += [step] if step else []
-        trend = None if step else _drift(nodeid, key, points, latest)
-        found += [trend] if trend else []
+        advice = _over_runs(nodeid, key, points, _latest_entry(runs, nodeid))
+        found += [advice] if advice else []
     return sort_recommendations(found)
 
 
