@@ -61,7 +61,9 @@ def test_a_known_step_is_found_where_it_is_with_its_size_and_interval() -> None:
     (step,) = change_points(series)
     assert abs(step.index - 30) <= 1
     assert step.pvalue <= 0.01
-    assert step.ratio is not None and step.ratio_low is not None and step.ratio_high is not None
+    assert step.ratio is not None
+    assert step.ratio_low is not None
+    assert step.ratio_high is not None
     assert step.ratio_low < 1.2 < step.ratio_high
     assert step.ratio == pytest.approx(1.2, abs=0.03)
     assert step.before == pytest.approx(0.10, rel=0.03)
@@ -74,8 +76,10 @@ def test_two_steps_are_both_found_in_order() -> None:
     series = noisy(1.0, 25, 0.02, rng) + noisy(1.3, 25, 0.02, rng) + noisy(1.05, 25, 0.02, rng)
     steps = change_points(series)
     assert [s.index for s in steps] == pytest.approx([25, 50], abs=1)
-    assert steps[0].ratio is not None and steps[0].ratio > 1.2
-    assert steps[1].ratio is not None and steps[1].ratio < 0.85
+    assert steps[0].ratio is not None
+    assert steps[0].ratio > 1.2
+    assert steps[1].ratio is not None
+    assert steps[1].ratio < 0.85
 
 
 def test_flat_noisy_series_rarely_show_a_step() -> None:
@@ -100,7 +104,8 @@ def test_values_at_or_below_zero_get_a_step_without_a_ratio() -> None:
     series = [0.0, 0.1, -0.1, 0.0, 0.1, -0.1, 0.0, 5.0, 5.1, 4.9, 5.0, 5.1, 4.9, 5.0]
     (step,) = change_points(series)
     assert step.index == 7
-    assert step.ratio is None and step.ratio_low is None
+    assert step.ratio is None
+    assert step.ratio_low is None
     assert step.to_dict()["ratio_high"] is None
 
 
@@ -140,7 +145,8 @@ def test_no_drift_on_a_flat_series_or_an_improvement() -> None:
 def test_drift_of_a_higher_is_better_metric_is_a_fall() -> None:
     falling = [100 * 0.99**i for i in range(20)]
     found = drift(falling, higher_is_better=True)
-    assert found is not None and found.worse_by == pytest.approx(1 / 0.99**17 - 1)
+    assert found is not None
+    assert found.worse_by == pytest.approx(1 / 0.99**17 - 1)
     assert drift(falling) is None
 
 

@@ -10,8 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from fakes import ENV, plain_report
+
 from pytest_perfbaseline.baseline.environment import describe_origin
 from pytest_perfbaseline.cli.app import main
 from pytest_perfbaseline.gate.compare import Comparison, TestComparison
@@ -191,12 +191,11 @@ def test_a_test_inconclusive_run_after_run() -> None:
 def test_undecided_runs_count_too() -> None:
     runs = [compared(comparison(v)) for v in ("inconclusive", "undecided", "undecided")]
     (found,) = recommend_runs(runs)
-    assert found.kind == "streak" and "busy" in found.action
+    assert found.kind == "streak"
+    assert "busy" in found.action
 
 
-def series_runs(
-    values: Sequence[float], baseline_saved_at: str | None = None
-) -> list[RunReport]:
+def series_runs(values: Sequence[float], baseline_saved_at: str | None = None) -> list[RunReport]:
     """One run per value (a day apart, commit per run), ttft_s around it in each."""
     runs = []
     for i, value in enumerate(values):
@@ -220,7 +219,8 @@ def test_a_step_not_yet_in_the_baseline() -> None:
     runs = series_runs(stepped(random.Random(3)))
     (found,) = recommend_runs(runs)
     assert (found.kind, found.test, found.metric) == ("step", TEST, "ttft_s")
-    assert found.numbers["index"] == 10 and found.numbers["worse"] is True
+    assert found.numbers["index"] == 10
+    assert found.numbers["worse"] is True
     assert found.numbers["ratio"] == pytest.approx(1.3, rel=0.03)
     assert found.finding.startswith(f"ttft_s of {TEST} stepped +")
     assert f"at commit {'10' * 6} on 2026-11-11" in found.finding
@@ -341,7 +341,8 @@ def test_the_command_refuses_bad_input_in_one_line(
     assert main(["recommend", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("perfbaseline recommend: error: ") and message in err
+    assert err.startswith("perfbaseline recommend: error: ")
+    assert message in err
 
 
 def test_the_command_needs_a_report(capsys: pytest.CaptureFixture[str]) -> None:
