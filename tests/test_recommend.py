@@ -57,9 +57,9 @@ def run(*results: TestResult, when: str = "2026-11-21T20:40:00Z", commit: str = 
     return replace(plain_report(results, profile="p", env=env), created_at=when)
 
 
-def steady(n: int = 10, **values: float) -> list[dict[str, float | None]]:
-    """``n`` rounds of the same values, each time a little different (0.1%) so they vary."""
-    return [{k: v * (1 + 0.001 * (i % 3)) for k, v in values.items()} for i in range(n)]
+def steady(**values: float) -> list[dict[str, float | None]]:
+    """Ten rounds of the same values, each a little different (0.1%) so that they vary."""
+    return [{k: v * (1 + 0.001 * (i % 3)) for k, v in values.items()} for i in range(10)]
 
 
 def kinds(found: Sequence[Recommendation]) -> list[str]:
