@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fakes import ENV, plain_report
+from fakes import ENV, plain_report, simulated_project, simulated_suite
 
 from pytest_perfbaseline.baseline.environment import describe_origin
 from pytest_perfbaseline.cli.app import main
@@ -365,3 +366,43 @@ def test_a_noisy_slope_is_drift_not_a_step() -> None:
 def test_an_accepted_step_is_not_drift_either() -> None:
     values = stepped(random.Random(3)) + [0.13] * 3
     assert recommend_runs(series_runs(values, "2026-11-12T00:00:00Z")) == []
+
+
+NOISY_SUITE = (
+    simulated_suite(jitter=0.4)
+    + """
+
+
+@pytest.mark.perf(rounds=4, warmup=0)
+def test_noisy(perf):
+    perf(lambda: list(perf.stream(llm.stream, "hi", max_tokens=10, format="openai")))
+"""
+)
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_a_session_shows_and_reports_its_recommendations(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, verbose: bool
+) -> None:
+    project = simulated_project(pytester, monkeypatch, test_noisy=NOISY_SUITE)
+    args = ["-p", "no:cacheprovider", "--perf-json=perf.json", *(["-v"] if verbose else [])]
+    outcome = project.runpytest(*args)
+    outcome.assert_outcomes(passed=1)
+    outcome.stdout.fnmatch_lines(["recommendations:", "- *ttft_s of *test_noisy varies *"])
+    listed = [line for line in outcome.stdout.lines if line.startswith("- ")]
+    data = json.loads((project.path / "perf.json").read_text(encoding="utf-8"))
+    kinds_in_json = [r["kind"] for r in data["recommendations"]]
+    assert "noisy" in kinds_in_json
+    assert len(listed) == (
+        len(kinds_in_json) if verbose else min(TERMINAL_LIMIT, len(kinds_in_json))
+    )
+
+
+def test_the_session_side_imports_nothing_heavy(pytester: pytest.Pytester) -> None:
+    code = (
+        "import sys; import pytest_perfbaseline.history.single_run, "
+        "pytest_perfbaseline.cli.recommend; "
+        "print(sorted(m for m in ('numpy', 'scipy', 'tabulate') if m in sys.modules))"
+    )
+    outcome = pytester.run(sys.executable, "-c", code)
+    assert outcome.stdout.lines == ["[]"]
