@@ -18,11 +18,15 @@ import pytest_perfbaseline
 from pytest_perfbaseline.baseline.environment import describe_origin
 from pytest_perfbaseline.cli.app import main
 from pytest_perfbaseline.gate.compare import Comparison, TestComparison
+from pytest_perfbaseline.history.analysis import Drift, Step
 from pytest_perfbaseline.history.recommend import (
     STREAK_RUNS,
+    drift_text,
     recommend,
     recommend_runs,
     recommendations_text,
+    step_text,
+    where_text,
 )
 from pytest_perfbaseline.history.record import Recommendation, render_recommendations
 from pytest_perfbaseline.history.single_run import (
@@ -411,3 +415,18 @@ def test_the_session_side_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert proc.stdout == "[]\n"
+
+
+def test_a_step_reads_as_a_sentence_for_the_history_trend() -> None:
+    step = Step(12, 0.005, 0.100, 0.118, 1.18, 1.12, 1.24, 12, 5)
+    where = where_text("abc123", "2026-11-20T10:00:00Z")
+    assert step_text(step, metric="ttft_s", test="test_chat", where=where, unit="s") == (
+        "ttft_s of test_chat stepped +18.0% [+12.0%, +24.0%] at commit abc123 on 2026-11-20 "
+        "(100 ms -> 118 ms, 5 runs since)"
+    )
+    assert where_text(None, "2026-11-20T10:00:00Z") == "the run of 2026-11-20"
+    found = Drift(1.12, 1.0, 2, 1.12, 0.12, 3, 20)
+    assert drift_text(found, metric="m", test="t", best_where="x", unit="s") == (
+        "m of t drifted 12% worse: 1.12 s over the last 3 runs against 1.00 s at best, "
+        "from x (last 20 runs)"
+    )

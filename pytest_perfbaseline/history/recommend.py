@@ -21,16 +21,19 @@ from .single_run import run_recommendations
 
 if TYPE_CHECKING:
     from ..reports.run import RunReport, TestEntry
-    from .analysis import Step
+    from .analysis import Drift, Step
 
 __all__ = [
     "OTHER_MACHINE_MARK",
     "STEP_EDGE_RUNS",
     "STEP_SHARPNESS",
     "STREAK_RUNS",
+    "drift_text",
     "recommend",
     "recommend_runs",
     "recommendations_text",
+    "step_text",
+    "where_text",
 ]
 
 STREAK_RUNS = 3
@@ -94,11 +97,37 @@ def _threshold(entry: TestEntry | None, key: str) -> float:
     return DEFAULT_DELTAS[entry.result.infos[key].kind]
 
 
-def _where(run: RunReport) -> str:
-    """``commit abc123def456 on 2026-11-20`` (or ``on 2026-11-20`` outside git)."""
-    commit = run.environment.git_commit
-    day = run.created_at[:10]
+def where_text(commit: str | None, when: str) -> str:
+    """``commit abc123def456 on 2026-11-20`` (``the run of 2026-11-20`` outside git), from a
+    run's commit and its UTC time (ISO 8601)."""
+    day = when[:10]
     return f"commit {commit[:12]} on {day}" if commit else f"the run of {day}"
+
+
+def _where(run: RunReport) -> str:
+    return where_text(run.environment.git_commit, run.created_at)
+
+
+def step_text(step: Step, *, metric: str, test: str, where: str, unit: str = "") -> str:
+    """``ttft_s of test_chat stepped +18.0% [+12.0%, +24.0%] at commit abc123 on 2026-11-20
+    (100 ms -> 118 ms, 5 runs since)``; ``where`` from :func:`where_text`."""
+    interval = f"[{format_ratio(step.ratio_low)}, {format_ratio(step.ratio_high)}]"
+    return (
+        f"{metric} of {test} stepped {format_ratio(step.ratio)} {interval} at {where} "
+        f"({format_value(step.before, unit)} -> {format_value(step.after, unit)}, "
+        f"{step.runs_after} runs since)"
+    )
+
+
+def drift_text(found: Drift, *, metric: str, test: str, best_where: str, unit: str = "") -> str:
+    """``ttft_s of test_chat drifted 12% worse: 1.12 s over the last 3 runs against 1.00 s at
+    best, from commit ... (last 20 runs)``; ``best_where`` from :func:`where_text`."""
+    return (
+        f"{metric} of {test} drifted {format_percent(round(found.worse_by, 3))} worse: "
+        f"{format_value(found.recent, unit)} over the last {found.recent_runs} runs "
+        f"against {format_value(found.best, unit)} at best, from {best_where} "
+        f"(last {found.window} runs)"
+    )
 
 
 def _accepted(latest: TestEntry | None, since: RunReport) -> bool:
@@ -138,7 +167,6 @@ def _step(
         return None
     unit = latest.result.infos[key].unit if latest else ""
     worse = (step.ratio > 1) != (latest is not None and latest.result.infos[key].higher_is_better)
-    interval = f"[{format_ratio(step.ratio_low)}, {format_ratio(step.ratio_high)}]"
     action = (
         f"if intended, accept it with pytest --perf-baseline=save; else look between "
         f"{_where(before)} and {_where(at)}"
@@ -156,11 +184,8 @@ def _step(
             "previous_commit": before.environment.git_commit,
             "worse": worse,
         },
-        finding=(
-            f"{key} of {nodeid} stepped {format_ratio(step.ratio)} {interval} at {_where(at)} "
-            f"({format_value(step.before, unit)} -> {format_value(step.after, unit)}, "
-            f"{step.runs_after} runs since), not in the baseline yet"
-        ),
+        finding=step_text(step, metric=key, test=nodeid, where=_where(at), unit=unit)
+        + ", not in the baseline yet",
         action=action,
     )
 
@@ -183,12 +208,8 @@ def _drift(
         test=nodeid,
         metric=key,
         numbers={**found.to_dict(), "best_commit": best.environment.git_commit},
-        finding=(
-            f"{key} of {nodeid} drifted {format_percent(round(found.worse_by, 3))} worse: "
-            f"{format_value(found.recent, info.unit)} over the last {found.recent_runs} runs "
-            f"against {format_value(found.best, info.unit)} at best, from {_where(best)} "
-            f"(last {found.window} runs), with no single step"
-        ),
+        finding=drift_text(found, metric=key, test=nodeid, best_where=_where(best), unit=info.unit)
+        + ", with no single step",
         action=(
             f"compare with {_where(best)} (small changes add up); re-save the baseline only if "
             "the slower level is intended"
