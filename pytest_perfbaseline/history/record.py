@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 __all__ = ["KINDS", "Kind", "Recommendation", "render_recommendations", "sort_recommendations"]
 
-Kind = Literal[
+Kind = Literal[  # most pressing first: the order recommendations are listed in
     "step",
     "drift",
     "streak",
@@ -20,18 +20,7 @@ Kind = Literal[
     "ttft_share",
     "itl_tail",
 ]
-KINDS: tuple[Kind, ...] = (
-    "step",
-    "drift",
-    "streak",
-    "noisy",
-    "stale_baseline",
-    "other_machine",
-    "cost_share",
-    "cached_share",
-    "ttft_share",
-    "itl_tail",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 """Every kind, most pressing first: the order recommendations are listed in."""
 
 

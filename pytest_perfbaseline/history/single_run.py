@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..gate.compare import Comparison, metric_alpha
 from ..gate.rounds import MAX_ROUNDS_NEEDED, rounds_needed_hint
 from ..gate.settings import DEFAULT_DELTAS, TestSettings
 from ..metrics.formatting import format_cost, format_percent, format_seconds
-from .record import Recommendation, render_recommendations, sort_recommendations
+from .record import Kind, Recommendation, render_recommendations, sort_recommendations
 
 if TYPE_CHECKING:
     from ..reports.run import RunReport, TestEntry
@@ -67,6 +67,22 @@ TERMINAL_LIMIT = 3
 """Recommendations shown in the terminal summary without ``-v``."""
 
 _SHARE_SCOPES = ("agent", "model")
+
+
+_ACTIONS: dict[Kind, str] = {
+    "itl_tail": "look for stalls between chunks: server-side batching or rate limits, buffering "
+    "proxies, or a slow consumer of the stream",
+    "ttft_share": "the wait is before the answer starts: shorten or cache the prompt, or use a "
+    "model, region or provider with less queueing",
+    "cached_share": "put the stable part of the prompt (system prompt, tools, documents) first "
+    "and enable prompt caching: cached input is billed at a fraction of the price",
+}
+
+
+def _of_test(
+    kind: Kind, entry: TestEntry, metric: str, numbers: Mapping[str, float | None], finding: str
+) -> Recommendation:
+    return Recommendation(kind, entry.nodeid, metric, numbers, finding, _ACTIONS[kind])
 
 
 def _median_of(entry: TestEntry, key: str) -> float | None:
@@ -155,22 +171,12 @@ def _itl_tail(entry: TestEntry) -> list[Recommendation]:
     ratio = p95 / p50
     if ratio < ITL_TAIL_RATIO or p95 < ITL_TAIL_MIN_S:
         return []
-    return [
-        Recommendation(
-            kind="itl_tail",
-            test=entry.nodeid,
-            metric="itl_p95_s",
-            numbers={"itl_p50_s": p50, "itl_p95_s": p95, "ratio": ratio},
-            finding=(
-                f"inter-token gaps of {entry.nodeid} have a heavy tail: p95 "
-                f"{format_seconds(p95)} is {ratio:.1f}x the median gap {format_seconds(p50)}"
-            ),
-            action=(
-                "look for stalls between chunks: server-side batching or rate limits, buffering "
-                "proxies, or a slow consumer of the stream"
-            ),
-        )
-    ]
+    finding = (
+        f"inter-token gaps of {entry.nodeid} have a heavy tail: p95 {format_seconds(p95)} is "
+        f"{ratio:.1f}x the median gap {format_seconds(p50)}"
+    )
+    numbers = {"itl_p50_s": p50, "itl_p95_s": p95, "ratio": ratio}
+    return [_of_test("itl_tail", entry, "itl_p95_s", numbers, finding)]
 
 
 def _ttft_share(entry: TestEntry) -> list[Recommendation]:
@@ -185,22 +191,12 @@ def _ttft_share(entry: TestEntry) -> list[Recommendation]:
     share = statistics.median(shares)
     if share <= TTFT_SHARE:
         return []
-    return [
-        Recommendation(
-            kind="ttft_share",
-            test=entry.nodeid,
-            metric="ttft_s",
-            numbers={"share": share, "ttft_s": _median_of(entry, "ttft_s")},
-            finding=(
-                f"time to first token is {format_percent(round(share, 2))} of the end-to-end "
-                f"time of {entry.nodeid}"
-            ),
-            action=(
-                "the wait is before the answer starts: shorten or cache the prompt, or use a "
-                "model, region or provider with less queueing"
-            ),
-        )
-    ]
+    finding = (
+        f"time to first token is {format_percent(round(share, 2))} of the end-to-end time of "
+        f"{entry.nodeid}"
+    )
+    numbers = {"share": share, "ttft_s": _median_of(entry, "ttft_s")}
+    return [_of_test("ttft_share", entry, "ttft_s", numbers, finding)]
 
 
 def _cached_share(entry: TestEntry) -> list[Recommendation]:
@@ -211,22 +207,12 @@ def _cached_share(entry: TestEntry) -> list[Recommendation]:
     share = cached / inputs
     if share >= CACHED_SHARE_LOW:
         return []
-    return [
-        Recommendation(
-            kind="cached_share",
-            test=entry.nodeid,
-            metric="cached_input_tokens",
-            numbers={"input_tokens": inputs, "cached_input_tokens": cached, "share": share},
-            finding=(
-                f"{entry.nodeid} sends {inputs:.0f} input tokens a round, "
-                f"{format_percent(round(share, 3))} of them from the prompt cache"
-            ),
-            action=(
-                "put the stable part of the prompt (system prompt, tools, documents) first and "
-                "enable prompt caching: cached input is billed at a fraction of the price"
-            ),
-        )
-    ]
+    finding = (
+        f"{entry.nodeid} sends {inputs:.0f} input tokens a round, "
+        f"{format_percent(round(share, 3))} of them from the prompt cache"
+    )
+    numbers = {"input_tokens": inputs, "cached_input_tokens": cached, "share": share}
+    return [_of_test("cached_share", entry, "cached_input_tokens", numbers, finding)]
 
 
 def _costs(tests: Sequence[TestEntry], scope: str) -> dict[str, float]:
