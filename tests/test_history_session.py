@@ -65,6 +65,12 @@ def test_sessions_are_recorded_in_the_cache_folder(project: pytest.Pytester) -> 
     status, out, _ = history(project, "baselines", "test_answer")
     assert status == 0
     assert "linux" in out or "tests saved" in out
+    out_buffer = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:  # recommend reads the same runs by default
+        mp.chdir(project.path)
+        mp.setattr("sys.stdout", out_buffer)
+        assert main(["recommend", "--last", "2"]) == 0
+    assert "from 2 runs" in out_buffer.getvalue()
 
 
 def test_off_records_nothing(project: pytest.Pytester) -> None:

@@ -58,7 +58,7 @@ def _count(value: Any, what: str) -> int:
     return int(text)
 
 
-def _store_option(parser: argparse.ArgumentParser) -> None:
+def store_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--history",
         metavar="URL",
@@ -67,7 +67,7 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _filter_options(parser: argparse.ArgumentParser) -> None:
+def filter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--since", metavar="AGE", type=typed(_age, "age"), help="runs of the last AGE (24h, 7d)"
     )
@@ -76,7 +76,8 @@ def _filter_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test", metavar="TEST", help="runs that measured this test")
 
 
-def _location(args: argparse.Namespace) -> StoreLocation:
+def store_location(args: argparse.Namespace) -> StoreLocation:
+    """The store ``--history`` names (the default SQLite file without it); CommandError if bad."""
     if args.history is None:
         return StoreLocation("sqlite", str(DEFAULT_HISTORY))
     try:
@@ -88,9 +89,9 @@ def _location(args: argparse.Namespace) -> StoreLocation:
     return location
 
 
-def _open(args: argparse.Namespace, *, create: bool = False) -> HistoryStore:
+def open_store(args: argparse.Namespace, *, create: bool = False) -> HistoryStore:
     try:
-        return HistoryStore.open(_location(args), create=create)
+        return HistoryStore.open(store_location(args), create=create)
     except StoreMissing as exc:
         raise CommandError(f"no history: {exc}") from None
     except HistoryError as exc:
@@ -103,7 +104,7 @@ def _since(seconds: float | None) -> str | None:
     return (datetime.now(timezone.utc) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _selection(args: argparse.Namespace, store: HistoryStore) -> RunFilter:
+def selection(args: argparse.Namespace, store: HistoryStore) -> RunFilter:
     test = getattr(args, "test", None)
     if test is not None:
         test = _one_test(store, test)
@@ -153,14 +154,14 @@ def _guarded(run: Callable[[argparse.Namespace, TextIO, TextIO], int]) -> Any:
 
 def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
-        store = _open(args)
+        store = open_store(args)
     except CommandError as exc:
         if args.history is None and not DEFAULT_HISTORY.exists():
             print(f"no runs recorded: {DEFAULT_HISTORY} does not exist", file=out)
             return EXIT_OK
         raise exc
     with store:
-        runs = store.runs(_selection(args, store))
+        runs = store.runs(selection(args, store))
     if not runs:
         print(f"no runs recorded in {store.db.location.describe()} match", file=out)
         return EXIT_OK
@@ -184,7 +185,7 @@ def _list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    with _open(args) as store:
+    with open_store(args) as store:
         run = store.find(args.run_id)
         report = store.report(run.run_id)
     for key, value in run.to_dict().items():
@@ -234,10 +235,10 @@ def rolling_means(points: Sequence[SeriesPoint], window_s: float) -> list[tuple[
 
 
 def _trend(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    with _open(args) as store:
+    with open_store(args) as store:
         nodeid = _one_test(store, args.test)
         metric = args.metric or _DEFAULT_METRIC
-        points = store.series(nodeid, metric, _selection(args, store))
+        points = store.series(nodeid, metric, selection(args, store))
         if not points:
             known = ", ".join(store.metrics(nodeid)) or "none"
             raise CommandError(f"no values of {metric} for {nodeid} (recorded metrics: {known})")
@@ -272,40 +273,35 @@ def _window_label(seconds: float) -> str:
 
 
 def _analysis_lines(nodeid: str, metric: str, points: Sequence[SeriesPoint]) -> list[str]:
-    """Change points and slow drift of the series, from the analysis module."""
-    import importlib
+    """Change points and slow drift of the series, in the words ``perfbaseline recommend`` uses."""
+    from .analysis import change_points, drift
+    from .recommend import drift_text, step_text, where_text
 
-    # CALL SITE of the trend analysis (change points, slow drift): the module
-    # pytest_perfbaseline.history.analysis is developed beside this one; until it is merged
-    # the trend prints the table only.
-    try:
-        analysis: Any = importlib.import_module(f"{__package__}.analysis")
-    except ImportError:
-        return ["(change points and drift: the analysis module is not installed)"]
-    values = [p.median for p in points if p.median is not None]
     at = [p for p in points if p.median is not None]
-    lines = []
-    for step in analysis.change_points(values):
-        point = at[step.index]
-        interval = ""
-        if step.ratio_low is not None and step.ratio_high is not None:
-            interval = f" [{step.ratio_low - 1:+.0%}, {step.ratio_high - 1:+.0%}]"
-        change = f"{step.ratio - 1:+.0%}" if step.ratio is not None else "changed"
-        lines.append(
-            f"{metric} of {nodeid} stepped {change}{interval} at commit "
-            f"{_commit(point)} on {point.finished_at[:10]} (run {point.run_id[:12]})"
+    values = [p.median for p in at if p.median is not None]
+    if not at:
+        return []
+    lines = [
+        step_text(
+            step,
+            metric=metric,
+            test=nodeid,
+            where=where_text(at[step.index].git_commit, at[step.index].finished_at),
         )
-    drift = analysis.drift(values, higher_is_better=points[-1].higher_is_better)
-    if drift is not None:
+        for step in change_points(values)
+    ]
+    found = drift(values, higher_is_better=at[-1].higher_is_better)
+    if found is not None:
+        best = at[found.best_index]
         lines.append(
-            f"{metric} of {nodeid} drifted {drift.worse_by:+.0%}: the last {drift.recent_runs} "
-            f"runs' median {drift.recent:.6g} against the best {drift.best:.6g} "
-            f"of the last {drift.window} runs"
+            drift_text(
+                found,
+                metric=metric,
+                test=nodeid,
+                best_where=where_text(best.git_commit, best.finished_at),
+            )
         )
-    return lines or ["no change point, no slow drift"]
-
-
-# -- baselines ---------------------------------------------------------------------------------
+    return lines
 
 
 def _ratios(store: HistoryStore, before: str, after: str, tests: Sequence[str]) -> dict[str, float]:
@@ -321,7 +317,7 @@ def _ratios(store: HistoryStore, before: str, after: str, tests: Sequence[str]) 
 
 
 def _baselines(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    with _open(args) as store:
+    with open_store(args) as store:
         nodeid = _one_test(store, args.test) if args.test else None
         versions = [
             v for v in store.baseline_versions(args.profile) if nodeid is None or nodeid in v.tests
@@ -367,7 +363,7 @@ def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CommandError(str(exc)) from None
         records.append((path, run_record(report, RunMeta(source="import"))))
     added = 0
-    with _open(args, create=True) as store:
+    with open_store(args, create=True) as store:
         for path, record in records:
             if store.append(record):
                 added += 1
@@ -393,8 +389,8 @@ def export_object(run: RunSummary, report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    with _open(args) as store:
-        runs = store.runs(_selection(args, store))
+    with open_store(args) as store:
+        runs = store.runs(selection(args, store))
         target = out
         handle = None
         if args.output:
@@ -417,7 +413,7 @@ def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _prune(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if (args.older_than is None) == (args.keep_runs is None):
         raise CommandError("say what to prune: --older-than AGE or --keep-runs N", hint=True)
-    with _open(args) as store:
+    with open_store(args) as store:
         runs = store.runs(RunFilter(profile=args.profile, branch=args.branch))
         if args.older_than is not None:
             cutoff = _since(args.older_than) or ""
@@ -448,14 +444,14 @@ def _sub(
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(name, help=summary, description=summary)
     parser.set_defaults(history_run=_guarded(run))
-    _store_option(parser)
+    store_option(parser)
     return parser
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="history_command", metavar="COMMAND", required=True)
     sub = _sub(commands, "list", "list recorded runs, oldest first", _list)
-    _filter_options(sub)
+    filter_options(sub)
     sub = _sub(commands, "show", "one run's metadata and every test's metrics", _show)
     sub.add_argument("run_id", metavar="RUN", help="a run id (or an unambiguous prefix)")
     sub.add_argument("--metric", metavar="M", help="only this metric")
@@ -469,7 +465,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         default=86400.0,
         help="the rolling window's length (1h, 24h, 7d); default 24h",
     )
-    _filter_options(sub)
+    filter_options(sub)
     sub = _sub(commands, "baselines", "saved baseline versions and what changed", _baselines)
     sub.add_argument("test", metavar="TEST", nargs="?", help="only versions that saved TEST")
     sub.add_argument("--profile", metavar="NAME", help="only this baseline profile")
@@ -477,7 +473,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.add_argument("reports", metavar="REPORT.json", nargs="+")
     sub = _sub(commands, "export", "write runs as JSON Lines, one object per run", _export)
     sub.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: stdout)")
-    _filter_options(sub)
+    filter_options(sub)
     sub = _sub(commands, "prune", "remove old runs (dry run unless --yes)", _prune)
     sub.add_argument("--older-than", metavar="AGE", type=typed(_age, "age"))
     sub.add_argument("--keep-runs", metavar="N", type=typed(_count, "count"))
