@@ -240,7 +240,8 @@ class Perf:
                 recorder.begin_round()
                 try:
                     result = fn(*args, **kwargs)
-                    if inspect.isawaitable(result):
+                    # None first: the check for an awaitable costs more than a fast round
+                    if result is not None and inspect.isawaitable(result):
                         if inspect.iscoroutine(result):
                             result.close()
                         raise TypeError(
@@ -335,13 +336,17 @@ class Perf:
         if self._cost_of is None:
             self._cost_of = _default_cost_of()
         metrics = compute_round(record, self._cost_of)
+        if metrics.unpriced_models or metrics.unreported_models:
+            self._warn_models(metrics)
+        return metrics
+
+    def _warn_models(self, metrics: RoundMetrics) -> None:
         for model in sorted(metrics.unpriced_models - self._warned):
             self._warned.add(model)
             self._on_unpriced(model)
         for model in sorted(metrics.unreported_models - self._warned_no_usage):
             self._warned_no_usage.add(model)
             self._on_no_usage(model)
-        return metrics
 
     # -- recording -----------------------------------------------------------------------------
 
@@ -517,6 +522,8 @@ def _catalogue(
     infos: dict[str, MetricInfo] = {}
     names: dict[str, MetricName] = {}
     for result in results:
+        if result.names.keys() <= names.keys():  # most rounds name what the first one did
+            continue
         for key, name in result.names.items():
             if key not in infos:
                 info = result.info(key)
