@@ -1,10 +1,15 @@
 """The ``perf(fn)`` harness's quick ways give exactly what the general ways give.
 
-A round that recorded nothing but its time skips the general metric computation. Each quick
-way is checked here against the general way.
+A round that recorded nothing but its time skips the general metric computation; summaries
+read every metric in one pass and are computed once per result; a result's rounds are
+sorted once for their shared metrics. Each is checked here against the general way.
 """
 
 from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
 
 import pytest
 from fakes import FakeClock, no_cost, scripted
@@ -12,6 +17,15 @@ from fakes import FakeClock, no_cost, scripted
 from pytest_perfbaseline import Perf
 from pytest_perfbaseline.measure.compute import compute_round
 from pytest_perfbaseline.measure.recorder import CustomValue, RoundRecord
+from pytest_perfbaseline.metrics import result as result_module
+from pytest_perfbaseline.metrics.result import TestResult
+from pytest_perfbaseline.metrics.summary import (
+    Summary,
+    metric_values,
+    percentile,
+    summarize,
+    summarize_rounds,
+)
 
 # -- a round that recorded only its time ------------------------------------------------------
 
@@ -62,3 +76,124 @@ def test_a_metric_first_recorded_in_a_later_round_is_catalogued(clock: FakeClock
     assert result.name_of("planner.ttft_s").owner == "planner"
     assert result.summary()["hits"].n == 1
     assert result.summary()["round_s"].n == 4
+
+
+# -- summaries -------------------------------------------------------------------------------
+
+
+def reference_summary(values: list[float]) -> Summary:
+    """The textbook computation, value by value: what the quick one must equal exactly."""
+    data = sorted(values)
+    n = len(data)
+    mean = math.fsum(data) / n
+    stdev = math.sqrt(math.fsum((v - mean) ** 2 for v in data) / (n - 1)) if n > 1 else 0.0
+    p = [percentile(data, q) for q in (50.0, 90.0, 95.0, 99.0)]
+    return Summary(n, mean, p[0], stdev, data[0], data[-1], p[0], p[1], p[2], p[3])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0.0] * 5,
+        [-0.0] * 3,
+        [0.1] * 3,  # constant, yet fsum / n is not 0.1: the deviations are not zero
+        [1e9 + 0.1] * 7,
+        [2.2e-6] * 1000,
+        [1.0, 1.0, 2.0],
+        [5.0],
+    ],
+)
+def test_constant_and_near_constant_values_summarise_exactly(values: list[float]) -> None:
+    assert summarize(values) == reference_summary(values)
+
+
+def test_constant_values_whose_mean_is_not_the_value_keep_their_rounding_spread() -> None:
+    assert summarize([0.1] * 3).stdev > 0.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_values_summarise_exactly_as_the_textbook(seed: int) -> None:
+    rng = random.Random(seed)
+    values = [rng.lognormvariate(-6.0, 0.5) for _ in range(rng.randint(2, 300))]
+    assert summarize(values) == reference_summary(values)
+
+
+def random_rounds(seed: int, complete: bool) -> list[dict[str, float | None]]:
+    rng = random.Random(seed)
+    rounds: list[dict[str, float | None]] = []
+    for _ in range(rng.randint(1, 60)):
+        row: dict[str, float | None] = {}
+        for key in ("round_s", "ttft_s", "cost_usd", "hits"):
+            chance = rng.random()
+            if complete or chance > 0.2:
+                row[key] = None if chance < 0.3 and key != "round_s" else rng.random()
+        rounds.append(row)
+    return rounds
+
+
+@pytest.mark.parametrize("complete", [True, False])
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_summaries_in_one_pass_equal_each_metric_summarised_alone(
+    seed: int, complete: bool
+) -> None:
+    rounds = random_rounds(seed, complete)
+    names = ["round_s", "ttft_s", "cost_usd", "hits", "absent"]
+    expected = {}
+    for name in names:
+        values = metric_values(rounds, name)
+        if values:
+            expected[name] = summarize(values)
+    assert summarize_rounds(rounds, names) == expected
+    assert summarize_rounds(rounds, iter(names[:-1])) == expected  # each round has them all
+    assert summarize_rounds(rounds, ["ttft_s"]) == {
+        k: v for k, v in expected.items() if k == "ttft_s"
+    }
+
+
+def result_of(rounds: list[dict[str, float | None]]) -> TestResult:
+    perf = Perf(rounds=len(rounds), warmup=0, clock=FakeClock(), cost_of=no_cost)
+    given = iter(rounds)
+    perf(lambda: [perf.metric(k, v) for k, v in next(given).items() if v is not None])
+    measured = perf.finish("t")
+    return replace(measured, rounds=tuple(rounds))
+
+
+def test_a_results_summaries_are_computed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = result_of([{"a": 1.0, "b": 2.0}, {"a": 3.0, "b": 5.0}])
+    calls = []
+    real = result_module.summarize_rounds
+
+    def counted(*args: object) -> dict[str, Summary]:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(result_module, "summarize_rounds", counted)
+    first = result.summary()
+    first.pop("a")  # the caller's copy: what the next caller gets is whole
+    assert result.summary() == summarize_rounds(result.rounds, result.infos)
+    assert "a" in result.summary()
+    assert len(calls) == 1
+    changed = replace(result, rounds=({"a": 10.0, "b": 2.0},))
+    assert changed.summary()["a"].mean == 10.0  # a new result, its own summaries
+    assert changed != result
+    assert replace(changed, rounds=result.rounds) == result  # the cache is not compared
+
+
+# -- a result's rounds as builtins -----------------------------------------------------------
+
+
+def test_each_round_is_written_sorted_whatever_metrics_it_has() -> None:
+    rounds: list[dict[str, float | None]] = [
+        {"b": 1.0, "a": 2.0},
+        {"a": 3.0, "b": None},
+        {"a": 4.0, "c": 5.0},  # as many metrics, not the same ones
+        {"c": 6.0, "a": 7.0, "b": 8.0},
+        {"a": 9.0},
+        {},
+        {"b": 10.0, "a": 11.0},
+    ]
+    written = result_of(rounds).to_dict()["rounds"]
+    assert written == rounds
+    assert [list(row) for row in written] == [sorted(row) for row in rounds]
+    assert all(type(row) is dict for row in written)
+    assert written[0] is not written[1]
