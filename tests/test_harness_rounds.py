@@ -7,6 +7,7 @@ sorted once for their shared metrics. Each is checked here against the general w
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from dataclasses import replace
@@ -76,6 +77,40 @@ def test_a_metric_first_recorded_in_a_later_round_is_catalogued(clock: FakeClock
     assert result.name_of("planner.ttft_s").owner == "planner"
     assert result.summary()["hits"].n == 1
     assert result.summary()["round_s"].n == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"), [((), {}), ((3,), {}), ((), {"step": 4}), ((5,), {"step": 6})]
+)
+def test_calibrated_rounds_pass_the_arguments_to_every_call(
+    clock: FakeClock, args: tuple[int, ...], kwargs: dict[str, int]
+) -> None:
+    seen: list[tuple[tuple[int, ...], dict[str, int]]] = []
+
+    def work(*a: int, **k: int) -> int:
+        clock.advance(0.0001)
+        seen.append((a, k))
+        return len(seen)
+
+    perf = Perf(rounds=2, warmup=1, clock=clock, cost_of=no_cost, min_round_s=0.001)
+    last = perf(work, *args, **kwargs)
+    assert perf.iterations == 10
+    assert len(seen) == last == 1 + 10 + 2 * 10  # warm-up, the check round, two rounds of 10
+    assert set(map(repr, seen)) == {repr((args, kwargs))}
+    assert [r["round_s"] for r in perf.rounds] == [pytest.approx(0.0001)] * 2
+
+
+def test_calibrated_async_rounds_pass_the_arguments_to_every_call(clock: FakeClock) -> None:
+    seen: list[int] = []
+
+    async def work(n: int) -> int:
+        clock.advance(0.0001)
+        seen.append(n)
+        return len(seen)
+
+    perf = Perf(rounds=2, warmup=1, clock=clock, cost_of=no_cost, min_round_s=0.001)
+    assert asyncio.run(perf.arun(work, 7)) == len(seen) == 31
+    assert set(seen) == {7}
 
 
 # -- summaries -------------------------------------------------------------------------------
