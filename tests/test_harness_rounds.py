@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -46,15 +47,41 @@ def test_a_timed_only_round_has_what_the_general_computation_gives(end_ns: int |
     assert quick.values["round_s"] == (1e-6 if end_ns else 0.0)
 
 
-def test_timed_only_rounds_share_nothing_a_caller_may_change() -> None:
+def test_each_timed_only_round_has_its_own_values(clock: FakeClock) -> None:
     first = compute_round(RoundRecord(start_ns=0, end_ns=10), no_cost)
     first.values["round_s"] = None
     first.values["extra"] = 1.0
-    first.names.clear()
     second = compute_round(RoundRecord(start_ns=0, end_ns=20), no_cost)
     assert second.values["round_s"] == 2e-8
     assert "extra" not in second.values
-    assert set(second.names) == set(second.values)
+    # a calibrated round divides its own round_s, not its neighbours'
+    perf = Perf(rounds=3, warmup=1, clock=clock, cost_of=no_cost, min_round_s=0.001)
+    perf(clock.advance, 0.0001)
+    assert [r["round_s"] for r in perf.rounds] == [pytest.approx(0.0001)] * 3
+
+
+def test_what_timed_only_rounds_share_stays_as_it_was(clock: FakeClock) -> None:
+    unreported: list[str] = []
+    perf = Perf(rounds=3, warmup=1, clock=clock, cost_of=no_cost, on_no_usage=unreported.append)
+
+    def reply(model: str) -> Iterator[str]:
+        return scripted(clock, [(0.01, "a"), (0.02, "b")])
+
+    def work() -> None:  # a timed-only round, then one with a stream, then timed-only again
+        clock.advance(0.001)
+        if len(perf.rounds) == 1:
+            list(perf.stream(reply, name="s", model="m"))
+
+    perf(work)
+    result = perf.finish("t")
+    result.to_dict()
+    assert unreported == ["m"]
+    assert [len(r) for r in result.rounds] == [8, len(result.infos), 8]
+    quick = compute_round(RoundRecord(start_ns=0, end_ns=10), no_cost)
+    assert set(quick.names) == set(quick.values)
+    assert all(quick.names[key].key == key for key in quick.values)
+    assert (quick.gaps_ns, quick.token_sources, quick.custom_info) == ([], {}, {})
+    assert (quick.unpriced_models, quick.unreported_models) == (set(), set())
 
 
 def test_a_metric_first_recorded_in_a_later_round_is_catalogued(clock: FakeClock) -> None:
