@@ -537,9 +537,12 @@ def _catalogue(
     """Every metric the rounds produced: what it is and what it belongs to."""
     infos: dict[str, MetricInfo] = {}
     names: dict[str, MetricName] = {}
+    seen: object = None
     for result in results:
-        if result.names.keys() <= names.keys():  # most rounds name what the first one did
+        # most rounds name what the rounds before them did (timed-only rounds: the same dict)
+        if result.names is seen or result.names.keys() <= names.keys():
             continue
+        seen = result.names
         for key, name in result.names.items():
             if key not in infos:
                 info = result.info(key)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from itertools import repeat
-from operator import itemgetter, mul, sub
+from operator import mul
 
 __all__ = ["Summary", "metric_values", "percentile", "summarize", "summarize_rounds"]
 
@@ -61,8 +60,8 @@ def summarize(values: Iterable[float]) -> Summary:
     mean = math.fsum(data) / n
     if n == 1 or (data[0] == data[-1] == mean and math.isfinite(mean)):
         stdev = 0.0  # every deviation is exactly 0.0 (a constant metric: token counts, say)
-    else:  # map, sub and mul run in C: this is the cost of a million-gap pooled summary
-        deviations = list(map(sub, data, repeat(mean)))
+    else:  # map and mul run in C: this is the cost of a million-gap pooled summary
+        deviations = [v - mean for v in data]
         stdev = math.sqrt(math.fsum(map(mul, deviations, deviations)) / (n - 1))
     median = percentile(data, 50.0)
     return Summary(
@@ -88,28 +87,9 @@ def summarize_rounds(
     rounds: Sequence[Mapping[str, float | None]], metrics: Iterable[str]
 ) -> dict[str, Summary]:
     """Summaries of the named metrics that have at least one value."""
-    names = list(metrics)
     result: dict[str, Summary] = {}
-    for name, values in zip(names, _columns(rounds, names), strict=True):
+    for name in metrics:
+        values = metric_values(rounds, name)
         if values:
             result[name] = summarize(values)
     return result
-
-
-def _columns(rounds: Sequence[Mapping[str, float | None]], names: list[str]) -> list[list[float]]:
-    """Each named metric's values (as :func:`metric_values`), read in one pass over the rounds.
-
-    The pass reads every round's values at once and transposes them, which needs every round
-    to have every metric; otherwise each metric is read on its own.
-    """
-    if len(names) > 1 and rounds:
-        try:
-            rows = list(map(itemgetter(*names), rounds))
-        except KeyError:
-            pass
-        else:
-            return [
-                [v for v in column if v is not None] if None in column else list(column)
-                for column in zip(*rows, strict=True)
-            ]
-    return [metric_values(rounds, name) for name in names]
