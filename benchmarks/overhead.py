@@ -14,8 +14,7 @@ Three figures are printed per case:
 - "+result": total plus building the test's result (``perf.finish()``: the inter-token-gap
   histogram and the pooled gap summary) -- all the work the pytest plugin does per chunk.
 
-Last, the ``perf(fn)`` harness: what one round (open, call, close, compute its metrics) adds
-around a workload that does nothing, in nanoseconds per round.
+What the ``perf(fn)`` harness adds per round is printed by ``benchmarks/harness.py``.
 """
 
 from __future__ import annotations
@@ -158,26 +157,6 @@ def bench_async(chunks: list[Any], repeats: int) -> tuple[float, float, float]:
         gc.enable()
 
 
-def harness_ns(repeats: int, rounds: int = 1000) -> float:
-    """What ``perf(fn)`` adds per round around a workload that does nothing (one call per
-    round: the path every workload that is not calibrated takes), median of ``repeats``."""
-
-    def nothing() -> None:
-        pass
-
-    samples: list[float] = []
-    gc.disable()
-    try:
-        for _ in range(repeats):
-            perf = Perf(rounds=rounds, warmup=0, cost_of=lambda usage: 0.0)
-            start = time.perf_counter_ns()
-            perf(nothing)
-            samples.append((time.perf_counter_ns() - start) / rounds)
-    finally:
-        gc.enable()
-    return statistics.median(samples)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -205,7 +184,6 @@ def main() -> None:
         print(f"{fmt:<22}{'async':<7}{loop:>12.0f}{total:>12.0f}{result:>12.0f}")
     verdict = "meets" if worst_sync_total <= 1000 else "MISSES"
     print(f"worst sync total: {worst_sync_total:.0f} ns per chunk; {verdict} the 1000 ns bar")
-    print(f"perf(fn) harness: {harness_ns(args.repeats):.0f} ns per round (a no-op workload)")
 
 
 if __name__ == "__main__":
