@@ -160,7 +160,7 @@ class PerfMeasurer:
 
         ``call_s``: how long the test's call took, which its first measurement spent.
         """
-        from ..events import emit
+        from ..events import emit, enabled
         from ..gate.sequential import Budget
 
         reference = self._reference(item)
@@ -172,15 +172,16 @@ class PerfMeasurer:
             trial = _Trial(item, perf, reference, budget)
             result, comparison = self._decide(trial, result, comparison)
         regressed = [c.metric for c in (*comparison.regressed, *comparison.undecided)]
-        emit(
-            "verdict",
-            item.nodeid,
-            f"{item.nodeid}: {comparison.verdict}"
-            + (f" ({', '.join(regressed)})" if regressed else ""),
-            level=logging.WARNING if regressed else logging.INFO,
-            verdict=comparison.verdict,
-            regressed_metrics=regressed,
-        )
+        if enabled(logging.WARNING if regressed else logging.INFO):
+            emit(
+                "verdict",
+                item.nodeid,
+                f"{item.nodeid}: {comparison.verdict}"
+                + (f" ({', '.join(regressed)})" if regressed else ""),
+                level=logging.WARNING if regressed else logging.INFO,
+                verdict=comparison.verdict,
+                regressed_metrics=regressed,
+            )
         return result, comparison
 
     def _decide(
@@ -267,22 +268,23 @@ class PerfMeasurer:
     def _compare(
         self, item: pytest.Item, reference: Reference | None, result: TestResult
     ) -> TestComparison:
-        from ..events import emit
+        from ..events import emit, enabled
 
         if self._judge is None:
             self._judge = self.context.judge()
         started = time.perf_counter()
         comparison = self._judge.judge(reference, result, item.stash[SETTINGS_KEY])
-        emit(
-            "compared",
-            item.nodeid,
-            f"compared {item.nodeid} with its baseline in profile {self.context.profile}: "
-            f"{comparison.verdict}",
-            duration_s=time.perf_counter() - started,
-            verdict=comparison.verdict,
-            profile=self.context.profile,
-            metrics_compared=len(comparison.comparisons),
-        )
+        if enabled():
+            emit(
+                "compared",
+                item.nodeid,
+                f"compared {item.nodeid} with its baseline in profile {self.context.profile}: "
+                f"{comparison.verdict}",
+                duration_s=time.perf_counter() - started,
+                verdict=comparison.verdict,
+                profile=self.context.profile,
+                metrics_compared=len(comparison.comparisons),
+            )
         return comparison
 
     def _machine_reference(self, reference: Reference | None) -> float | None:
