@@ -13,10 +13,15 @@ so that a neighbour's burst of load hits all of them alike. Every process runs w
 ``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1`` and only its own plugin (``-p``), ``-q -p
 no:cacheprovider``, as the lead measured it.
 
-Printed per suite size: the median, min and max wall time of each session, its median max
-RSS, and the ratios of the medians: ours / peer (the target is at most 1.5x) and ours / floor.
-Then, from one untimed session of ours, whether numpy and scipy were imported (scipy never
-should be), and how many rounds the gate added.
+Printed per suite size: the median, min and max wall time of each session, its median CPU
+time (user + system: less moved than wall time by a neighbour's load on a shared machine) and
+max RSS, and the ratios of the medians, wall and CPU: ours / peer (the target is at most 1.5x)
+and ours / floor. Then, from one untimed session of ours, whether numpy and scipy were imported
+(scipy never should be), and how many rounds the gate added and tests it re-measured.
+
+``--versus PATH`` also times our two sessions with the plugin imported from PATH (for example
+a checkout of the main branch), interleaved with the rest, and prints this tree's / that
+tree's ratios: a before -> after figure from one run. Both read the baseline this tree saved.
 
 Two rows of ours are timed:
 
@@ -56,18 +61,20 @@ FLAGS = ["--perf-rounds=10", "--perf-min-round-time=0"]
 
 @dataclass
 class Runs:
-    """The timed sessions of one kind: wall seconds and max RSS (MiB) per run."""
+    """The timed sessions of one kind: wall and CPU seconds and max RSS (MiB) per run."""
 
     label: str
     wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     rss: list[float] = field(default_factory=list)
 
     def line(self) -> str:
         if not self.wall:
-            return f"{self.label:<22} not measured"
+            return f"{self.label:<24} not measured"
         return (
-            f"{self.label:<22} median {statistics.median(self.wall):6.3f} s "
+            f"{self.label:<24} median {statistics.median(self.wall):6.3f} s "
             f"(min {min(self.wall):.3f}, max {max(self.wall):.3f}), "
+            f"CPU {statistics.median(self.cpu):6.3f} s, "
             f"max RSS {statistics.median(self.rss):5.1f} MiB"
         )
 
@@ -99,24 +106,39 @@ def pytest_command(plugin: str | None, *args: str) -> list[str]:
     return command + list(args)
 
 
-def environment() -> dict[str, str]:
+def environment(tree: str | None = None) -> dict[str, str]:
+    """The sessions' environment; ``tree``: import the plugin from there (PYTHONPATH)."""
     env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     env.pop("PYTEST_ADDOPTS", None)
+    if tree is not None:
+        env["PYTHONPATH"] = tree
     return env
 
 
-def run(command: list[str], cwd: Path) -> tuple[float, float, int]:
-    """One whole process: wall seconds, max RSS in MiB, exit status."""
+@dataclass(frozen=True)
+class Session:
+    """A timed command: where it runs, and the plugin's tree (None: as this script imports it)."""
+
+    command: list[str]
+    project: str
+    tree: str | None = None
+
+
+def run(session: Session, projects: dict[str, Path]) -> tuple[float, float, float, int]:
+    """One whole process: wall seconds, CPU seconds, max RSS in MiB, exit status."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        command, cwd=cwd, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        session.command,
+        cwd=projects[session.project],
+        env=environment(session.tree),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    assert process.stderr is not None
-    process.stderr.close()
-    return wall, usage.ru_maxrss / 1024, process.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024, process.returncode
 
 
 def check(command: list[str], cwd: Path) -> None:
@@ -127,25 +149,23 @@ def check(command: list[str], cwd: Path) -> None:
         sys.exit(f"{' '.join(command)} in {cwd} failed:\n{done.stdout}\n{done.stderr}")
 
 
-def sessions(projects: dict[str, Path], has_peer: bool) -> dict[str, list[str]]:
-    """The timed commands, by row label."""
+OFF, DEFAULT = "ours (confirm off)", "ours (default)"
+
+
+def sessions(has_peer: bool, versus: str | None) -> dict[str, Session]:
+    """The timed sessions, by row label."""
     ours = "pytest_perfbaseline.plugin"
-    commands = {
-        "ours (confirm off)": pytest_command(ours, *FLAGS, "--perf-compare", "--perf-confirm=off"),
-        "ours (default)": pytest_command(ours, *FLAGS, "--perf-compare"),
-        "floor (bare pytest)": pytest_command(None),
-    }
+    off = pytest_command(ours, *FLAGS, "--perf-compare", "--perf-confirm=off")
+    default = pytest_command(ours, *FLAGS, "--perf-compare")
+    timed = {OFF: Session(off, "ours"), DEFAULT: Session(default, "ours")}
+    if versus is not None:
+        timed[f"{OFF}, other"] = Session(off, "ours", versus)
+        timed[f"{DEFAULT}, other"] = Session(default, "ours", versus)
+    timed["floor (bare pytest)"] = Session(pytest_command(None), "floor")
     if has_peer:
-        commands["pytest-benchmark"] = pytest_command(
-            "pytest_benchmark.plugin", "--benchmark-compare"
-        )
-    return commands
-
-
-def where(label: str, projects: dict[str, Path]) -> Path:
-    if label.startswith("ours"):
-        return projects["ours"]
-    return projects["peer" if label == "pytest-benchmark" else "floor"]
+        peer = pytest_command("pytest_benchmark.plugin", "--benchmark-compare")
+        timed["pytest-benchmark"] = Session(peer, "peer")
+    return timed
 
 
 def save_baselines(projects: dict[str, Path], has_peer: bool) -> None:
@@ -189,36 +209,44 @@ def what_ours_did(project: Path) -> str:
 
 
 def ratio(a: Runs, b: Runs) -> str:
+    """Wall and CPU time of ``a`` over ``b``, medians."""
     if not a.wall or not b.wall:
         return "-"
-    return f"{statistics.median(a.wall) / statistics.median(b.wall):.2f}x"
+    wall = statistics.median(a.wall) / statistics.median(b.wall)
+    cpu = statistics.median(a.cpu) / statistics.median(b.cpu)
+    return f"{wall:.2f}x (CPU {cpu:.2f}x)"
 
 
-def measure(n: int, repeats: int, root: Path, has_peer: bool) -> None:
+def measure(n: int, repeats: int, root: Path, has_peer: bool, versus: str | None) -> None:
     projects = write_suites(root, n)
     save_baselines(projects, has_peer)
-    commands = sessions(projects, has_peer)
-    runs = {label: Runs(label) for label in commands}
-    for label, command in commands.items():  # warm the file cache; not counted
-        run(command, where(label, projects))
+    timed = sessions(has_peer, versus)
+    runs = {label: Runs(label) for label in timed}
+    for session in timed.values():  # warm the file cache; not counted
+        run(session, projects)
     for _ in range(repeats):
-        for label, command in commands.items():
-            wall, rss, status = run(command, where(label, projects))
+        for label, session in timed.items():
+            wall, cpu, rss, status = run(session, projects)
             if status not in (0, 1):
                 sys.exit(f"{label} session exited with {status}")
             runs[label].wall.append(wall)
+            runs[label].cpu.append(cpu)
             runs[label].rss.append(rss)
     print(f"\n{n} trivial tests x 10 rounds, {repeats} interleaved repeats")
     peer = runs.get("pytest-benchmark", Runs("pytest-benchmark"))
     if not has_peer:
-        print(f"{peer.label:<22} not installed: no peer figure (pip install pytest-benchmark)")
+        print(f"{peer.label:<24} not installed: no peer figure (pip install pytest-benchmark)")
     floor = runs["floor (bare pytest)"]
     for row in runs.values():
         print(row.line())
-    for label in ("ours (confirm off)", "ours (default)"):
-        to_peer, to_floor = ratio(runs[label], peer), ratio(runs[label], floor)
-        print(f"{label:<22} / pytest-benchmark {to_peer:>7}   / floor {to_floor:>7}")
-    print(f"{'pytest-benchmark':<22} / floor {ratio(peer, floor):>7}")
+    for label, row in runs.items():
+        if label.startswith("ours"):
+            print(f"{label:<24} / pytest-benchmark {ratio(row, peer):>20}", end="")
+            print(f"   / floor {ratio(row, floor):>20}")
+    if versus is not None:
+        for label in (OFF, DEFAULT):
+            print(f"{label:<24} / other tree       {ratio(runs[label], runs[label + ', other'])}")
+    print(f"{'pytest-benchmark':<24} / floor {ratio(peer, floor):>20}")
     print(what_ours_did(projects["ours"]))
 
 
@@ -228,6 +256,12 @@ def main() -> None:
     )
     parser.add_argument("--tests", type=int, nargs="+", default=[300, 1000])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--versus",
+        metavar="PATH",
+        help="also time our sessions with the plugin imported from PATH (another checkout, "
+        "e.g. the main branch's), interleaved: before and after in the same run",
+    )
     args = parser.parse_args()
     has_peer = importlib.util.find_spec("pytest_benchmark") is not None
     import pytest_perfbaseline
@@ -235,7 +269,7 @@ def main() -> None:
     print(f"pytest_perfbaseline from {Path(pytest_perfbaseline.__file__).parent}")
     with tempfile.TemporaryDirectory(prefix="compare-session-") as tmp:
         for n in args.tests:
-            measure(n, args.repeats, Path(tmp), has_peer)
+            measure(n, args.repeats, Path(tmp), has_peer, args.versus)
 
 
 if __name__ == "__main__":

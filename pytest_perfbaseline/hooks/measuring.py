@@ -94,6 +94,8 @@ class PerfMeasurer:
         settings = self.options.base
         # Farthest marker first (module, class), the test's own last: the closest wins.
         for mark in reversed(list(item.iter_markers("perf"))):
+            if not (mark.kwargs or mark.args):  # the bare marker every perf test is given
+                continue
             try:
                 settings = parse_marker(mark.kwargs, mark.args, settings)
             except SettingError as exc:
