@@ -174,6 +174,20 @@ def test_log_events_are_structured(suite: pytest.Pytester) -> None:
     assert all("duration_s" in e for e in by_action["compared"])
 
 
+def test_per_test_events_are_not_built_when_nobody_listens(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_perfbaseline import events
+
+    suite.runpytest("--perf-baseline=save").assert_outcomes(passed=3)
+    built: list[str] = []
+    monkeypatch.setattr(events, "emit", lambda action, *args, **kwargs: built.append(action))
+    suite.runpytest("--perf-compare").assert_outcomes(passed=3)
+    assert built == []  # INFO is off by default: no message formatted, no fields gathered
+    suite.runpytest("--perf-compare", "--log-level=INFO").assert_outcomes(passed=3)
+    assert built.count("compared") == 3
+
+
 def test_log_events_show_with_log_cli_level(suite: pytest.Pytester) -> None:
     result = suite.runpytest("--perf-baseline=save", "--log-cli-level=INFO")
     result.stdout.fnmatch_lines(["*INFO*saved the baselines of 3 tests to *"])
