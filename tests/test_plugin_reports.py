@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
@@ -175,16 +176,18 @@ def test_log_events_are_structured(suite: pytest.Pytester) -> None:
 
 
 def test_per_test_events_are_not_built_when_nobody_listens(
-    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from pytest_perfbaseline import events
 
     suite.runpytest("--perf-baseline=save").assert_outcomes(passed=3)
     built: list[str] = []
     monkeypatch.setattr(events, "emit", lambda action, *args, **kwargs: built.append(action))
+    caplog.set_level(logging.WARNING, logger=events.LOGGER_NAME)  # as by default: INFO is off
     suite.runpytest("--perf-compare").assert_outcomes(passed=3)
-    assert built == []  # INFO is off by default: no message formatted, no fields gathered
-    suite.runpytest("--perf-compare", "--log-level=INFO").assert_outcomes(passed=3)
+    assert built == []  # no message formatted, no fields gathered
+    caplog.set_level(logging.INFO, logger=events.LOGGER_NAME)
+    suite.runpytest("--perf-compare").assert_outcomes(passed=3)
     assert built.count("compared") == 3
 
 

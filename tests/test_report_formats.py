@@ -873,3 +873,9 @@ def test_the_plugins_tables_need_no_tabulate(monkeypatch: pytest.MonkeyPatch) ->
         "test_suite.py::test_0                        10      1.05 µs           -      $0",
         'test_x.py::test_awkward[a,b-say "hi"]        10      1.05 µs           -      $0',
     ]
+
+
+def test_a_table_without_rows_is_not_printed() -> None:
+    from pytest_perfbaseline.reports.terminal import table
+
+    assert table([], ["test", "rounds", "round p50"]) == []

@@ -46,7 +46,10 @@ def table(
     """A plain-text table (tabulate's "simple"): text columns first, numbers right-aligned.
 
     ``right`` names the right-aligned columns instead, when they are not all at the end.
+    No rows, no table: a header alone says nothing.
     """
+    if not rows:
+        return []
     if right is None:
         right = range(right_from, len(headers))
     align = ["right" if i in right else "left" for i in range(len(headers))]
