@@ -75,19 +75,17 @@ class PerfReporter:
         if report.when != "call":
             return
         self.outcomes[report.nodeid] = report.outcome
-        data = getattr(report, RESULT_ATTR, None)
-        if data is not None:
-            from ..metrics.result import TestResult
-
-            self.results[report.nodeid] = TestResult.from_dict(data)
+        # the objects themselves: a worker's report was rebuilt from builtins on arrival
+        # (PerfMeasurer.pytest_report_from_serializable)
+        result = getattr(report, RESULT_ATTR, None)
+        if result is not None:
+            self.results[report.nodeid] = result
         thresholds = getattr(report, LEVEL_ATTR, None)
         if thresholds is not None:
             self.level_thresholds[report.nodeid] = dict(thresholds)
         comparison = getattr(report, COMPARISON_ATTR, None)
         if comparison is not None:
-            from ..gate.compare import TestComparison
-
-            self.comparisons[report.nodeid] = TestComparison.from_dict(comparison)
+            self.comparisons[report.nodeid] = comparison
 
     # -- end of session ------------------------------------------------------------------------
 
