@@ -24,15 +24,19 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..metrics.result import TestResult
 from .rounds import rounds_needed_hint
 from .settings import TestSettings
 
+if TYPE_CHECKING:
+    from ..stats.margin import SortedSample
+
 __all__ = [
     "CONFIDENCE",
     "VERDICTS",
+    "BaselineSamples",
     "Comparison",
     "Provenance",
     "Recheck",
@@ -273,8 +277,83 @@ def compare_metric(
     ``drift`` (a ratio >= 1) widens the margin: worse (or better) by more than
     ``(1 + threshold) * drift``, for a baseline whose sessions drift apart.
     """
-    x = [float(v) for v in baseline]
-    y = [float(v) for v in current]
+    return _compare_samples(
+        _Sample(baseline),
+        _Sample(current),
+        higher_is_better=higher_is_better,
+        threshold=threshold,
+        alpha=alpha,
+        metric=metric,
+        unit=unit,
+        gated=gated,
+        drift=drift,
+    )
+
+
+class _Sample:
+    """One side's per-round values of a metric, and what comparing them derives, once.
+
+    A baseline's samples are kept across the looks at the same test (:class:`BaselineSamples`).
+    """
+
+    __slots__ = ("_logs", "constant", "median", "positive", "values")
+
+    def __init__(self, values: Sequence[float]) -> None:
+        self.values = [float(v) for v in values]
+        self.median = statistics.median(self.values) if self.values else None
+        self.constant = bool(self.values) and _constant(self.values)
+        self.positive = bool(self.values) and min(self.values) > 0
+        self._logs: dict[float, tuple[SortedSample, list[float]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def logs(self, sign: float) -> tuple[SortedSample, list[float]]:
+        """The log values times ``sign`` (1: larger is worse; -1: smaller is), sorted and as
+        they came."""
+        found = self._logs.get(sign)
+        if found is None:
+            from ..stats.margin import sorted_sample
+
+            oriented = list(map(math.log, self.values))
+            if sign < 0:  # exactly sign * log(v)
+                oriented = [-v for v in oriented]
+            found = self._logs[sign] = (sorted_sample(oriented), oriented)
+        return found
+
+
+class BaselineSamples:
+    """A baseline result's per-metric samples, prepared once for every look at its test.
+
+    The gate compares a test again after each batch of extra rounds, always with the same
+    baseline: its values, their logs and their sorted order are the same each time.
+    """
+
+    __slots__ = ("_samples", "result")
+
+    def __init__(self, result: TestResult) -> None:
+        self.result = result
+        self._samples: dict[str, _Sample] = {}
+
+    def sample(self, metric: str) -> _Sample:
+        found = self._samples.get(metric)
+        if found is None:
+            found = self._samples[metric] = _Sample(self.result.values(metric))
+        return found
+
+
+def _compare_samples(
+    x: _Sample,
+    y: _Sample,
+    *,
+    higher_is_better: bool,
+    threshold: float,
+    alpha: float,
+    metric: str,
+    unit: str,
+    gated: bool,
+    drift: float,
+) -> Comparison:
     common: dict[str, Any] = {
         "metric": metric,
         "gated": gated,
@@ -283,11 +362,11 @@ def compare_metric(
         "threshold": threshold,
         "n_baseline": len(x),
         "n_current": len(y),
-        "baseline_median": statistics.median(x) if x else None,
-        "current_median": statistics.median(y) if y else None,
+        "baseline_median": x.median,
+        "current_median": y.median,
         "drift": drift if drift > 1.0 else None,
     }
-    if not x or not y:
+    if not x.values or not y.values:
         return Comparison(
             verdict="new",
             ratio=None,
@@ -295,14 +374,14 @@ def compare_metric(
             ratio_high=None,
             pvalue=None,
             alpha=None,
-            method="no baseline" if not x else "no current values",
+            method="no baseline" if not x.values else "no current values",
             **common,
         )
-    if _constant(x) and _constant(y):
-        return _compare_exactly(x[0], y[0], common)
-    if min(x) > 0 and min(y) > 0:
+    if x.constant and y.constant:
+        return _compare_exactly(x.values[0], y.values[0], common)
+    if x.positive and y.positive:
         return _compare_logs(x, y, alpha, common)
-    return _compare_linear(x, y, alpha, common)
+    return _compare_linear(x.values, y.values, alpha, common)
 
 
 def _compare_exactly(x0: float, y0: float, common: dict[str, Any]) -> Comparison:
@@ -343,33 +422,29 @@ class _Shift:
     method: str
 
 
-def _test_shift(ox: list[float], oy: list[float], margin: float, alpha: float) -> _Shift:
+def _test_shift(ox: SortedSample, oy: SortedSample, margin: float, alpha: float) -> _Shift:
     """regressed / improved / unchanged / inconclusive for oriented samples and a margin."""
-    from ..stats import hodges_lehmann_ci, mann_whitney_u
+    from ..stats.margin import margin_test
 
-    worse = mann_whitney_u(oy, ox, alternative="greater", shift=margin)
-    better = mann_whitney_u(oy, ox, alternative="less", shift=-margin)
-    shift, low, high = hodges_lehmann_ci(oy, ox, confidence=CONFIDENCE)
-    pvalue = worse.pvalue
-    if worse.pvalue < alpha:
+    test = margin_test(ox, oy, margin, CONFIDENCE)
+    pvalue = test.p_greater
+    if test.p_greater < alpha:
         verdict: Verdict = "regressed"
-    elif better.pvalue < alpha:
-        verdict, pvalue = "improved", better.pvalue
-    elif -margin < low and high < margin:
+    elif test.p_less < alpha:
+        verdict, pvalue = "improved", test.p_less
+    elif -margin < test.low and test.high < margin:
         verdict = "unchanged"
     else:
         verdict = "inconclusive"
-    return _Shift(verdict, pvalue, shift, low, high, f"mann-whitney {worse.method}")
+    return _Shift(verdict, pvalue, test.shift, test.low, test.high, f"mann-whitney {test.method}")
 
 
-def _compare_logs(
-    x: list[float], y: list[float], alpha: float, common: dict[str, Any]
-) -> Comparison:
+def _compare_logs(x: _Sample, y: _Sample, alpha: float, common: dict[str, Any]) -> Comparison:
     sign = -1.0 if common["higher_is_better"] else 1.0  # oriented: larger is worse
-    ux = [sign * math.log(v) for v in x]
-    uy = [sign * math.log(v) for v in y]
+    sx, ux = x.logs(sign)
+    sy, uy = y.logs(sign)
     margin = math.log1p(common["threshold"]) + math.log(common["drift"] or 1.0)
-    test = _test_shift(ux, uy, margin, alpha)
+    test = _test_shift(sx, sy, margin, alpha)
     rounds_needed = None
     if test.verdict in ("inconclusive", "regressed"):
         # pooled standard deviation of the log values: the noise the rounds fight against
@@ -396,7 +471,20 @@ def _compare_logs(
 
 
 def _var(values: list[float]) -> float:
-    return statistics.variance(values) if len(values) > 1 else 0.0
+    """``statistics.variance`` (0 below two values): the exact variance, correctly rounded.
+
+    In integers rather than fractions: every float is an integer over a power of two, and
+    dividing Python integers rounds correctly.
+    """
+    n = len(values)
+    if n < 2:
+        return 0.0
+    ratios = [v.as_integer_ratio() for v in values]
+    scale = max(den for _, den in ratios)  # powers of two: each divides the largest
+    scaled = [num * (scale // den) for num, den in ratios]
+    total = sum(scaled)
+    squares = sum(a * a for a in scaled)
+    return (n * squares - total * total) / (n * (n - 1) * scale * scale)
 
 
 def _compare_linear(
@@ -406,7 +494,14 @@ def _compare_linear(
     sign = -1.0 if common["higher_is_better"] else 1.0
     scale = abs(statistics.median(x)) or max(abs(v) for v in x + y)
     widened = (1.0 + common["threshold"]) * (common["drift"] or 1.0) - 1.0
-    test = _test_shift([sign * v for v in x], [sign * v for v in y], widened * scale, alpha)
+    from ..stats.margin import sorted_sample
+
+    test = _test_shift(
+        sorted_sample([sign * v for v in x]),
+        sorted_sample([sign * v for v in y]),
+        widened * scale,
+        alpha,
+    )
     median_x = statistics.median(x)
     return Comparison(
         verdict=test.verdict,
@@ -420,13 +515,12 @@ def _compare_linear(
     )
 
 
-def _tested(baseline: TestResult, current: TestResult, metrics: Sequence[str]) -> int:
+def _tested(samples: Mapping[str, tuple[_Sample, _Sample]], metrics: Sequence[str]) -> int:
     """How many of ``metrics`` will be tested statistically (they spend the budget)."""
     count = 0
     for name in metrics:
-        x = baseline.values(name)
-        y = current.values(name)
-        if x and y and not (_constant(x) and _constant(y)):
+        x, y = samples[name]
+        if x.values and y.values and not (x.constant and y.constant):
             count += 1
     return count
 
@@ -452,12 +546,15 @@ def compare_test(
     *,
     provenance: Provenance | None = None,
     drift: Mapping[str, float] | None = None,
+    prepared: BaselineSamples | None = None,
 ) -> TestComparison:
     """Compare every metric of ``current`` with ``baseline`` (None: the test is new).
 
     Gated metrics share ``test_alpha``; the others are compared at the same level, for the
     reports only. ``provenance`` says where the baseline came from, for the messages;
     ``drift`` maps metrics to their between-session drift allowance (see compare_metric).
+    ``prepared`` holds the baseline's samples prepared by an earlier look at the same test
+    (used when it was prepared from this very ``baseline``).
     """
     gated = [
         name
@@ -469,16 +566,21 @@ def compare_test(
             _new(name, current, settings, gated=name in gated) for name in sorted(current.infos)
         )
         return TestComparison(current.nodeid, comparisons, test_alpha)
-    alpha = metric_alpha(test_alpha, _tested(baseline, current, gated))
+    if prepared is None or prepared.result is not baseline:
+        prepared = BaselineSamples(baseline)
+    samples = {
+        name: (prepared.sample(name), _Sample(current.values(name))) for name in current.infos
+    }
+    alpha = metric_alpha(test_alpha, _tested(samples, gated))
     results = []
     for name in sorted(current.infos):
-        info = current.infos[name]
-        y = current.values(name)
-        if not y:
+        x, y = samples[name]
+        if not y.values:
             continue
+        info = current.infos[name]
         results.append(
-            compare_metric(
-                baseline.values(name),
+            _compare_samples(
+                x,
                 y,
                 higher_is_better=info.higher_is_better,
                 threshold=settings.threshold.for_metric(name, info.kind),
