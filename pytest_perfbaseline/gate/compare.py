@@ -31,7 +31,7 @@ from .rounds import rounds_needed_hint
 from .settings import TestSettings
 
 if TYPE_CHECKING:
-    from ..stats.margin import SortedSample
+    from ..stats.margin import MarginTest
 
 __all__ = [
     "CONFIDENCE",
@@ -277,17 +277,21 @@ def compare_metric(
     ``drift`` (a ratio >= 1) widens the margin: worse (or better) by more than
     ``(1 + threshold) * drift``, for a baseline whose sessions drift apart.
     """
-    return _compare_samples(
-        _Sample(baseline),
-        _Sample(current),
-        higher_is_better=higher_is_better,
-        threshold=threshold,
-        alpha=alpha,
-        metric=metric,
-        unit=unit,
-        gated=gated,
-        drift=drift,
-    )
+    return _compare_all(
+        [
+            _Question(
+                _Sample(baseline),
+                _Sample(current),
+                higher_is_better=higher_is_better,
+                threshold=threshold,
+                alpha=alpha,
+                metric=metric,
+                unit=unit,
+                gated=gated,
+                drift=drift,
+            )
+        ]
+    )[0]
 
 
 class _Sample:
@@ -296,30 +300,43 @@ class _Sample:
     A baseline's samples are kept across the looks at the same test (:class:`BaselineSamples`).
     """
 
-    __slots__ = ("_logs", "constant", "median", "positive", "values")
+    __slots__ = ("_logs", "_variance", "constant", "median", "positive", "values")
 
     def __init__(self, values: Sequence[float]) -> None:
-        self.values = [float(v) for v in values]
-        self.median = statistics.median(self.values) if self.values else None
-        self.constant = bool(self.values) and _constant(self.values)
-        self.positive = bool(self.values) and min(self.values) > 0
-        self._logs: dict[float, tuple[SortedSample, list[float]]] = {}
+        self.values = list(map(float, values))
+        self.median: float | None = None
+        self.constant = self.positive = False
+        if self.values:
+            ordered = sorted(self.values)
+            half = len(ordered) // 2
+            # statistics.median's own arithmetic, on the list sorted once
+            self.median = (
+                ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+            )
+            # (the extremes are equal for a constant sample; all() also rules out nan)
+            self.constant = ordered[0] == ordered[-1] and _constant(self.values)
+            self.positive = min(self.values) > 0
+        self._logs: dict[float, list[float]] = {}
+        self._variance: float | None = None
 
     def __len__(self) -> int:
         return len(self.values)
 
-    def logs(self, sign: float) -> tuple[SortedSample, list[float]]:
-        """The log values times ``sign`` (1: larger is worse; -1: smaller is), sorted and as
-        they came."""
+    def logs(self, sign: float) -> list[float]:
+        """The log values times ``sign`` (1: larger is worse; -1: smaller is)."""
         found = self._logs.get(sign)
         if found is None:
-            from ..stats.margin import sorted_sample
-
-            oriented = list(map(math.log, self.values))
+            found = list(map(math.log, self.values))
             if sign < 0:  # exactly sign * log(v)
-                oriented = [-v for v in oriented]
-            found = self._logs[sign] = (sorted_sample(oriented), oriented)
+                found = [-v for v in found]
+            self._logs[sign] = found
         return found
+
+    def log_variance(self) -> float:
+        """The sample variance of the log values (the same for either sign)."""
+        if self._variance is None:
+            self._variance = _var(self.logs(1.0))
+        return self._variance
 
 
 class BaselineSamples:
@@ -342,46 +359,89 @@ class BaselineSamples:
         return found
 
 
-def _compare_samples(
-    x: _Sample,
-    y: _Sample,
-    *,
-    higher_is_better: bool,
-    threshold: float,
-    alpha: float,
-    metric: str,
-    unit: str,
-    gated: bool,
-    drift: float,
-) -> Comparison:
-    common: dict[str, Any] = {
-        "metric": metric,
-        "gated": gated,
-        "unit": unit,
-        "higher_is_better": higher_is_better,
-        "threshold": threshold,
-        "n_baseline": len(x),
-        "n_current": len(y),
-        "baseline_median": x.median,
-        "current_median": y.median,
-        "drift": drift if drift > 1.0 else None,
-    }
-    if not x.values or not y.values:
-        return Comparison(
-            verdict="new",
-            ratio=None,
-            ratio_low=None,
-            ratio_high=None,
-            pvalue=None,
-            alpha=None,
-            method="no baseline" if not x.values else "no current values",
-            **common,
+@dataclass(frozen=True)
+class _Question:
+    """One metric to compare: both sides' samples and how to judge them."""
+
+    x: _Sample
+    y: _Sample
+    higher_is_better: bool
+    threshold: float
+    alpha: float
+    metric: str
+    unit: str
+    gated: bool
+    drift: float
+
+    def common(self) -> dict[str, Any]:
+        """The fields of its Comparison that do not depend on the verdict."""
+        return {
+            "metric": self.metric,
+            "gated": self.gated,
+            "unit": self.unit,
+            "higher_is_better": self.higher_is_better,
+            "threshold": self.threshold,
+            "n_baseline": len(self.x),
+            "n_current": len(self.y),
+            "baseline_median": self.x.median,
+            "current_median": self.y.median,
+            "drift": self.drift if self.drift > 1.0 else None,
+        }
+
+    @property
+    def sign(self) -> float:
+        return -1.0 if self.higher_is_better else 1.0  # oriented: larger is worse
+
+    @property
+    def margin(self) -> float:
+        return math.log1p(self.threshold) + math.log(self.drift if self.drift > 1.0 else 1.0)
+
+
+def _compare_all(questions: Sequence[_Question]) -> list[Comparison]:
+    """Each question's Comparison; the rank tests of all of them on log values run together."""
+    answers: list[Comparison | None] = []
+    logs: list[int] = []
+    for q in questions:
+        x, y = q.x, q.y
+        if not x.values or not y.values:
+            answers.append(_compare_new(q))
+        elif x.constant and y.constant:
+            answers.append(_compare_exactly(x.values[0], y.values[0], q.common()))
+        elif x.positive and y.positive:
+            logs.append(len(answers))
+            answers.append(None)
+        else:
+            answers.append(_compare_linear(x.values, y.values, q.alpha, q.common()))
+    if logs:
+        from ..stats.margin import margin_tests
+
+        tests = margin_tests(
+            [
+                (
+                    questions[i].x.logs(questions[i].sign),
+                    questions[i].y.logs(questions[i].sign),
+                    questions[i].margin,
+                )
+                for i in logs
+            ],
+            CONFIDENCE,
         )
-    if x.constant and y.constant:
-        return _compare_exactly(x.values[0], y.values[0], common)
-    if x.positive and y.positive:
-        return _compare_logs(x, y, alpha, common)
-    return _compare_linear(x.values, y.values, alpha, common)
+        for i, test in zip(logs, tests, strict=True):
+            answers[i] = _compare_logs(questions[i], test)
+    return [a for a in answers if a is not None]
+
+
+def _compare_new(q: _Question) -> Comparison:
+    return Comparison(
+        verdict="new",
+        ratio=None,
+        ratio_low=None,
+        ratio_high=None,
+        pvalue=None,
+        alpha=None,
+        method="no baseline" if not q.x.values else "no current values",
+        **q.common(),
+    )
 
 
 def _compare_exactly(x0: float, y0: float, common: dict[str, Any]) -> Comparison:
@@ -409,47 +469,27 @@ def _compare_exactly(x0: float, y0: float, common: dict[str, Any]) -> Comparison
     )
 
 
-@dataclass(frozen=True)
-class _Shift:
-    """The outcome of testing oriented samples (larger is worse) against a margin."""
-
-    verdict: Verdict
-    pvalue: float
-    shift: float
-    """Hodges-Lehmann estimate of how much larger the current values are."""
-    low: float
-    high: float
-    method: str
-
-
-def _test_shift(ox: SortedSample, oy: SortedSample, margin: float, alpha: float) -> _Shift:
-    """regressed / improved / unchanged / inconclusive for oriented samples and a margin."""
-    from ..stats.margin import margin_test
-
-    test = margin_test(ox, oy, margin, CONFIDENCE)
-    pvalue = test.p_greater
+def _verdict(test: MarginTest, margin: float, alpha: float) -> tuple[Verdict, float]:
+    """regressed / improved / unchanged / inconclusive, and the p-value that says so, for
+    oriented samples (larger is worse) tested against a margin."""
     if test.p_greater < alpha:
-        verdict: Verdict = "regressed"
-    elif test.p_less < alpha:
-        verdict, pvalue = "improved", test.p_less
-    elif -margin < test.low and test.high < margin:
-        verdict = "unchanged"
-    else:
-        verdict = "inconclusive"
-    return _Shift(verdict, pvalue, test.shift, test.low, test.high, f"mann-whitney {test.method}")
+        return "regressed", test.p_greater
+    if test.p_less < alpha:
+        return "improved", test.p_less
+    if -margin < test.low and test.high < margin:
+        return "unchanged", test.p_greater
+    return "inconclusive", test.p_greater
 
 
-def _compare_logs(x: _Sample, y: _Sample, alpha: float, common: dict[str, Any]) -> Comparison:
-    sign = -1.0 if common["higher_is_better"] else 1.0  # oriented: larger is worse
-    sx, ux = x.logs(sign)
-    sy, uy = y.logs(sign)
-    margin = math.log1p(common["threshold"]) + math.log(common["drift"] or 1.0)
-    test = _test_shift(sx, sy, margin, alpha)
+def _compare_logs(q: _Question, test: MarginTest) -> Comparison:
+    x, y, sign, margin, alpha = q.x, q.y, q.sign, q.margin, q.alpha
+    verdict, pvalue = _verdict(test, margin, alpha)
     rounds_needed = None
-    if test.verdict in ("inconclusive", "regressed"):
+    if verdict in ("inconclusive", "regressed"):
         # pooled standard deviation of the log values: the noise the rounds fight against
         spread = math.sqrt(
-            ((len(x) - 1) * _var(ux) + (len(y) - 1) * _var(uy)) / max(1, len(x) + len(y) - 2)
+            ((len(x) - 1) * x.log_variance() + (len(y) - 1) * y.log_variance())
+            / max(1, len(x) + len(y) - 2)
         )
         distance = abs(test.shift) - margin
         if spread > 0 and distance > 0:  # looks changed: how many rounds to show it
@@ -458,15 +498,15 @@ def _compare_logs(x: _Sample, y: _Sample, alpha: float, common: dict[str, Any]) 
             rounds_needed = rounds_needed_hint(-distance / spread, (1 - CONFIDENCE) / 2)
     bounds = sorted((math.exp(sign * test.low), math.exp(sign * test.high)))
     return Comparison(
-        verdict=test.verdict,
+        verdict=verdict,
         ratio=math.exp(sign * test.shift),
         ratio_low=bounds[0],
         ratio_high=bounds[1],
-        pvalue=test.pvalue,
+        pvalue=pvalue,
         alpha=alpha,
-        method=test.method,
+        method=f"mann-whitney {test.method}",
         rounds_needed=rounds_needed,
-        **common,
+        **q.common(),
     )
 
 
@@ -494,23 +534,20 @@ def _compare_linear(
     sign = -1.0 if common["higher_is_better"] else 1.0
     scale = abs(statistics.median(x)) or max(abs(v) for v in x + y)
     widened = (1.0 + common["threshold"]) * (common["drift"] or 1.0) - 1.0
-    from ..stats.margin import sorted_sample
+    from ..stats.margin import margin_test
 
-    test = _test_shift(
-        sorted_sample([sign * v for v in x]),
-        sorted_sample([sign * v for v in y]),
-        widened * scale,
-        alpha,
-    )
+    margin = widened * scale
+    test = margin_test([sign * v for v in x], [sign * v for v in y], margin, CONFIDENCE)
+    verdict, pvalue = _verdict(test, margin, alpha)
     median_x = statistics.median(x)
     return Comparison(
-        verdict=test.verdict,
+        verdict=verdict,
         ratio=statistics.median(y) / median_x if median_x else None,
         ratio_low=None,
         ratio_high=None,
-        pvalue=test.pvalue,
+        pvalue=pvalue,
         alpha=alpha,
-        method=f"{test.method}, linear scale (values <= 0)",
+        method=f"mann-whitney {test.method}, linear scale (values <= 0)",
         **common,
     )
 
@@ -572,14 +609,14 @@ def compare_test(
         name: (prepared.sample(name), _Sample(current.values(name))) for name in current.infos
     }
     alpha = metric_alpha(test_alpha, _tested(samples, gated))
-    results = []
+    questions = []
     for name in sorted(current.infos):
         x, y = samples[name]
         if not y.values:
             continue
         info = current.infos[name]
-        results.append(
-            _compare_samples(
+        questions.append(
+            _Question(
                 x,
                 y,
                 higher_is_better=info.higher_is_better,
@@ -591,6 +628,7 @@ def compare_test(
                 drift=(drift or {}).get(name, 1.0),
             )
         )
+    results = _compare_all(questions)
     suspected = _suspected(results, suspicion_alpha(alpha))
     origin = provenance or Provenance(None, None, None, stale=False)
     return TestComparison(

@@ -1,58 +1,33 @@
-"""The gate's comparison of two samples against a margin, with each sample prepared once.
+"""The gate's comparison of two samples against a margin, many metrics at once.
 
 :func:`margin_test` answers in one pass what the gate would otherwise ask of three calls --
 :func:`~pytest_perfbaseline.stats.mann_whitney_u` of "larger by more than the margin", of
 "smaller by more than the margin", and :func:`~pytest_perfbaseline.stats.hodges_lehmann_ci` --
-with exactly their answers. The gate compares thousands of metrics per session, and compares a
-test's baseline again after every batch of extra rounds, so a sample is sorted and checked once
-(:class:`SortedSample`, which the caller may keep) and both tests count their pairs from the same
-sorted arrays. The common case, no tied values, reads the cached tie-free null; a tie anywhere
-hands that test to :func:`~pytest_perfbaseline.stats.mann_whitney_u`, which conditions on the
-tie pattern.
+with exactly their answers; :func:`margin_tests` does it for every metric of a test together.
+The gate compares thousands of metrics per session, and a few numpy operations on a stack of
+samples cost about what one of them costs on a single sample: the metrics' samples of equal
+sizes are stacked, merged with their shifted counterparts by one sort, and their pairwise
+differences partitioned by one call. The common case, no tied values, reads the cached
+tie-free null; a sample with a tie is handed to
+:func:`~pytest_perfbaseline.stats.mann_whitney_u`, which conditions on the tie pattern.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from ._common import _FloatArray, _IntArray
+from ._common import _FloatArray
 from .mannwhitney import _asymptotic_tails, _exact_tails, _mwu_method, mann_whitney_u
 from .shift import _moses_rank
 
-__all__ = ["MarginTest", "SortedSample", "margin_test", "sorted_sample"]
+__all__ = ["MarginTest", "margin_test", "margin_tests"]
 
 
-@dataclass(frozen=True)
-class SortedSample:
-    """A sample sorted ascending, as a read-only float64 array, and whether it can be trusted
-    to the fast path: every value finite and no two equal."""
-
-    array: _FloatArray
-    finite: bool
-    distinct: bool
-
-    @property
-    def size(self) -> int:
-        return int(self.array.size)
-
-
-def sorted_sample(values: Sequence[float]) -> SortedSample:
-    """``values`` sorted once, for :func:`margin_test` (and for reuse across calls)."""
-    ordered = sorted(values)
-    array = np.array(ordered, dtype=np.float64)
-    array.flags.writeable = False
-    # A finite sum proves every value finite (one that overflows only sends the sample down
-    # the checked path); equal floats hash alike, so a set finds ties.
-    finite = math.isfinite(sum(ordered))
-    return SortedSample(array, finite, len(set(ordered)) == len(ordered))
-
-
-@dataclass(frozen=True)
-class MarginTest:
+class MarginTest(NamedTuple):
     """How a current sample compares with a baseline sample against a margin ``d``.
 
     ``p_greater`` is ``mann_whitney_u(current, baseline, alternative="greater", shift=d)``'s
@@ -71,46 +46,90 @@ class MarginTest:
 
 
 def margin_test(
-    baseline: SortedSample, current: SortedSample, margin: float, confidence: float
+    baseline: Sequence[float], current: Sequence[float], margin: float, confidence: float
 ) -> MarginTest:
     """Mann-Whitney tests of ``current`` against ``baseline`` beyond ``+-margin``, and the
     Hodges-Lehmann shift with Moses' interval, equal to the separate calls (see
-    :class:`MarginTest`). Both samples must be non-empty; non-finite values raise ValueError
-    as the separate calls do.
+    :class:`MarginTest`)."""
+    return margin_tests([(baseline, current, margin)], confidence)[0]
+
+
+def margin_tests(
+    pairs: Sequence[tuple[Sequence[float], Sequence[float], float]], confidence: float
+) -> list[MarginTest]:
+    """:func:`margin_test` of every ``(baseline, current, margin)``, in one pass per sample
+    sizes: pairs with the same sizes are stacked and tested together.
+
+    Samples must be non-empty; non-finite values raise ValueError as the separate calls do.
     """
-    base, cur = baseline.array, current.array
-    n, m = cur.size, base.size
-    if not (baseline.finite and current.finite and n and m):
-        mann_whitney_u(cur, base)  # raises the separate calls' ValueError
-    # One search for both shifted copies of the current values, [worse..., better...];
+    results: list[MarginTest | None] = [None] * len(pairs)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, (baseline, current, _) in enumerate(pairs):
+        groups.setdefault((len(current), len(baseline)), []).append(i)
+    for (n, m), members in groups.items():
+        if not (n and m):
+            _raise_as_separate_calls(pairs, members)
+        base = np.array([pairs[i][0] for i in members], dtype=np.float64).reshape(-1, m)
+        cur = np.array([pairs[i][1] for i in members], dtype=np.float64).reshape(-1, n)
+        margins = [float(pairs[i][2]) for i in members]
+        if not (np.isfinite(base).all() and np.isfinite(cur).all()):
+            _raise_as_separate_calls(pairs, members)
+        tails = _tails_stacked(base, cur, margins)
+        shifts = _shift_intervals(base, cur, confidence)
+        for row, i in enumerate(members):
+            tail = tails[row]
+            if tail is None:  # tied: the exact test conditions on the tie pattern
+                tail = _tied_tails(base[row], cur[row], margins[row])
+            results[i] = MarginTest(*tail, *shifts[row])
+    return [r for r in results if r is not None]
+
+
+def _raise_as_separate_calls(
+    pairs: Sequence[tuple[Sequence[float], Sequence[float], float]], members: list[int]
+) -> None:
+    """Raise the ValueError that ``mann_whitney_u`` raises for an empty or non-finite sample."""
+    for i in members:
+        mann_whitney_u(pairs[i][1], pairs[i][0])
+    raise AssertionError("unreachable: some sample is empty or non-finite")  # pragma: no cover
+
+
+def _tails_stacked(
+    base: _FloatArray, cur: _FloatArray, margins: list[float]
+) -> list[tuple[float, float, str] | None]:
+    """(p_greater, p_less, method) per row of tie-free samples; None for a row with a tie.
+
+    Row r holds a baseline sample ``base[r]`` and a current one ``cur[r]``. Both shifted
+    copies of every current row are merged with their baseline by one stable sort; a row
+    without equal neighbours has no ties, and its U is the sum of its current values'
+    positions in the merged order, less ``n (n - 1) / 2``.
+    """
+    rows, n = cur.shape
+    m = base.shape[1]
+    column = np.asarray(margins)[:, np.newaxis]
     # ``cur - (-margin)`` is ``cur + margin`` exactly, as mann_whitney_u computes it.
-    shifted = np.concatenate((cur - margin, cur + margin))
-    left = np.searchsorted(base, shifted, "left")
-    right = np.searchsorted(base, shifted, "right")
-    # 2U of each half: the sum over its values of #(base < value) + #(base <= value).
-    two_u = np.add.reduceat(left + right, (0, n)).tolist()
-    untied = baseline.distinct and not _ties(shifted, left, right, n)
-    if untied:
-        method = _mwu_method("auto", n, m, ties=False)
-        greater = _untied_tails(method, n, m, two_u[0])[1]
-        less = _untied_tails(method, n, m, two_u[1])[0]
-    else:  # tied: the exact test conditions on the tie pattern
-        result = mann_whitney_u(cur, base, alternative="greater", shift=margin)
-        greater, method = result.pvalue, result.method
-        less = mann_whitney_u(cur, base, alternative="less", shift=-margin).pvalue
-    shift, low, high = _shift_interval(cur, base, confidence)
-    return MarginTest(greater, less, method, shift, low, high)
+    pooled = np.concatenate(
+        (np.concatenate((cur - column, cur + column)), np.concatenate((base, base))), axis=1
+    )
+    order = np.argsort(pooled, axis=1, kind="stable")
+    merged = np.take_along_axis(pooled, order, axis=1)
+    tied = (merged[:, 1:] == merged[:, :-1]).any(axis=1).tolist()
+    u = (np.where(order < n, np.arange(n + m), 0).sum(axis=1) - n * (n - 1) // 2).tolist()
+    method = _mwu_method("auto", n, m, ties=False)
+    out: list[tuple[float, float, str] | None] = []
+    for r in range(rows):
+        if tied[r] or tied[rows + r]:
+            out.append(None)
+            continue
+        greater = _untied_tails(method, n, m, 2 * u[r])[1]
+        less = _untied_tails(method, n, m, 2 * u[rows + r])[0]
+        out.append((greater, less, method))
+    return out
 
 
-def _ties(shifted: _FloatArray, left: _IntArray, right: _IntArray, n: int) -> bool:
-    """Whether either half of ``shifted`` has a tie, within itself or with the baseline.
-
-    Each half is sorted (a sorted array plus a constant stays sorted), so its own ties are
-    neighbours; a value equal to a baseline value has ``left != right``.
-    """
-    same = shifted[1:] == shifted[:-1]
-    same[n - 1] = False  # the two halves' boundary
-    return bool(same.any()) or bool((left != right).any())
+def _tied_tails(base: _FloatArray, cur: _FloatArray, margin: float) -> tuple[float, float, str]:
+    greater = mann_whitney_u(cur, base, alternative="greater", shift=margin)
+    less = mann_whitney_u(cur, base, alternative="less", shift=-margin)
+    return greater.pvalue, less.pvalue, greater.method
 
 
 def _untied_tails(method: str, n: int, m: int, two_u: int) -> tuple[float, float]:
@@ -120,20 +139,23 @@ def _untied_tails(method: str, n: int, m: int, two_u: int) -> tuple[float, float
     return _asymptotic_tails(n, m, two_u, None)
 
 
-def _shift_interval(
-    cur: _FloatArray, base: _FloatArray, confidence: float
-) -> tuple[float, float, float]:
-    """Hodges-Lehmann's median of the pairwise differences and Moses' interval.
+def _shift_intervals(
+    base: _FloatArray, cur: _FloatArray, confidence: float
+) -> list[tuple[float, float, float]]:
+    """Per row, Hodges-Lehmann's median of the pairwise differences and Moses' interval.
 
     The same order statistics of the same differences as ``hodges_lehmann_ci``.
     """
-    diffs = np.subtract.outer(cur, base).ravel()
-    total = diffs.size
+    rows, n = cur.shape
+    m = base.shape[1]
+    diffs = (cur[:, :, np.newaxis] - base[:, np.newaxis, :]).reshape(rows, n * m)
+    total = n * m
     mid_lo, mid_hi = (total - 1) // 2, total // 2
-    k = _moses_rank(cur.size, base.size, float(confidence))
-    kth = sorted({mid_lo, mid_hi, k - 1, total - k} if k > 0 else {mid_lo, mid_hi})
-    part = np.partition(diffs, kth)
-    estimate = 0.5 * (float(part[mid_lo]) + float(part[mid_hi]))
+    k = _moses_rank(n, m, float(confidence))
+    # A full sort: numpy's vectorised sort of fresh rows is several times faster than its
+    # partition at four ranks (introselect), and gives the same order statistics.
+    part = np.sort(diffs, axis=1)
+    estimates = (0.5 * (part[:, mid_lo] + part[:, mid_hi])).tolist()
     if k == 0:
-        return estimate, -math.inf, math.inf
-    return estimate, float(part[k - 1]), float(part[total - k])
+        return [(e, -math.inf, math.inf) for e in estimates]
+    return list(zip(estimates, part[:, k - 1].tolist(), part[:, total - k].tolist(), strict=True))
