@@ -184,6 +184,124 @@ def test_inconclusive_rounds_needed_matches_the_exact_power_calculation() -> Non
 # -- one test ------------------------------------------------------------------------------
 
 
+def _reference_comparison(
+    x: list[float], y: list[float], higher_is_better: bool, margin: float, alpha: float
+) -> tuple[str, float, float, float, float, str]:
+    """The log-scale verdict from the public statistics, one call each, as the gate defines it."""
+    from pytest_perfbaseline.stats import hodges_lehmann_ci, mann_whitney_u
+
+    sign = -1.0 if higher_is_better else 1.0
+    ox = [sign * math.log(v) for v in x]
+    oy = [sign * math.log(v) for v in y]
+    worse = mann_whitney_u(oy, ox, alternative="greater", shift=margin)
+    better = mann_whitney_u(oy, ox, alternative="less", shift=-margin)
+    shift, low, high = hodges_lehmann_ci(oy, ox, confidence=0.95)
+    if worse.pvalue < alpha:
+        verdict, p = "regressed", worse.pvalue
+    elif better.pvalue < alpha:
+        verdict, p = "improved", better.pvalue
+    elif -margin < low and high < margin:
+        verdict, p = "unchanged", worse.pvalue
+    else:
+        verdict, p = "inconclusive", worse.pvalue
+    lo, hi = sorted((math.exp(sign * low), math.exp(sign * high)))
+    return verdict, p, math.exp(sign * shift), lo, hi, f"mann-whitney {worse.method}"
+
+
+def test_the_batched_comparison_gives_the_answers_of_the_separate_statistics() -> None:
+    # Every metric of a test is tested together (stacked by sample sizes); each answer must
+    # be exactly what the separate rank tests and interval give: with ties, one round, unequal
+    # sizes, identical samples, more than 200 values (normal approximation), either direction.
+    rng = np.random.default_rng(21)
+    columns: dict[str, tuple[list[float], list[float]]] = {
+        "a_s": (lognormal(rng, 0.1, 0.05, 10), lognormal(rng, 0.13, 0.05, 10)),
+        "b_s": (lognormal(rng, 0.1, 0.05, 30), lognormal(rng, 0.1, 0.05, 30)),
+        "c_s": (lognormal(rng, 0.1, 0.3, 10), lognormal(rng, 0.1, 0.3, 10)),
+        "d_s": ([0.1, 0.1, 0.12, 0.12, 0.15], [0.1, 0.11, 0.11, 0.12, 0.2]),
+        "e_s": ([0.2], [0.3, 0.31, 0.29]),
+        "f_s": (lognormal(rng, 0.1, 0.05, 7), lognormal(rng, 0.08, 0.05, 12)),
+        "g_s": ([0.1, 0.2, 0.3] * 3, [0.1, 0.2, 0.3] * 3),
+        "h_s": (lognormal(rng, 0.1, 0.05, 120), lognormal(rng, 0.1, 0.05, 110)),
+        "i_s": ([1.0, 1.1, 1.21, 1.331], [1.1, 1.21, 1.331, 1.4641]),  # ties after the shift
+    }
+    for higher_is_better in (False, True):
+        info = MetricInfo("s", higher_is_better, "time")
+        infos = dict.fromkeys(columns, info)
+        width = max(max(len(x), len(y)) for x, y in columns.values())
+
+        def rows(side: int, width: int = width) -> tuple[dict[str, float | None], ...]:
+            return tuple(
+                {m: (v[side][i] if i < len(v[side]) else None) for m, v in columns.items()}
+                for i in range(width)
+            )
+
+        base = replace(result("t::a", {"a_s": [1.0]}, infos), rounds=rows(0))
+        cur = replace(result("t::a", {"a_s": [1.0]}, infos), rounds=rows(1))
+        tc = compare_test(base, cur, TestSettings(gate=tuple(columns)), test_alpha=0.01)
+        for c in tc.comparisons:
+            x, y = columns[c.metric]
+            expected = _reference_comparison(x, y, higher_is_better, math.log1p(0.1), c.alpha)
+            got = (c.verdict, c.pvalue, c.ratio, c.ratio_low, c.ratio_high, c.method)
+            assert got == expected, c.metric
+            single = compare_metric(
+                x, y, higher_is_better=higher_is_better, threshold=0.1, alpha=c.alpha
+            )
+            assert (single.verdict, single.pvalue, single.ratio) == expected[:3]
+        assert {c.method for c in tc.comparisons} == {
+            "mann-whitney exact",
+            "mann-whitney asymptotic",
+        }
+
+
+def test_the_noise_estimate_is_statistics_variance_exactly() -> None:
+    import statistics
+
+    from pytest_perfbaseline.gate.compare import _var
+
+    rng = np.random.default_rng(2)
+    for n in (2, 3, 10, 31, 200):
+        for scale in (1e-9, 1.0, 1e6):
+            values = (rng.normal(0.0, 1.0, n) * scale).tolist()
+            assert _var(values) == statistics.variance(values)
+    assert _var([0.5, 0.5, 0.5]) == 0.0
+    assert _var([3.0]) == 0.0
+
+
+def test_a_judge_prepares_a_baseline_once_for_every_look_at_its_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fakes import ENV
+
+    from pytest_perfbaseline.gate.judge import Judge, Reference
+
+    rng = np.random.default_rng(4)
+    base = result("t::a", {"ttft_s": lognormal(rng, 0.1, 0.05, 10)}, {"ttft_s": TIME})
+    looks = [
+        result("t::a", {"ttft_s": lognormal(rng, 0.1, 0.2, n)}, {"ttft_s": TIME})
+        for n in (10, 15, 23)
+    ]
+    read: list[str] = []
+    values = TestResult.values
+
+    def counting(self: TestResult, metric: str) -> list[float]:
+        if self is base:
+            read.append(metric)
+        return values(self, metric)
+
+    monkeypatch.setattr(TestResult, "values", counting)
+    judge = Judge(alpha=0.01, perf_tests=1, max_age_s=None, here=ENV)
+    reference = Reference(base, ENV, "p")
+    answers = [judge.judge(reference, look, TestSettings()) for look in looks]
+    assert read == ["ttft_s"]  # read and prepared once, for three looks
+    monkeypatch.setattr(TestResult, "values", values)
+    alpha = judge.test_alpha(TestSettings())
+    provenance = judge.provenance(reference)
+    fresh = [
+        compare_test(base, look, TestSettings(), alpha, provenance=provenance) for look in looks
+    ]
+    assert [a.comparisons for a in answers] == [f.comparisons for f in fresh]
+
+
 def test_gated_metrics_share_the_test_budget_and_constant_ones_spend_none() -> None:
     rng = np.random.default_rng(6)
     infos = {"ttft_s": TIME, "tpot_s": TIME, "e2e_s": TIME, "output_tokens": TOKENS}
