@@ -6,7 +6,8 @@ Run:  python benchmarks/compare_scale.py [--tests 1000] [--metrics 8] [--rounds 
 Builds synthetic baseline and current results (log-normal rounds, a few percent of noise, one
 test in ten slowed down by 30%) and times ``compare_test`` over all of them, the way the
 plugin calls it: once per test, in the test's call phase. ``--resolution`` rounds every value
-to a multiple of it (seconds; 0: no rounding), which makes ties, as a coarse clock does.
+to a multiple of it (seconds; 0: no rounding), which makes ties, as a coarse clock does; the
+caches of tie patterns are emptied before each timed pass, as a session meets each once.
 
 Beside it, in the same run and interleaved with it (``--repeats`` times each, medians), it
 times the *floor*: per comparison, the bare numpy pairwise computation the gate cannot do
@@ -80,7 +81,20 @@ def suite(args: argparse.Namespace, tests: int, metrics: list[str]) -> list[Pair
     return pairs
 
 
+def forget_tie_patterns() -> None:
+    """Empty the caches of tied null distributions: a session meets a tie pattern once, while
+    the repeats here would meet every one again. (The tie-free null, one per sample sizes,
+    stays cached, as in a session.)"""
+    from pytest_perfbaseline.stats import mannwhitney
+
+    for name in ("_tied_tails", "_tied_null"):
+        cached = getattr(mannwhitney, name, None)
+        if cached is not None:
+            cached.cache_clear()
+
+
 def gate(pairs: list[Pair], settings: TestSettings, test_alpha: float) -> Counter[str]:
+    forget_tie_patterns()
     verdicts: Counter[str] = Counter()
     for baseline, current in pairs:
         for c in compare_test(baseline, current, settings, test_alpha).comparisons:

@@ -836,3 +836,34 @@ def test_margin_tests_refuse_what_the_separate_calls_refuse():
         margin_tests([([1.0, 2.0], [1.0, 2.0], 0.1), ([1.0, 2.0], [math.nan, 2.0], 0.1)], 0.95)
     with pytest.raises(ValueError, match="empty"):
         margin_test([], [1.0], 0.1, 0.95)
+
+
+def test_tail_only_tied_programme_equals_the_full_tied_null():
+    # The gate asks for one tail at the observed statistic; that programme counts only the
+    # subsets that can end in the nearer tail. It must give the full programme's tails at
+    # every possible statistic, for tie patterns of every kind and both sample orders.
+    rng = np.random.default_rng(13)
+    for trial in range(150):
+        n, m = (int(v) for v in rng.integers(1, 14, 2))
+        distinct = int(rng.integers(1, 10)) if trial % 3 else 40
+        values = np.sort(rng.integers(0, distinct, n + m))
+        groups = tuple(int(g) for g in np.unique(values, return_counts=True)[1])
+        cdf, sf = mwu_module._tied_null(n, groups)
+        for two_u in range(2 * n * m + 1):
+            p_le, p_ge = mwu_module._tied_tails(n, groups, two_u)
+            assert p_le == pytest.approx(cdf[two_u], rel=1e-12, abs=1e-15), (n, groups, two_u)
+            assert p_ge == pytest.approx(sf[two_u], rel=1e-12, abs=1e-15), (n, groups, two_u)
+
+
+def test_tied_tails_at_30_vs_30_match_the_full_null_far_out():
+    rng = np.random.default_rng(17)
+    base = np.round(rng.normal(100, 5, 30))
+    cur = np.round(rng.normal(100, 5, 30))
+    for shift in (-12.0, -6.0, 0.0, 6.0, 12.0):
+        two_u, groups = mwu_module._doubled_u_and_ties(cur - shift, base)
+        assert groups is not None
+        pattern = tuple(groups.tolist())
+        cdf, sf = mwu_module._tied_null(30, pattern)
+        p_le, p_ge = mwu_module._tied_tails(30, pattern, two_u)
+        assert p_le == pytest.approx(cdf[two_u], rel=1e-12, abs=1e-300)
+        assert p_ge == pytest.approx(sf[two_u], rel=1e-12, abs=1e-300)
