@@ -428,6 +428,24 @@ def test_serialisation_round_trip() -> None:
     assert TestComparison.from_dict(tc.to_dict()) == tc
 
 
+def test_serialised_form_is_the_dataclasses_builtins() -> None:
+    # to_dict reads the fields directly rather than through dataclasses.asdict (which copies
+    # every nested value first); the form must stay what asdict gave.
+    from dataclasses import asdict
+
+    recheck = Recheck(extra_rounds=5, looks=2, first_pvalues={"ttft_s": 1e-4}, budget="x")
+    tc = replace(_tc({"ttft_s": "regressed"}, suspected=("ttft_s",)), recheck=recheck)
+    expected = asdict(tc)
+    expected["comparisons"] = [asdict(c) for c in tc.comparisons]
+    expected["suspected"] = list(tc.suspected)
+    for c in expected["comparisons"]:
+        if c["ratio_high"] is not None and math.isinf(c["ratio_high"]):
+            c["ratio_high"] = None
+    assert tc.to_dict() == expected
+    assert list(tc.to_dict()) == list(expected)  # the same order of keys
+    assert TestComparison.from_dict(tc.to_dict()) == tc
+
+
 # -- simulation ----------------------------------------------------------------------------
 
 

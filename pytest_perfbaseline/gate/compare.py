@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..metrics.result import TestResult
@@ -61,6 +61,24 @@ CONFIDENCE = 0.95
 """Confidence of the reported ratio interval and of the ``unchanged`` (equivalence) decision."""
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, in order (looked up once per class)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def _shallow_dict(value: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, in order, values as they are (``asdict`` would copy
+    every nested value first, several times the cost, for fields that are overwritten or
+    scalars anyway)."""
+    return {name: getattr(value, name) for name in _field_names(type(value))}
+
+
 @dataclass(frozen=True)
 class Comparison:
     """How one metric of one test compares with its baseline."""
@@ -94,7 +112,7 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Builtins for JSON: an unbounded upper ratio bound (infinity) is written as null."""
-        data = asdict(self)
+        data = _shallow_dict(self)
         if self.ratio_high is not None and math.isinf(self.ratio_high):
             data["ratio_high"] = None
         return data
@@ -103,7 +121,7 @@ class Comparison:
     def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
         """The inverse of :meth:`to_dict`: a null upper bound beside a lower one is infinity."""
         # Fields a later version added are ignored, so adding one is not a breaking change.
-        known = {f.name for f in fields(cls)}
+        known = _field_names(cls)
         values = {key: value for key, value in data.items() if key in known}
         if values.get("ratio_high") is None and values.get("ratio_low") is not None:
             values["ratio_high"] = math.inf
@@ -165,13 +183,13 @@ class Recheck:
     or the machine stayed busy through several waits in a row)."""
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _shallow_dict(self)
         data["first_pvalues"] = dict(self.first_pvalues)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Recheck:
-        known = {f.name for f in fields(cls)}
+        known = _field_names(cls)
         values = {key: value for key, value in data.items() if key in known}
         values["first_pvalues"] = dict(data.get("first_pvalues", {}))
         return cls(**values)
@@ -222,7 +240,7 @@ class TestComparison:
         return "unchanged"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _shallow_dict(self)
         data["comparisons"] = [c.to_dict() for c in self.comparisons]
         data["suspected"] = list(self.suspected)
         data["recheck"] = self.recheck.to_dict() if self.recheck is not None else None
@@ -230,7 +248,7 @@ class TestComparison:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TestComparison:
-        known = {f.name for f in fields(cls)}
+        known = _field_names(cls)
         values = {key: value for key, value in data.items() if key in known}
         values["comparisons"] = tuple(Comparison.from_dict(c) for c in data["comparisons"])
         values["suspected"] = tuple(data.get("suspected", ()))
