@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._common import _FloatArray
-from .mannwhitney import _asymptotic_tails, _exact_tails, _mwu_method, mann_whitney_u
+from .mannwhitney import _asymptotic_tails, _mwu_method, _no_ties_null, mann_whitney_u
 from .shift import _moses_rank
 
 __all__ = ["MarginTest", "margin_test", "margin_tests"]
@@ -112,31 +112,23 @@ def _tails_stacked(
     )
     order = np.argsort(pooled, axis=1, kind="stable")
     merged = np.take_along_axis(pooled, order, axis=1)
-    tied = (merged[:, 1:] == merged[:, :-1]).any(axis=1).tolist()
-    u = (np.where(order < n, np.arange(n + m), 0).sum(axis=1) - n * (n - 1) // 2).tolist()
+    tied = (merged[:, 1:] == merged[:, :-1]).any(axis=1)
+    tied = (tied[:rows] | tied[rows:]).tolist()
+    u = np.where(order < n, np.arange(n + m), 0).sum(axis=1) - n * (n - 1) // 2
     method = _mwu_method("auto", n, m, ties=False)
-    out: list[tuple[float, float, str] | None] = []
-    for r in range(rows):
-        if tied[r] or tied[rows + r]:
-            out.append(None)
-            continue
-        greater = _untied_tails(method, n, m, 2 * u[r])[1]
-        less = _untied_tails(method, n, m, 2 * u[rows + r])[0]
-        out.append((greater, less, method))
-    return out
+    if method == "exact":  # read every row's tails from the one cached null at once
+        cdf, sf = _no_ties_null(n, m)
+        greater, less = sf[u[:rows]].tolist(), cdf[u[rows:]].tolist()
+    else:
+        greater = [_asymptotic_tails(n, m, 2 * int(v), None)[1] for v in u[:rows]]
+        less = [_asymptotic_tails(n, m, 2 * int(v), None)[0] for v in u[rows:]]
+    return [None if tied[r] else (greater[r], less[r], method) for r in range(rows)]
 
 
 def _tied_tails(base: _FloatArray, cur: _FloatArray, margin: float) -> tuple[float, float, str]:
     greater = mann_whitney_u(cur, base, alternative="greater", shift=margin)
     less = mann_whitney_u(cur, base, alternative="less", shift=-margin)
     return greater.pvalue, less.pvalue, greater.method
-
-
-def _untied_tails(method: str, n: int, m: int, two_u: int) -> tuple[float, float]:
-    """(P(U <= u), P(U >= u)) of a pooled sample without ties."""
-    if method == "exact":
-        return _exact_tails(n, m, two_u, None)
-    return _asymptotic_tails(n, m, two_u, None)
 
 
 def _shift_intervals(
