@@ -272,6 +272,7 @@ def test_a_judge_prepares_a_baseline_once_for_every_look_at_its_test(
 ) -> None:
     from fakes import ENV
 
+    from pytest_perfbaseline.gate import compare
     from pytest_perfbaseline.gate.judge import Judge, Reference
 
     rng = np.random.default_rng(4)
@@ -281,25 +282,36 @@ def test_a_judge_prepares_a_baseline_once_for_every_look_at_its_test(
         for n in (10, 15, 23)
     ]
     read: list[str] = []
-    values = TestResult.values
+    columns = compare._columns
 
-    def counting(self: TestResult, metric: str) -> list[float]:
-        if self is base:
-            read.append(metric)
-        return values(self, metric)
+    def counting(result: TestResult, metrics: list[str]) -> dict[str, list[float]]:
+        if result is base:
+            read.extend(metrics)
+        return columns(result, metrics)
 
-    monkeypatch.setattr(TestResult, "values", counting)
+    monkeypatch.setattr(compare, "_columns", counting)
     judge = Judge(alpha=0.01, perf_tests=1, max_age_s=None, here=ENV)
     reference = Reference(base, ENV, "p")
     answers = [judge.judge(reference, look, TestSettings()) for look in looks]
     assert read == ["ttft_s"]  # read and prepared once, for three looks
-    monkeypatch.setattr(TestResult, "values", values)
+    monkeypatch.setattr(compare, "_columns", columns)
     alpha = judge.test_alpha(TestSettings())
     provenance = judge.provenance(reference)
     fresh = [
         compare_test(base, look, TestSettings(), alpha, provenance=provenance) for look in looks
     ]
     assert [a.comparisons for a in answers] == [f.comparisons for f in fresh]
+
+
+def test_all_columns_at_once_are_each_metric_s_values() -> None:
+    from pytest_perfbaseline.gate.compare import _columns
+
+    infos = {"a_s": TIME, "b_s": TIME, "c_s": TIME}
+    full = result("t::a", {"a_s": [1.0, 2.0], "b_s": [3.0, 4.0], "c_s": [5.0, 6.0]}, infos)
+    holes = replace(full, rounds=({"a_s": 1.0, "b_s": None, "c_s": 5.0}, {"a_s": 2.0, "b_s": 4.0}))
+    for res in (full, holes, replace(full, rounds=())):
+        for names in (["a_s", "b_s", "c_s"], ["c_s"], ["b_s", "a_s"], []):
+            assert _columns(res, names) == {name: res.values(name) for name in names}
 
 
 def test_gated_metrics_share_the_test_budget_and_constant_ones_spend_none() -> None:

@@ -24,6 +24,7 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..metrics.result import TestResult
@@ -370,11 +371,29 @@ class BaselineSamples:
         self.result = result
         self._samples: dict[str, _Sample] = {}
 
-    def sample(self, metric: str) -> _Sample:
-        found = self._samples.get(metric)
-        if found is None:
-            found = self._samples[metric] = _Sample(self.result.values(metric))
-        return found
+    def samples(self, metrics: Sequence[str]) -> list[_Sample]:
+        """The samples of ``metrics``, preparing those not prepared yet."""
+        missing = [name for name in metrics if name not in self._samples]
+        if missing:
+            for name, values in _columns(self.result, missing).items():
+                self._samples[name] = _Sample(values)
+        return [self._samples[name] for name in metrics]
+
+
+def _columns(result: TestResult, metrics: Sequence[str]) -> dict[str, list[float]]:
+    """Each metric's per-round values, as ``result.values`` gives them, in one pass."""
+    if not metrics or not result.rounds:
+        return {name: result.values(name) for name in metrics}
+    get = itemgetter(*metrics)
+    try:
+        rows = [get(r) for r in result.rounds]
+    except KeyError:  # some round lacks some metric: one metric at a time
+        return {name: result.values(name) for name in metrics}
+    columns = zip(*rows, strict=True) if len(metrics) > 1 else ((*rows,),)
+    return {
+        name: [v for v in column if v is not None] if None in column else list(column)
+        for name, column in zip(metrics, columns, strict=True)
+    }
 
 
 @dataclass(frozen=True)
@@ -623,8 +642,11 @@ def compare_test(
         return TestComparison(current.nodeid, comparisons, test_alpha)
     if prepared is None or prepared.result is not baseline:
         prepared = BaselineSamples(baseline)
+    names = list(current.infos)
+    current_values = _columns(current, names)
     samples = {
-        name: (prepared.sample(name), _Sample(current.values(name))) for name in current.infos
+        name: (x, _Sample(current_values[name]))
+        for name, x in zip(names, prepared.samples(names), strict=True)
     }
     alpha = metric_alpha(test_alpha, _tested(samples, gated))
     questions = []
