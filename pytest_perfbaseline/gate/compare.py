@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,6 +33,7 @@ from .rounds import rounds_needed_hint
 from .settings import TestSettings
 
 if TYPE_CHECKING:
+    from ..metrics.names import MetricKind
     from ..stats.margin import MarginTest
 
 __all__ = [
@@ -589,7 +591,7 @@ def _compare_linear(
     )
 
 
-def _tested(samples: Mapping[str, tuple[_Sample, _Sample]], metrics: Sequence[str]) -> int:
+def _tested(samples: Mapping[str, tuple[_Sample, _Sample]], metrics: Iterable[str]) -> int:
     """How many of ``metrics`` will be tested statistically (they spend the budget)."""
     count = 0
     for name in metrics:
@@ -612,6 +614,21 @@ def _suspected(comparisons: Sequence[Comparison], lax: float) -> tuple[str, ...]
     )
 
 
+@lru_cache(maxsize=256)
+def _policy(
+    settings: TestSettings, metrics: tuple[tuple[str, MetricKind], ...]
+) -> tuple[frozenset[str], Mapping[str, float]]:
+    """Which of ``metrics`` (name, kind) are gated, and each one's threshold.
+
+    The same for every look at a test and for most tests of a session, and its patterns are
+    matched name by name, so it is worked out once per settings and set of metrics.
+    """
+    gated = frozenset(
+        name for name, kind in metrics if settings.gates(name, custom=kind == "custom")
+    )
+    return gated, {name: settings.threshold.for_metric(name, kind) for name, kind in metrics}
+
+
 def compare_test(
     baseline: TestResult | None,
     current: TestResult,
@@ -630,11 +647,9 @@ def compare_test(
     ``prepared`` holds the baseline's samples prepared by an earlier look at the same test
     (used when it was prepared from this very ``baseline``).
     """
-    gated = [
-        name
-        for name, info in current.infos.items()
-        if settings.gates(name, custom=info.kind == "custom")
-    ]
+    gated, thresholds = _policy(
+        settings, tuple((name, info.kind) for name, info in current.infos.items())
+    )
     if baseline is None:
         comparisons = tuple(
             _new(name, current, settings, gated=name in gated) for name in sorted(current.infos)
@@ -660,7 +675,7 @@ def compare_test(
                 x,
                 y,
                 higher_is_better=info.higher_is_better,
-                threshold=settings.threshold.for_metric(name, info.kind),
+                threshold=thresholds[name],
                 alpha=alpha,
                 metric=name,
                 unit=info.unit,
