@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ..metrics.result import TestResult
 from .rounds import rounds_needed_hint
@@ -398,8 +398,7 @@ def _columns(result: TestResult, metrics: Sequence[str]) -> dict[str, list[float
     }
 
 
-@dataclass(frozen=True)
-class _Question:
+class _Question(NamedTuple):
     """One metric to compare: both sides' samples and how to judge them."""
 
     x: _Sample
