@@ -298,21 +298,9 @@ def compare_metric(
     ``drift`` (a ratio >= 1) widens the margin: worse (or better) by more than
     ``(1 + threshold) * drift``, for a baseline whose sessions drift apart.
     """
-    return _compare_all(
-        [
-            _Question(
-                _Sample(baseline),
-                _Sample(current),
-                higher_is_better=higher_is_better,
-                threshold=threshold,
-                alpha=alpha,
-                metric=metric,
-                unit=unit,
-                gated=gated,
-                drift=drift,
-            )
-        ]
-    )[0]
+    x, y = _Sample(baseline), _Sample(current)
+    question = _Question(x, y, higher_is_better, threshold, alpha, metric, unit, gated, drift)
+    return _compare_all([question])[0]
 
 
 class _Sample:
