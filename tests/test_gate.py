@@ -184,6 +184,136 @@ def test_inconclusive_rounds_needed_matches_the_exact_power_calculation() -> Non
 # -- one test ------------------------------------------------------------------------------
 
 
+def _reference_comparison(
+    x: list[float], y: list[float], higher_is_better: bool, margin: float, alpha: float
+) -> tuple[str, float, float, float, float, str]:
+    """The log-scale verdict from the public statistics, one call each, as the gate defines it."""
+    from pytest_perfbaseline.stats import hodges_lehmann_ci, mann_whitney_u
+
+    sign = -1.0 if higher_is_better else 1.0
+    ox = [sign * math.log(v) for v in x]
+    oy = [sign * math.log(v) for v in y]
+    worse = mann_whitney_u(oy, ox, alternative="greater", shift=margin)
+    better = mann_whitney_u(oy, ox, alternative="less", shift=-margin)
+    shift, low, high = hodges_lehmann_ci(oy, ox, confidence=0.95)
+    if worse.pvalue < alpha:
+        verdict, p = "regressed", worse.pvalue
+    elif better.pvalue < alpha:
+        verdict, p = "improved", better.pvalue
+    elif -margin < low and high < margin:
+        verdict, p = "unchanged", worse.pvalue
+    else:
+        verdict, p = "inconclusive", worse.pvalue
+    lo, hi = sorted((math.exp(sign * low), math.exp(sign * high)))
+    return verdict, p, math.exp(sign * shift), lo, hi, f"mann-whitney {worse.method}"
+
+
+def test_the_batched_comparison_gives_the_answers_of_the_separate_statistics() -> None:
+    # Every metric of a test is tested together (stacked by sample sizes); each answer must
+    # be exactly what the separate rank tests and interval give: with ties, one round, unequal
+    # sizes, identical samples, more than 200 values (normal approximation), either direction.
+    rng = np.random.default_rng(21)
+    columns: dict[str, tuple[list[float], list[float]]] = {
+        "a_s": (lognormal(rng, 0.1, 0.05, 10), lognormal(rng, 0.13, 0.05, 10)),
+        "b_s": (lognormal(rng, 0.1, 0.05, 30), lognormal(rng, 0.1, 0.05, 30)),
+        "c_s": (lognormal(rng, 0.1, 0.3, 10), lognormal(rng, 0.1, 0.3, 10)),
+        "d_s": ([0.1, 0.1, 0.12, 0.12, 0.15], [0.1, 0.11, 0.11, 0.12, 0.2]),
+        "e_s": ([0.2], [0.3, 0.31, 0.29]),
+        "f_s": (lognormal(rng, 0.1, 0.05, 7), lognormal(rng, 0.08, 0.05, 12)),
+        "g_s": ([0.1, 0.2, 0.3] * 3, [0.1, 0.2, 0.3] * 3),
+        "h_s": (lognormal(rng, 0.1, 0.05, 120), lognormal(rng, 0.1, 0.05, 110)),
+        "i_s": ([1.0, 1.1, 1.21, 1.331], [1.1, 1.21, 1.331, 1.4641]),  # ties after the shift
+    }
+    for higher_is_better in (False, True):
+        info = MetricInfo("s", higher_is_better, "time")
+        infos = dict.fromkeys(columns, info)
+        width = max(max(len(x), len(y)) for x, y in columns.values())
+
+        def rows(side: int, width: int = width) -> tuple[dict[str, float | None], ...]:
+            return tuple(
+                {m: (v[side][i] if i < len(v[side]) else None) for m, v in columns.items()}
+                for i in range(width)
+            )
+
+        base = replace(result("t::a", {"a_s": [1.0]}, infos), rounds=rows(0))
+        cur = replace(result("t::a", {"a_s": [1.0]}, infos), rounds=rows(1))
+        tc = compare_test(base, cur, TestSettings(gate=tuple(columns)), test_alpha=0.01)
+        for c in tc.comparisons:
+            x, y = columns[c.metric]
+            expected = _reference_comparison(x, y, higher_is_better, math.log1p(0.1), c.alpha)
+            got = (c.verdict, c.pvalue, c.ratio, c.ratio_low, c.ratio_high, c.method)
+            assert got == expected, c.metric
+            single = compare_metric(
+                x, y, higher_is_better=higher_is_better, threshold=0.1, alpha=c.alpha
+            )
+            assert (single.verdict, single.pvalue, single.ratio) == expected[:3]
+        assert {c.method for c in tc.comparisons} == {
+            "mann-whitney exact",
+            "mann-whitney asymptotic",
+        }
+
+
+def test_the_noise_estimate_is_statistics_variance_exactly() -> None:
+    import statistics
+
+    from pytest_perfbaseline.gate.compare import _var
+
+    rng = np.random.default_rng(2)
+    for n in (2, 3, 10, 31, 200):
+        for scale in (1e-9, 1.0, 1e6):
+            values = (rng.normal(0.0, 1.0, n) * scale).tolist()
+            assert _var(values) == statistics.variance(values)
+    assert _var([0.5, 0.5, 0.5]) == 0.0
+    assert _var([3.0]) == 0.0
+
+
+def test_a_judge_prepares_a_baseline_once_for_every_look_at_its_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fakes import ENV
+
+    from pytest_perfbaseline.gate import compare
+    from pytest_perfbaseline.gate.judge import Judge, Reference
+
+    rng = np.random.default_rng(4)
+    base = result("t::a", {"ttft_s": lognormal(rng, 0.1, 0.05, 10)}, {"ttft_s": TIME})
+    looks = [
+        result("t::a", {"ttft_s": lognormal(rng, 0.1, 0.2, n)}, {"ttft_s": TIME})
+        for n in (10, 15, 23)
+    ]
+    read: list[str] = []
+    columns = compare._columns
+
+    def counting(result: TestResult, metrics: list[str]) -> dict[str, list[float]]:
+        if result is base:
+            read.extend(metrics)
+        return columns(result, metrics)
+
+    monkeypatch.setattr(compare, "_columns", counting)
+    judge = Judge(alpha=0.01, perf_tests=1, max_age_s=None, here=ENV)
+    reference = Reference(base, ENV, "p")
+    answers = [judge.judge(reference, look, TestSettings()) for look in looks]
+    assert read == ["ttft_s"]  # read and prepared once, for three looks
+    monkeypatch.setattr(compare, "_columns", columns)
+    alpha = judge.test_alpha(TestSettings())
+    provenance = judge.provenance(reference)
+    fresh = [
+        compare_test(base, look, TestSettings(), alpha, provenance=provenance) for look in looks
+    ]
+    assert [a.comparisons for a in answers] == [f.comparisons for f in fresh]
+
+
+def test_all_columns_at_once_are_each_metric_s_values() -> None:
+    from pytest_perfbaseline.gate.compare import _columns
+
+    infos = {"a_s": TIME, "b_s": TIME, "c_s": TIME}
+    full = result("t::a", {"a_s": [1.0, 2.0], "b_s": [3.0, 4.0], "c_s": [5.0, 6.0]}, infos)
+    holes = replace(full, rounds=({"a_s": 1.0, "b_s": None, "c_s": 5.0}, {"a_s": 2.0, "b_s": 4.0}))
+    for res in (full, holes, replace(full, rounds=())):
+        for names in (["a_s", "b_s", "c_s"], ["c_s"], ["b_s", "a_s"], []):
+            assert _columns(res, names) == {name: res.values(name) for name in names}
+
+
 def test_gated_metrics_share_the_test_budget_and_constant_ones_spend_none() -> None:
     rng = np.random.default_rng(6)
     infos = {"ttft_s": TIME, "tpot_s": TIME, "e2e_s": TIME, "output_tokens": TOKENS}
@@ -307,6 +437,24 @@ def test_failure_message_explains_itself() -> None:
 
 def test_serialisation_round_trip() -> None:
     tc = _tc({"ttft_s": "regressed"}, suspected=("ttft_s",))
+    assert TestComparison.from_dict(tc.to_dict()) == tc
+
+
+def test_serialised_form_is_the_dataclasses_builtins() -> None:
+    # to_dict reads the fields directly rather than through dataclasses.asdict (which copies
+    # every nested value first); the form must stay what asdict gave.
+    from dataclasses import asdict
+
+    recheck = Recheck(extra_rounds=5, looks=2, first_pvalues={"ttft_s": 1e-4}, budget="x")
+    tc = replace(_tc({"ttft_s": "regressed"}, suspected=("ttft_s",)), recheck=recheck)
+    expected = asdict(tc)
+    expected["comparisons"] = [asdict(c) for c in tc.comparisons]
+    expected["suspected"] = list(tc.suspected)
+    for c in expected["comparisons"]:
+        if c["ratio_high"] is not None and math.isinf(c["ratio_high"]):
+            c["ratio_high"] = None
+    assert tc.to_dict() == expected
+    assert list(tc.to_dict()) == list(expected)  # the same order of keys
     assert TestComparison.from_dict(tc.to_dict()) == tc
 
 

@@ -65,23 +65,28 @@ def test_importing_the_plugin_and_the_package_imports_nothing_heavy(tmp_path: Pa
     assert after_api == {"heavy": [], "plugin": True}
 
 
-def test_the_gates_statistics_need_numpy_but_not_scipy(tmp_path: Path) -> None:
+def test_the_statistics_need_numpy_but_not_scipy(tmp_path: Path) -> None:
     # The gate's rank test and interval, on both their exact and their normal-theory paths
-    # (asymptotic p-value; Moses' rank above 200 values), load no scipy; a t-test does.
-    after_import, after_gate, after_t_test = heavy_after_each(
+    # (asymptotic p-value; Moses' rank above 200 values), load no scipy; nor do the t-tests,
+    # the intervals and the power calculation (their t and binomial functions are our own).
+    after_import, after_gate, after_rest = heavy_after_each(
         [
-            "from pytest_perfbaseline.stats import hodges_lehmann_ci, mann_whitney_u, welch_ttest",
+            "from pytest_perfbaseline.stats import *",
             "mann_whitney_u([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]); "
             "mann_whitney_u([1.0, 2.0, 3.0], [4.0, 5.0, 6.0], method='asymptotic'); "
             "hodges_lehmann_ci([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]); "
             "hodges_lehmann_ci(list(range(150)), list(range(60)))",
-            "welch_ttest([1.0, 2.0, 3.0], [4.0, 5.0, 7.0])",
+            "welch_ttest([1.0, 2.0, 3.0], [4.0, 5.0, 7.0]); "
+            "student_ttest([1.0, 2.0, 3.0], [4.0, 5.0, 7.0]); "
+            "paired_ttest([1.0, 2.0, 3.0], [4.0, 5.0, 7.0]); "
+            "mean_ci([1.0, 2.0, 4.0]); median_ci(list(range(20))); "
+            "rounds_needed(0.5); rounds_needed(0.5, alternative='greater')",
         ],
         tmp_path,
     )
     assert after_import["heavy"] == ["numpy"]
     assert after_gate["heavy"] == ["numpy"]
-    assert after_t_test["heavy"] == ["numpy", "scipy"]
+    assert after_rest["heavy"] == ["numpy"]
 
 
 def test_the_check_sees_a_heavy_import_when_there_is_one(tmp_path: Path) -> None:

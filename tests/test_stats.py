@@ -667,3 +667,203 @@ def test_rounds_needed_achieves_power_by_simulation(effect, alternative):
     # is a couple of percent at these sizes); 4 binomial SEs of simulation slack below.
     power = float(np.mean(p <= 0.05))
     assert 0.8 - 4 * math.sqrt(0.8 * 0.2 / reps) <= power <= 0.85
+
+
+# ------------------------------------------------------------------------------------------
+# the t, noncentral t and binomial functions that replace scipy's (checked against scipy)
+# ------------------------------------------------------------------------------------------
+
+from pytest_perfbaseline.stats import _distributions as dist  # noqa: E402
+
+
+def test_t_cdf_matches_scipy_in_the_body_and_far_into_the_tails():
+    rng = np.random.default_rng(7)
+    for _ in range(3000):
+        df = float(rng.choice([1, 2, 3, 4.5, 7, 10, 19, 29.3, 58, 100, 1000]))
+        df *= float(rng.uniform(0.5, 2.0))
+        t = float(rng.normal() * rng.choice([0.01, 0.1, 1.0, 3.0, 10.0, 100.0]))
+        expected = float(scipy.special.stdtr(df, t))
+        assert dist.t_cdf(t, df) == pytest.approx(expected, rel=1e-11, abs=1e-300), (df, t)
+        assert dist.t_sf(t, df) == pytest.approx(1.0 - expected, rel=1e-11, abs=1e-15)
+    # tiny tails keep their relative accuracy
+    for df, t in [(18.0, -30.0), (5.0, -1e3), (100.0, -25.0), (3.0, -1e8)]:
+        expected = float(scipy.special.stdtr(df, t))
+        assert 0.0 < expected < 1e-13
+        assert dist.t_cdf(t, df) == pytest.approx(expected, rel=1e-11)
+
+
+def test_t_cdf_stays_close_to_scipy_at_very_many_degrees_of_freedom():
+    # The continued fraction loses digits as x -> 1: ~1e-12 at 1e4, ~1e-10 at 1e6.
+    for df in (1e4, 1e5, 1e6):
+        for t in (-5.0, -2.0, -0.3, 1.7):
+            expected = float(scipy.special.stdtr(df, t))
+            assert dist.t_cdf(t, df) == pytest.approx(expected, rel=1e-9)
+
+
+def test_t_special_values():
+    assert dist.t_cdf(0.0, 3.0) == 0.5
+    assert dist.t_cdf(math.inf, 3.0) == 1.0
+    assert dist.t_cdf(-math.inf, 3.0) == 0.0
+    assert math.isnan(dist.t_cdf(math.nan, 3.0))
+    assert math.isnan(dist.t_cdf(1.0, math.nan))
+    assert dist.t_quantile(0.5, 7.0) == 0.0
+    assert dist.t_quantile(1.0, 7.0) == math.inf
+    assert dist.t_quantile(0.0, 7.0) == -math.inf
+    assert math.isnan(dist.t_quantile(1.5, 7.0))
+
+
+@pytest.mark.parametrize("df", [1.0, 2.0, 2.5, 3.0, 4.0, 9.0, 17.3, 58.0, 300.0, 1e4])
+def test_t_quantile_matches_scipy(df):
+    for p in (1e-50, 1e-20, 1e-8, 0.001, 0.025, 0.05, 0.3, 0.5, 0.7, 0.95, 0.975, 0.995, 0.9999):
+        expected = float(scipy.special.stdtrit(df, p))
+        assert dist.t_quantile(p, df) == pytest.approx(expected, rel=1e-11), (df, p)
+
+
+def test_incomplete_beta_matches_scipy():
+    rng = np.random.default_rng(3)
+    for _ in range(3000):
+        a, b = (float(np.exp(rng.uniform(-2.0, 8.0))) for _ in range(2))
+        x = float(rng.uniform())
+        expected = float(scipy.special.betainc(a, b, x))
+        assert dist.beta_inc(a, b, x) == pytest.approx(expected, rel=1e-10, abs=1e-280)
+    assert dist.beta_inc(2.0, 3.0, 0.0) == 0.0
+    assert dist.beta_inc(2.0, 3.0, 1.0) == 1.0
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 10, 11, 50, 300, 2000, 2001, 10_001])
+def test_binomial_half_cdf_matches_scipy(n):
+    for k in sorted({*range(-1, n + 2, max(1, n // 23)), n // 2, n - 1, n}):
+        expected = 0.0 if k < 0 else 1.0 if k >= n else float(scipy.special.bdtr(k, n, 0.5))
+        assert dist.binomial_half_cdf(k, n) == pytest.approx(expected, rel=1e-10, abs=1e-300)
+
+
+def test_binomial_half_cdf_is_exact_for_small_n():
+    for n in range(1, 40):
+        for k in range(n + 1):
+            exact = Fraction(sum(math.comb(n, i) for i in range(k + 1)), 2**n)
+            assert dist.binomial_half_cdf(k, n) == float(exact)
+
+
+def test_noncentral_t_power_matches_scipy():
+    rng = np.random.default_rng(11)
+    for _ in range(600):
+        df = float(rng.choice([1, 2, 3, 5, 10, 30, 100, 1000, 20_000, 200_000]))
+        crit = float(rng.uniform(0.0, 6.0))
+        nc = float(rng.uniform(-3.0, 12.0))
+        one = float(sps.nct.sf(crit, df, nc))
+        # P(T < -c) as P(T > c) at -nc: scipy's nct.cdf gives nan far in some tails
+        both = one + float(sps.nct.sf(crit, df, -nc))
+        assert dist.t_power(crit, df, nc, two_sided=False) == pytest.approx(one, abs=1e-11)
+        assert dist.t_power(crit, df, nc, two_sided=True) == pytest.approx(both, abs=1e-11)
+
+
+def _rounds_needed_by_scipy(d, alpha, power, two_sided):
+    def achieved(n):
+        df, nc = 2.0 * n - 2.0, d * math.sqrt(n / 2.0)
+        if two_sided:
+            crit = float(scipy.special.stdtrit(df, 1.0 - alpha / 2.0))
+            return float(sps.nct.sf(crit, df, nc) + sps.nct.sf(crit, df, -nc))
+        return float(sps.nct.sf(float(scipy.special.stdtrit(df, 1.0 - alpha)), df, nc))
+
+    n = 2
+    while achieved(n) < power:
+        n += 1
+    return n
+
+
+@pytest.mark.parametrize("effect", [0.35, 0.8, 1.5, 3.0])
+@pytest.mark.parametrize("alpha", [0.05, 1e-4])
+@pytest.mark.parametrize("alternative", ["two-sided", "greater"])
+def test_rounds_needed_matches_the_scipy_power_calculation(effect, alpha, alternative):
+    expected = _rounds_needed_by_scipy(effect, alpha, 0.8, alternative == "two-sided")
+    assert rounds_needed(effect, alpha=alpha, alternative=alternative) == expected
+
+
+# ------------------------------------------------------------------------------------------
+# margin_tests: the gate's one-pass comparison equals the separate calls
+# ------------------------------------------------------------------------------------------
+
+from pytest_perfbaseline.stats.margin import margin_test, margin_tests  # noqa: E402
+
+
+def _separately(base, cur, margin, confidence=0.95):
+    greater = mann_whitney_u(cur, base, alternative="greater", shift=margin)
+    less = mann_whitney_u(cur, base, alternative="less", shift=-margin)
+    shift, low, high = hodges_lehmann_ci(cur, base, confidence=confidence)
+    return (greater.pvalue, less.pvalue, greater.method, shift, low, high)
+
+
+def _margin_cases():
+    rng = np.random.default_rng(5)
+    cases = []
+    for n, m in [(1, 1), (1, 7), (6, 1), (3, 3), (10, 10), (30, 30), (12, 45), (150, 120)]:
+        for shift in (0.0, 0.05, 0.3):
+            base = rng.normal(0.0, 0.05, m).tolist()
+            cur = (rng.normal(shift, 0.05, n)).tolist()
+            cases.append((base, cur, math.log(1.1)))
+    ties = [0.0, 0.1, 0.1, 0.2, 0.3, 0.3, 0.3, 0.5]
+    cases += [
+        (ties, [0.1, 0.2, 0.2, 0.4, 0.6], 0.0),  # ties within and across
+        (ties, [v + 0.1 for v in ties], 0.1),  # cross ties made by the shift itself
+        ([0.25] * 6, [0.25] * 6, 0.0),  # identical constant samples
+        ([0.1, 0.2, 0.3], [0.1, 0.2, 0.3], 0.05),  # identical samples
+        (list(np.linspace(0, 1, 80)), list(np.linspace(0.5, 1.5, 70)), 0.0),
+        ([1.0, 2.0, 3.0], [1.5, 2.5, 3.5], -0.25),
+    ]
+    return cases
+
+
+def test_margin_tests_equal_the_separate_calls_exactly():
+    cases = _margin_cases()
+    batched = margin_tests(cases, 0.95)  # stacked by sizes, in any order
+    for (base, cur, margin), got in zip(cases, batched, strict=True):
+        assert tuple(got) == _separately(base, cur, margin), (len(base), len(cur), margin)
+        assert margin_test(base, cur, margin, 0.95) == got
+
+
+def test_margin_tests_switch_to_the_normal_approximation_above_200_values():
+    rng = np.random.default_rng(9)
+    base, cur = rng.normal(0, 1, 120).tolist(), rng.normal(0.4, 1, 110).tolist()
+    got = margin_test(base, cur, 0.1, 0.9)
+    assert got.method == "asymptotic"
+    assert tuple(got) == _separately(base, cur, 0.1, 0.9)
+
+
+def test_margin_tests_refuse_what_the_separate_calls_refuse():
+    with pytest.raises(ValueError, match="non-finite"):
+        margin_test([1.0, math.inf], [1.0, 2.0], 0.1, 0.95)
+    with pytest.raises(ValueError, match="non-finite"):
+        margin_tests([([1.0, 2.0], [1.0, 2.0], 0.1), ([1.0, 2.0], [math.nan, 2.0], 0.1)], 0.95)
+    with pytest.raises(ValueError, match="empty"):
+        margin_test([], [1.0], 0.1, 0.95)
+
+
+def test_tail_only_tied_programme_equals_the_full_tied_null():
+    # The gate asks for one tail at the observed statistic; that programme counts only the
+    # subsets that can end in the nearer tail. It must give the full programme's tails at
+    # every possible statistic, for tie patterns of every kind and both sample orders.
+    rng = np.random.default_rng(13)
+    for trial in range(150):
+        n, m = (int(v) for v in rng.integers(1, 14, 2))
+        distinct = int(rng.integers(1, 10)) if trial % 3 else 40
+        values = np.sort(rng.integers(0, distinct, n + m))
+        groups = tuple(int(g) for g in np.unique(values, return_counts=True)[1])
+        cdf, sf = mwu_module._tied_null(n, groups)
+        for two_u in range(2 * n * m + 1):
+            p_le, p_ge = mwu_module._tied_tails(n, groups, two_u)
+            assert p_le == pytest.approx(cdf[two_u], rel=1e-12, abs=1e-15), (n, groups, two_u)
+            assert p_ge == pytest.approx(sf[two_u], rel=1e-12, abs=1e-15), (n, groups, two_u)
+
+
+def test_tied_tails_at_30_vs_30_match_the_full_null_far_out():
+    rng = np.random.default_rng(17)
+    base = np.round(rng.normal(100, 5, 30))
+    cur = np.round(rng.normal(100, 5, 30))
+    for shift in (-12.0, -6.0, 0.0, 6.0, 12.0):
+        two_u, groups = mwu_module._doubled_u_and_ties(cur - shift, base)
+        assert groups is not None
+        pattern = tuple(groups.tolist())
+        cdf, sf = mwu_module._tied_null(30, pattern)
+        p_le, p_ge = mwu_module._tied_tails(30, pattern, two_u)
+        assert p_le == pytest.approx(cdf[two_u], rel=1e-12, abs=1e-300)
+        assert p_ge == pytest.approx(sf[two_u], rel=1e-12, abs=1e-300)

@@ -1,7 +1,7 @@
 """``perfbaseline power``: how many rounds a test needs for the gate to catch a slowdown.
 
 Plans with the same test and the same share of the false-alarm budget as the gate; the
-statistics (scipy) are imported only when this command runs.
+statistics (numpy) are imported only when this command runs.
 """
 
 from __future__ import annotations

@@ -22,17 +22,24 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ..metrics.result import TestResult
 from .rounds import rounds_needed_hint
 from .settings import TestSettings
 
+if TYPE_CHECKING:
+    from ..metrics.names import MetricKind
+    from ..stats.margin import MarginTest
+
 __all__ = [
     "CONFIDENCE",
     "VERDICTS",
+    "BaselineSamples",
     "Comparison",
     "Provenance",
     "Recheck",
@@ -55,6 +62,24 @@ VERDICTS: tuple[Verdict, ...] = (
 )
 CONFIDENCE = 0.95
 """Confidence of the reported ratio interval and of the ``unchanged`` (equivalence) decision."""
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, in order (looked up once per class)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def _shallow_dict(value: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, in order, values as they are (``asdict`` would copy
+    every nested value first, several times the cost, for fields that are overwritten or
+    scalars anyway)."""
+    return {name: getattr(value, name) for name in _field_names(type(value))}
 
 
 @dataclass(frozen=True)
@@ -90,7 +115,7 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Builtins for JSON: an unbounded upper ratio bound (infinity) is written as null."""
-        data = asdict(self)
+        data = _shallow_dict(self)
         if self.ratio_high is not None and math.isinf(self.ratio_high):
             data["ratio_high"] = None
         return data
@@ -99,7 +124,7 @@ class Comparison:
     def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
         """The inverse of :meth:`to_dict`: a null upper bound beside a lower one is infinity."""
         # Fields a later version added are ignored, so adding one is not a breaking change.
-        known = {f.name for f in fields(cls)}
+        known = _field_names(cls)
         values = {key: value for key, value in data.items() if key in known}
         if values.get("ratio_high") is None and values.get("ratio_low") is not None:
             values["ratio_high"] = math.inf
@@ -161,13 +186,13 @@ class Recheck:
     or the machine stayed busy through several waits in a row)."""
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _shallow_dict(self)
         data["first_pvalues"] = dict(self.first_pvalues)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Recheck:
-        known = {f.name for f in fields(cls)}
+        known = _field_names(cls)
         values = {key: value for key, value in data.items() if key in known}
         values["first_pvalues"] = dict(data.get("first_pvalues", {}))
         return cls(**values)
@@ -218,7 +243,7 @@ class TestComparison:
         return "unchanged"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _shallow_dict(self)
         data["comparisons"] = [c.to_dict() for c in self.comparisons]
         data["suspected"] = list(self.suspected)
         data["recheck"] = self.recheck.to_dict() if self.recheck is not None else None
@@ -226,7 +251,7 @@ class TestComparison:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TestComparison:
-        known = {f.name for f in fields(cls)}
+        known = _field_names(cls)
         values = {key: value for key, value in data.items() if key in known}
         values["comparisons"] = tuple(Comparison.from_dict(c) for c in data["comparisons"])
         values["suspected"] = tuple(data.get("suspected", ()))
@@ -273,36 +298,176 @@ def compare_metric(
     ``drift`` (a ratio >= 1) widens the margin: worse (or better) by more than
     ``(1 + threshold) * drift``, for a baseline whose sessions drift apart.
     """
-    x = [float(v) for v in baseline]
-    y = [float(v) for v in current]
-    common: dict[str, Any] = {
-        "metric": metric,
-        "gated": gated,
-        "unit": unit,
-        "higher_is_better": higher_is_better,
-        "threshold": threshold,
-        "n_baseline": len(x),
-        "n_current": len(y),
-        "baseline_median": statistics.median(x) if x else None,
-        "current_median": statistics.median(y) if y else None,
-        "drift": drift if drift > 1.0 else None,
+    x, y = _Sample(baseline), _Sample(current)
+    question = _Question(x, y, higher_is_better, threshold, alpha, metric, unit, gated, drift)
+    return _compare_all([question])[0]
+
+
+class _Sample:
+    """One side's per-round values of a metric, and what comparing them derives, once.
+
+    A baseline's samples are kept across the looks at the same test (:class:`BaselineSamples`).
+    """
+
+    __slots__ = ("_logs", "_variance", "constant", "median", "positive", "values")
+
+    def __init__(self, values: Sequence[float]) -> None:
+        self.values = list(map(float, values))
+        self.median: float | None = None
+        self.constant = self.positive = False
+        if self.values:
+            ordered = sorted(self.values)
+            half = len(ordered) // 2
+            # statistics.median's own arithmetic, on the list sorted once
+            self.median = (
+                ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+            )
+            # (the extremes are equal for a constant sample; all() also rules out nan)
+            self.constant = ordered[0] == ordered[-1] and _constant(self.values)
+            self.positive = min(self.values) > 0
+        self._logs: dict[float, list[float]] = {}
+        self._variance: float | None = None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def logs(self, sign: float) -> list[float]:
+        """The log values times ``sign`` (1: larger is worse; -1: smaller is)."""
+        found = self._logs.get(sign)
+        if found is None:
+            found = list(map(math.log, self.values))
+            if sign < 0:  # exactly sign * log(v)
+                found = [-v for v in found]
+            self._logs[sign] = found
+        return found
+
+    def log_variance(self) -> float:
+        """The sample variance of the log values (the same for either sign)."""
+        if self._variance is None:
+            self._variance = _var(self.logs(1.0))
+        return self._variance
+
+
+class BaselineSamples:
+    """A baseline result's per-metric samples, prepared once for every look at its test.
+
+    The gate compares a test again after each batch of extra rounds, always with the same
+    baseline: its values, their logs and their sorted order are the same each time.
+    """
+
+    __slots__ = ("_samples", "result")
+
+    def __init__(self, result: TestResult) -> None:
+        self.result = result
+        self._samples: dict[str, _Sample] = {}
+
+    def samples(self, metrics: Sequence[str]) -> list[_Sample]:
+        """The samples of ``metrics``, preparing those not prepared yet."""
+        missing = [name for name in metrics if name not in self._samples]
+        if missing:
+            for name, values in _columns(self.result, missing).items():
+                self._samples[name] = _Sample(values)
+        return [self._samples[name] for name in metrics]
+
+
+def _columns(result: TestResult, metrics: Sequence[str]) -> dict[str, list[float]]:
+    """Each metric's per-round values, as ``result.values`` gives them, in one pass."""
+    if not metrics or not result.rounds:
+        return {name: result.values(name) for name in metrics}
+    get = itemgetter(*metrics)
+    try:
+        rows = [get(r) for r in result.rounds]
+    except KeyError:  # some round lacks some metric: one metric at a time
+        return {name: result.values(name) for name in metrics}
+    columns = zip(*rows, strict=True) if len(metrics) > 1 else ((*rows,),)
+    return {
+        name: [v for v in column if v is not None] if None in column else list(column)
+        for name, column in zip(metrics, columns, strict=True)
     }
-    if not x or not y:
-        return Comparison(
-            verdict="new",
-            ratio=None,
-            ratio_low=None,
-            ratio_high=None,
-            pvalue=None,
-            alpha=None,
-            method="no baseline" if not x else "no current values",
-            **common,
+
+
+class _Question(NamedTuple):
+    """One metric to compare: both sides' samples and how to judge them."""
+
+    x: _Sample
+    y: _Sample
+    higher_is_better: bool
+    threshold: float
+    alpha: float
+    metric: str
+    unit: str
+    gated: bool
+    drift: float
+
+    def common(self) -> dict[str, Any]:
+        """The fields of its Comparison that do not depend on the verdict."""
+        return {
+            "metric": self.metric,
+            "gated": self.gated,
+            "unit": self.unit,
+            "higher_is_better": self.higher_is_better,
+            "threshold": self.threshold,
+            "n_baseline": len(self.x),
+            "n_current": len(self.y),
+            "baseline_median": self.x.median,
+            "current_median": self.y.median,
+            "drift": self.drift if self.drift > 1.0 else None,
+        }
+
+    @property
+    def sign(self) -> float:
+        return -1.0 if self.higher_is_better else 1.0  # oriented: larger is worse
+
+    @property
+    def margin(self) -> float:
+        return math.log1p(self.threshold) + math.log(self.drift if self.drift > 1.0 else 1.0)
+
+
+def _compare_all(questions: Sequence[_Question]) -> list[Comparison]:
+    """Each question's Comparison; the rank tests of all of them on log values run together."""
+    answers: list[Comparison | None] = []
+    logs: list[int] = []
+    for q in questions:
+        x, y = q.x, q.y
+        if not x.values or not y.values:
+            answers.append(_compare_new(q))
+        elif x.constant and y.constant:
+            answers.append(_compare_exactly(x.values[0], y.values[0], q.common()))
+        elif x.positive and y.positive:
+            logs.append(len(answers))
+            answers.append(None)
+        else:
+            answers.append(_compare_linear(x.values, y.values, q.alpha, q.common()))
+    if logs:
+        from ..stats.margin import margin_tests
+
+        tests = margin_tests(
+            [
+                (
+                    questions[i].x.logs(questions[i].sign),
+                    questions[i].y.logs(questions[i].sign),
+                    questions[i].margin,
+                )
+                for i in logs
+            ],
+            CONFIDENCE,
         )
-    if _constant(x) and _constant(y):
-        return _compare_exactly(x[0], y[0], common)
-    if min(x) > 0 and min(y) > 0:
-        return _compare_logs(x, y, alpha, common)
-    return _compare_linear(x, y, alpha, common)
+        for i, test in zip(logs, tests, strict=True):
+            answers[i] = _compare_logs(questions[i], test)
+    return [a for a in answers if a is not None]
+
+
+def _compare_new(q: _Question) -> Comparison:
+    return Comparison(
+        verdict="new",
+        ratio=None,
+        ratio_low=None,
+        ratio_high=None,
+        pvalue=None,
+        alpha=None,
+        method="no baseline" if not q.x.values else "no current values",
+        **q.common(),
+    )
 
 
 def _compare_exactly(x0: float, y0: float, common: dict[str, Any]) -> Comparison:
@@ -330,51 +495,27 @@ def _compare_exactly(x0: float, y0: float, common: dict[str, Any]) -> Comparison
     )
 
 
-@dataclass(frozen=True)
-class _Shift:
-    """The outcome of testing oriented samples (larger is worse) against a margin."""
-
-    verdict: Verdict
-    pvalue: float
-    shift: float
-    """Hodges-Lehmann estimate of how much larger the current values are."""
-    low: float
-    high: float
-    method: str
-
-
-def _test_shift(ox: list[float], oy: list[float], margin: float, alpha: float) -> _Shift:
-    """regressed / improved / unchanged / inconclusive for oriented samples and a margin."""
-    from ..stats import hodges_lehmann_ci, mann_whitney_u
-
-    worse = mann_whitney_u(oy, ox, alternative="greater", shift=margin)
-    better = mann_whitney_u(oy, ox, alternative="less", shift=-margin)
-    shift, low, high = hodges_lehmann_ci(oy, ox, confidence=CONFIDENCE)
-    pvalue = worse.pvalue
-    if worse.pvalue < alpha:
-        verdict: Verdict = "regressed"
-    elif better.pvalue < alpha:
-        verdict, pvalue = "improved", better.pvalue
-    elif -margin < low and high < margin:
-        verdict = "unchanged"
-    else:
-        verdict = "inconclusive"
-    return _Shift(verdict, pvalue, shift, low, high, f"mann-whitney {worse.method}")
+def _verdict(test: MarginTest, margin: float, alpha: float) -> tuple[Verdict, float]:
+    """regressed / improved / unchanged / inconclusive, and the p-value that says so, for
+    oriented samples (larger is worse) tested against a margin."""
+    if test.p_greater < alpha:
+        return "regressed", test.p_greater
+    if test.p_less < alpha:
+        return "improved", test.p_less
+    if -margin < test.low and test.high < margin:
+        return "unchanged", test.p_greater
+    return "inconclusive", test.p_greater
 
 
-def _compare_logs(
-    x: list[float], y: list[float], alpha: float, common: dict[str, Any]
-) -> Comparison:
-    sign = -1.0 if common["higher_is_better"] else 1.0  # oriented: larger is worse
-    ux = [sign * math.log(v) for v in x]
-    uy = [sign * math.log(v) for v in y]
-    margin = math.log1p(common["threshold"]) + math.log(common["drift"] or 1.0)
-    test = _test_shift(ux, uy, margin, alpha)
+def _compare_logs(q: _Question, test: MarginTest) -> Comparison:
+    x, y, sign, margin, alpha = q.x, q.y, q.sign, q.margin, q.alpha
+    verdict, pvalue = _verdict(test, margin, alpha)
     rounds_needed = None
-    if test.verdict in ("inconclusive", "regressed"):
+    if verdict in ("inconclusive", "regressed"):
         # pooled standard deviation of the log values: the noise the rounds fight against
         spread = math.sqrt(
-            ((len(x) - 1) * _var(ux) + (len(y) - 1) * _var(uy)) / max(1, len(x) + len(y) - 2)
+            ((len(x) - 1) * x.log_variance() + (len(y) - 1) * y.log_variance())
+            / max(1, len(x) + len(y) - 2)
         )
         distance = abs(test.shift) - margin
         if spread > 0 and distance > 0:  # looks changed: how many rounds to show it
@@ -383,20 +524,33 @@ def _compare_logs(
             rounds_needed = rounds_needed_hint(-distance / spread, (1 - CONFIDENCE) / 2)
     bounds = sorted((math.exp(sign * test.low), math.exp(sign * test.high)))
     return Comparison(
-        verdict=test.verdict,
+        verdict=verdict,
         ratio=math.exp(sign * test.shift),
         ratio_low=bounds[0],
         ratio_high=bounds[1],
-        pvalue=test.pvalue,
+        pvalue=pvalue,
         alpha=alpha,
-        method=test.method,
+        method=f"mann-whitney {test.method}",
         rounds_needed=rounds_needed,
-        **common,
+        **q.common(),
     )
 
 
 def _var(values: list[float]) -> float:
-    return statistics.variance(values) if len(values) > 1 else 0.0
+    """``statistics.variance`` (0 below two values): the exact variance, correctly rounded.
+
+    In integers rather than fractions: every float is an integer over a power of two, and
+    dividing Python integers rounds correctly.
+    """
+    n = len(values)
+    if n < 2:
+        return 0.0
+    ratios = [v.as_integer_ratio() for v in values]
+    scale = max(den for _, den in ratios)  # powers of two: each divides the largest
+    scaled = [num * (scale // den) for num, den in ratios]
+    total = sum(scaled)
+    squares = sum(a * a for a in scaled)
+    return (n * squares - total * total) / (n * (n - 1) * scale * scale)
 
 
 def _compare_linear(
@@ -406,27 +560,30 @@ def _compare_linear(
     sign = -1.0 if common["higher_is_better"] else 1.0
     scale = abs(statistics.median(x)) or max(abs(v) for v in x + y)
     widened = (1.0 + common["threshold"]) * (common["drift"] or 1.0) - 1.0
-    test = _test_shift([sign * v for v in x], [sign * v for v in y], widened * scale, alpha)
+    from ..stats.margin import margin_test
+
+    margin = widened * scale
+    test = margin_test([sign * v for v in x], [sign * v for v in y], margin, CONFIDENCE)
+    verdict, pvalue = _verdict(test, margin, alpha)
     median_x = statistics.median(x)
     return Comparison(
-        verdict=test.verdict,
+        verdict=verdict,
         ratio=statistics.median(y) / median_x if median_x else None,
         ratio_low=None,
         ratio_high=None,
-        pvalue=test.pvalue,
+        pvalue=pvalue,
         alpha=alpha,
-        method=f"{test.method}, linear scale (values <= 0)",
+        method=f"mann-whitney {test.method}, linear scale (values <= 0)",
         **common,
     )
 
 
-def _tested(baseline: TestResult, current: TestResult, metrics: Sequence[str]) -> int:
+def _tested(samples: Mapping[str, tuple[_Sample, _Sample]], metrics: Iterable[str]) -> int:
     """How many of ``metrics`` will be tested statistically (they spend the budget)."""
     count = 0
     for name in metrics:
-        x = baseline.values(name)
-        y = current.values(name)
-        if x and y and not (_constant(x) and _constant(y)):
+        x, y = samples[name]
+        if x.values and y.values and not (x.constant and y.constant):
             count += 1
     return count
 
@@ -444,6 +601,21 @@ def _suspected(comparisons: Sequence[Comparison], lax: float) -> tuple[str, ...]
     )
 
 
+@lru_cache(maxsize=256)
+def _policy(
+    settings: TestSettings, metrics: tuple[tuple[str, MetricKind], ...]
+) -> tuple[frozenset[str], Mapping[str, float]]:
+    """Which of ``metrics`` (name, kind) are gated, and each one's threshold.
+
+    The same for every look at a test and for most tests of a session, and its patterns are
+    matched name by name, so it is worked out once per settings and set of metrics.
+    """
+    gated = frozenset(
+        name for name, kind in metrics if settings.gates(name, custom=kind == "custom")
+    )
+    return gated, {name: settings.threshold.for_metric(name, kind) for name, kind in metrics}
+
+
 def compare_test(
     baseline: TestResult | None,
     current: TestResult,
@@ -452,36 +624,45 @@ def compare_test(
     *,
     provenance: Provenance | None = None,
     drift: Mapping[str, float] | None = None,
+    prepared: BaselineSamples | None = None,
 ) -> TestComparison:
     """Compare every metric of ``current`` with ``baseline`` (None: the test is new).
 
     Gated metrics share ``test_alpha``; the others are compared at the same level, for the
     reports only. ``provenance`` says where the baseline came from, for the messages;
     ``drift`` maps metrics to their between-session drift allowance (see compare_metric).
+    ``prepared`` holds the baseline's samples prepared by an earlier look at the same test
+    (used when it was prepared from this very ``baseline``).
     """
-    gated = [
-        name
-        for name, info in current.infos.items()
-        if settings.gates(name, custom=info.kind == "custom")
-    ]
+    gated, thresholds = _policy(
+        settings, tuple((name, info.kind) for name, info in current.infos.items())
+    )
     if baseline is None:
         comparisons = tuple(
             _new(name, current, settings, gated=name in gated) for name in sorted(current.infos)
         )
         return TestComparison(current.nodeid, comparisons, test_alpha)
-    alpha = metric_alpha(test_alpha, _tested(baseline, current, gated))
-    results = []
+    if prepared is None or prepared.result is not baseline:
+        prepared = BaselineSamples(baseline)
+    names = list(current.infos)
+    current_values = _columns(current, names)
+    samples = {
+        name: (x, _Sample(current_values[name]))
+        for name, x in zip(names, prepared.samples(names), strict=True)
+    }
+    alpha = metric_alpha(test_alpha, _tested(samples, gated))
+    questions = []
     for name in sorted(current.infos):
-        info = current.infos[name]
-        y = current.values(name)
-        if not y:
+        x, y = samples[name]
+        if not y.values:
             continue
-        results.append(
-            compare_metric(
-                baseline.values(name),
+        info = current.infos[name]
+        questions.append(
+            _Question(
+                x,
                 y,
                 higher_is_better=info.higher_is_better,
-                threshold=settings.threshold.for_metric(name, info.kind),
+                threshold=thresholds[name],
                 alpha=alpha,
                 metric=name,
                 unit=info.unit,
@@ -489,6 +670,7 @@ def compare_test(
                 drift=(drift or {}).get(name, 1.0),
             )
         )
+    results = _compare_all(questions)
     suspected = _suspected(results, suspicion_alpha(alpha))
     origin = provenance or Provenance(None, None, None, stale=False)
     return TestComparison(

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from ..baseline.environment import Environment, age_seconds, describe_origin
 from ..metrics.result import TestResult
-from .compare import Provenance, TestComparison, compare_test
+from .compare import BaselineSamples, Provenance, TestComparison, compare_test
 from .messages import PYTEST_ACCEPT, failure_message
 from .settings import TestSettings
 
@@ -54,6 +54,10 @@ class Judge:
     here_name: str = "this machine"
     now: datetime | None = None
     accept: str = PYTEST_ACCEPT
+    _last: list[BaselineSamples] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+    """The baseline samples of the last test judged: its next look compares the same ones."""
 
     def test_alpha(self, settings: TestSettings) -> float:
         """A test's share of the session's false-alarm budget."""
@@ -79,6 +83,11 @@ class Judge:
         self, reference: Reference | None, current: TestResult, settings: TestSettings
     ) -> TestComparison:
         """Every metric of ``current`` against ``reference`` (None: the test is new)."""
+        prepared = None
+        if reference is not None:
+            if not self._last or self._last[0].result is not reference.result:
+                self._last[:] = [BaselineSamples(reference.result)]
+            prepared = self._last[0]
         comparison = compare_test(
             reference.result if reference is not None else None,
             current,
@@ -86,6 +95,7 @@ class Judge:
             self.test_alpha(settings),
             provenance=self.provenance(reference) if reference is not None else None,
             drift=reference.drift if reference is not None else None,
+            prepared=prepared,
         )
         if reference is None or reference.sessions == 1:
             return comparison

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from functools import lru_cache
 
 __all__ = ["MAX_ROUNDS_NEEDED", "POWER", "fewest_rounds", "rounds_needed_hint"]
 
@@ -11,6 +12,7 @@ POWER = 0.8
 """Power assumed when saying how many rounds would settle an inconclusive comparison."""
 MAX_ROUNDS_NEEDED = 10_000
 _NORMAL = statistics.NormalDist()
+_Z_POWER = _NORMAL.inv_cdf(POWER)
 
 
 def rounds_needed_hint(effect: float, alpha: float) -> int | None:
@@ -24,13 +26,14 @@ def rounds_needed_hint(effect: float, alpha: float) -> int | None:
     if not math.isfinite(effect) or effect <= 0:
         return None
     z_alpha = _NORMAL.inv_cdf(1 - alpha)
-    z_power = _NORMAL.inv_cdf(POWER)
+    z_power = _Z_POWER
     n_t = 2 * ((z_alpha + z_power) / effect) ** 2 + z_alpha**2 / 4
     # Never fewer rounds than the exact test needs to reach alpha at all.
     needed = max(math.ceil(n_t * math.pi / 3), fewest_rounds(alpha))
     return min(MAX_ROUNDS_NEEDED, needed)
 
 
+@lru_cache(maxsize=256)  # one alpha per test (and the interval's), asked once per metric
 def fewest_rounds(alpha: float) -> int:
     """The fewest rounds a side with which an exact one-sided rank test can reach ``alpha``.
 

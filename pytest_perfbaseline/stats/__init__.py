@@ -12,9 +12,13 @@ can share one implementation:
 - one-sample intervals: :func:`mean_ci` and the distribution-free :func:`median_ci`;
 - planning: :func:`rounds_needed`.
 
-The gate calls :func:`mann_whitney_u` and :func:`hodges_lehmann_ratio` thousands of times per run,
-so anything that depends only on sample sizes (null distributions, interval ranks) is cached with
-:func:`functools.lru_cache`, and per-call work is a handful of vectorised numpy operations.
+The gate asks for both margin tests and the interval of thousands of metrics per run, so it
+calls :func:`pytest_perfbaseline.stats.margin.margin_tests`, which gives the answers of
+:func:`mann_whitney_u` and :func:`hodges_lehmann_ci` for all of a test's metrics in a handful of
+vectorised numpy operations; anything that depends only on sample sizes (null distributions,
+interval ranks) is cached with :func:`functools.lru_cache`, and with ties only the tail at the
+observed statistic is counted. Nothing here imports scipy: Student's t, the noncentral t and
+the binomial are computed by :mod:`._distributions` (checked against scipy in the tests).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Shared by the statistics modules: input checks, the normal distribution, scipy on demand."""
+"""Shared by the statistics modules: input checks and the normal distribution."""
 
 from __future__ import annotations
 
@@ -42,25 +42,6 @@ _TAIL_RTOL = 1e-9
 
 
 # -- distribution functions --------------------------------------------------------------------
-
-# scipy costs about a second and 100 MiB to import, and the gate's tests (Mann-Whitney,
-# Hodges-Lehmann) need only the normal distribution, which the standard library computes to
-# double precision. So scipy is imported on first use, by the functions that need Student's t,
-# the binomial or the noncentral t; a compare session never loads it.
-
-
-def _scipy_special() -> Any:
-    # scipy ships no type information (scipy-stubs is a separate package).
-    from scipy import special  # type: ignore[import-untyped, unused-ignore]
-
-    return special
-
-
-def _scipy_stats() -> Any:
-    from scipy import stats  # type: ignore[import-untyped, unused-ignore]
-
-    return stats
-
 
 _SQRT_HALF = math.sqrt(0.5)
 _STANDARD_NORMAL = NormalDist()

@@ -8,7 +8,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._common import _TAIL_RTOL, SampleLike, _as_sample, _check_probability, _scipy_special
+from ._common import _TAIL_RTOL, SampleLike, _as_sample, _check_probability, _normal_quantile
+from ._distributions import binomial_half_cdf, t_quantile
 from .ttest import _sum_sq
 
 __all__ = ["mean_ci", "median_ci"]
@@ -20,7 +21,7 @@ def mean_ci(x: SampleLike, *, confidence: float = 0.95) -> tuple[float, float]:
     _check_probability(confidence, "confidence")
     n = xa.size
     mean, ss = _sum_sq(xa)
-    quantile = float(_scipy_special().stdtrit(n - 1, 0.5 + confidence / 2.0))
+    quantile = t_quantile(0.5 + confidence / 2.0, float(n - 1))
     half = quantile * math.sqrt(ss / (n - 1) / n)
     return mean - half, mean + half
 
@@ -43,13 +44,10 @@ def _largest_rank_within(
 
 @lru_cache(maxsize=256)
 def _median_rank(n: int, confidence: float) -> int:
-    special = _scipy_special()
     tail = (1.0 - confidence) / 2.0
-    z = float(special.ndtri(1.0 - tail))
+    z = _normal_quantile(1.0 - tail)
     guess = math.floor(n / 2.0 - z * math.sqrt(n) / 2.0)
-    return _largest_rank_within(
-        lambda j: float(special.bdtr(j, n, 0.5)), tail, guess, upper=(n + 1) // 2
-    )
+    return _largest_rank_within(lambda j: binomial_half_cdf(j, n), tail, guess, upper=(n + 1) // 2)
 
 
 def median_ci(x: SampleLike, *, confidence: float = 0.95) -> tuple[float, float]:

@@ -137,6 +137,118 @@ def _tied_null(n: int, groups: tuple[int, ...]) -> tuple[_FloatArray, _FloatArra
     return _tails(pmf)
 
 
+def _tie_shifts(n: int, groups: tuple[int, ...]) -> tuple[_IntArray, int, bool]:
+    """Per pooled position (ascending), its doubled mid-rank minus (total + 1), as in
+    :func:`_tied_null`; the size of the subsets counted; whether they are the other sample's."""
+    total = sum(groups)
+    flip = n > total - n
+    shifts = np.repeat(
+        np.cumsum((0, *groups[:-1])) * 2 + np.asarray(groups) + 1 - (total + 1), groups
+    ).astype(np.int64)
+    return shifts, (total - n if flip else n), flip
+
+
+@lru_cache(maxsize=1024)
+def _tied_tails(n: int, groups: tuple[int, ...], two_u: int) -> tuple[float, float]:
+    """(P(2U <= two_u), P(2U >= two_u)) conditional on the tie pattern, as :func:`_tied_null`
+    gives them, but counting only the subsets that can end in the nearer tail.
+
+    The programme of :func:`_tied_null` runs over every rank sum; a one-sided p-value needs
+    only those on one side of the observed one. A partial subset that cannot end there, even
+    with the smallest (or largest) ranks still to come, is not carried on; the gate's margin
+    puts its observed statistics far out in a tail, where this leaves a narrow band. The far
+    tail is one minus the near tail beyond the observed value.
+    """
+    m = sum(groups) - n
+    shifts, k_max, flip = _tie_shifts(n, groups)
+    # Column c of the programme is 2U of the counted sample plus n*m (see _tied_null).
+    v = 2 * n * m - two_u if flip else two_u
+    lower = v <= n * m
+    near_le, near_lt = _tied_near_tail(shifts, k_max, n * m, v, lower=lower)
+    if lower:
+        p_le, p_ge = near_le, 1.0 - near_lt
+    else:
+        p_le, p_ge = 1.0 - near_lt, near_le
+    if flip:  # 2U_x = 2nm - 2U_y: the tails exchange
+        p_le, p_ge = p_ge, p_le
+    return min(p_le, 1.0), min(p_ge, 1.0)
+
+
+def _tied_near_tail(
+    shifts: _IntArray, k_max: int, half_width: int, v: int, *, lower: bool
+) -> tuple[float, float]:
+    """(P(C <= v), P(C < v)) if ``lower``, else (P(C >= v), P(C > v)), for the column C of
+    the final row, counting only what can still reach that side of ``v``."""
+    lo, hi, rows_lo, rows_hi = _source_columns(shifts, k_max, half_width, v, lower=lower)
+    active = np.flatnonzero(lo <= hi)  # the elements that still change the near tail
+    # Only the columns some update touches (and the start) are kept: base .. base + width.
+    first = int(min(half_width, (lo[active] + np.minimum(shifts[active], 0)).min(initial=v)))
+    last = int(max(half_width, (hi[active] + np.maximum(shifts[active], 0)).max(initial=v)))
+    counts = np.zeros((k_max + 1, last - first + 1))
+    counts[0, half_width - first] = 1.0
+    for s, k_lo, k_hi, a, b in zip(
+        shifts[active].tolist(),
+        rows_lo[active].tolist(),
+        rows_hi[active].tolist(),
+        (lo[active] - first).tolist(),
+        (hi[active] - first).tolist(),
+        strict=True,
+    ):
+        counts[k_lo : k_hi + 1, a + s : b + s + 1] += counts[k_lo - 1 : k_hi, a : b + 1]
+    final = counts[k_max]
+    at = v - first
+    subsets = float(math.comb(shifts.size, k_max))
+    if lower:
+        inclusive, strict = final[: at + 1].sum(), final[:at].sum()
+    else:
+        inclusive, strict = final[at:].sum(), final[at + 1 :].sum()
+    return float(inclusive) / subsets, float(strict) / subsets
+
+
+def _source_columns(
+    shifts: _IntArray, k_max: int, half_width: int, v: int, *, lower: bool
+) -> tuple[_IntArray, _IntArray, _IntArray, _IntArray]:
+    """Per element (in pooled order), the source columns and destination rows worth adding
+    it to: (first column, last column, first row, last row); no columns: first > last.
+
+    Columns a subset can have reached (as in :func:`_tied_null`: from the smallest prefix
+    sum to the largest sum of the last elements, over the source rows), and from which the
+    rest of the subset can still end on the near side of ``v``: the picks still to come add
+    at least the smallest remaining shifts (``lower``), at most the largest (otherwise). A
+    row that can no longer get there is left out, and the columns are the widest over the
+    rows that can.
+    """
+    total = shifts.size
+    width = 2 * half_width + 1
+    prefix = np.concatenate(([0], np.cumsum(shifts)))
+    element = np.arange(1, total + 1)[:, np.newaxis]
+    k_lo = np.maximum(1, k_max - (total - element))
+    k_hi = np.minimum(element, k_max)
+    k = np.arange(1, k_max + 1)[np.newaxis, :]  # destination row
+    inside = (k >= k_lo) & (k <= k_hi)
+    big = np.iinfo(np.int64).max // 4
+    lo = np.where(inside, prefix[k - 1], big).min(axis=1) + half_width
+    back = np.clip(element - k, 0, total)  # the last k - 1 of the first element - 1
+    hi = prefix[element[:, 0] - 1] - np.where(inside, prefix[back], big).min(axis=1) + half_width
+    s = shifts[:, np.newaxis]
+    remaining = k_max - k  # picks still to come after this element, per row
+    if lower:  # the smallest remaining shifts are the next ones
+        take = np.minimum(element + remaining, total)
+        bound = v - s - (prefix[take] - prefix[element])
+        alive = inside & (bound >= lo[:, np.newaxis])
+        hi = np.minimum(hi, np.where(alive, bound, -big).max(axis=1))
+    else:  # the largest remaining shifts are the last ones
+        bound = v - s - (prefix[total] - prefix[np.maximum(total - remaining, 0)])
+        alive = inside & (bound <= hi[:, np.newaxis])
+        lo = np.maximum(lo, np.where(alive, bound, big).min(axis=1))
+    rows_lo = np.where(alive, k, k_max + 1).min(axis=1)
+    rows_hi = np.where(alive, k, 0).max(axis=1)
+    lo = np.maximum(lo, np.maximum(0, -shifts))
+    hi = np.minimum(hi, width - 1 - np.maximum(0, shifts))
+    hi[rows_lo > rows_hi] = lo[rows_lo > rows_hi] - 1
+    return lo, hi, rows_lo, rows_hi
+
+
 def mann_whitney_u(
     x: SampleLike,
     y: SampleLike,
@@ -226,8 +338,7 @@ def _exact_tails(n: int, m: int, two_u: int, groups: _IntArray | None) -> tuple[
         cdf, sf = _no_ties_null(n, m)
         index = two_u // 2
     else:
-        cdf, sf = _tied_null(n, tuple(groups.tolist()))
-        index = two_u
+        return _tied_tails(n, tuple(groups.tolist()), two_u)
     return float(cdf[index]), float(sf[index])
 
 

@@ -6,27 +6,20 @@ import math
 import numbers
 from collections.abc import Callable
 
-from ._common import (
-    _POWER_TESTS,
-    _check_alternative,
-    _check_probability,
-    _scipy_special,
-    _scipy_stats,
-)
+from ._common import _POWER_TESTS, _check_alternative, _check_probability, _normal_quantile
+from ._distributions import t_power, t_quantile
 
 __all__ = ["rounds_needed"]
 
 
 def _t_power(n: int, effect_size: float, alpha: float, two_sided: bool) -> float:
-    special, nct = _scipy_special(), _scipy_stats().nct
     df = 2.0 * n - 2.0
     noncentrality = effect_size * math.sqrt(n / 2.0)
     if two_sided:
-        crit = float(special.stdtrit(df, 1.0 - alpha / 2.0))
+        crit = t_quantile(1.0 - alpha / 2.0, df)
         # Counting the (tiny) opposite-tail rejections too, as G*Power does.
-        return float(nct.sf(crit, df, noncentrality) + nct.cdf(-crit, df, noncentrality))
-    crit = float(special.stdtrit(df, 1.0 - alpha))
-    return float(nct.sf(crit, df, noncentrality))
+        return t_power(crit, df, noncentrality, two_sided=True)
+    return t_power(t_quantile(1.0 - alpha, df), df, noncentrality, two_sided=False)
 
 
 def _smallest_enough(enough: Callable[[int], bool], lo: int, hi: int) -> int:
@@ -85,9 +78,8 @@ def rounds_needed(
     else:
         # The normal-theory answer is a slight underestimate for the t-test; start there and
         # bracket by doubling, then bisect (power increases with n).
-        special = _scipy_special()
-        z_alpha = float(special.ndtri(1.0 - (alpha / 2.0 if two_sided else alpha)))
-        z_power = float(special.ndtri(power))
+        z_alpha = _normal_quantile(1.0 - (alpha / 2.0 if two_sided else alpha))
+        z_power = _normal_quantile(power)
         guess = 2.0 * ((z_alpha + z_power) / d) ** 2
         if not math.isfinite(guess) or guess > 2.0**52:
             raise ValueError(f"effect_size {effect_size!r} is too small to plan for")

@@ -11,8 +11,8 @@ from ._common import (
     _check_alternative,
     _check_probability,
     _FloatArray,
-    _scipy_special,
 )
+from ._distributions import t_cdf, t_quantile
 
 __all__ = ["TTestResult", "paired_ttest", "student_ttest", "welch_ttest"]
 
@@ -74,15 +74,11 @@ def _t_result(
     diff: float, se: float, df: float, alternative: str, confidence: float
 ) -> TTestResult:
     if se > 0.0:
-        special = _scipy_special()
         statistic = diff / se
-        p_less, p_greater = (
-            float(special.stdtr(df, statistic)),
-            float(special.stdtr(df, -statistic)),
-        )
+        p_less, p_greater = t_cdf(statistic, df), t_cdf(-statistic, df)
         pvalue = _pvalue(p_less, p_greater, alternative)
         level = 0.5 + confidence / 2.0 if alternative == "two-sided" else confidence
-        half = float(special.stdtrit(df, level)) * se
+        half = t_quantile(level, df) * se
     else:
         statistic, pvalue = _constant_t(diff, alternative)
         half = 0.0
