@@ -11,17 +11,21 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
+from itertools import repeat
 from typing import Any, cast, get_args
 
-from ..metrics.names import MetricInfo, MetricKind, MetricName, key_info
+from ..metrics.names import MetricInfo, MetricKind, key_info
 from ..metrics.result import TestResult
+from .codec import stored_metric_name
 from .environment import Environment
 
 __all__ = [
     "ENTRY_KEYS",
     "SESSIONS_KEY",
+    "entry_columns",
     "entry_document",
     "entry_environment",
+    "entry_infos",
     "entry_result",
     "entry_sessions",
 ]
@@ -124,22 +128,45 @@ def entry_sessions(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(sessions) if isinstance(sessions, list) else [entry]
 
 
-def entry_result(nodeid: str, entry: Mapping[str, Any]) -> TestResult:
+def _floats(values: list[Any]) -> list[float | None]:
+    """A checked ``values`` list as floats (None where a round has no value)."""
+    if None in values:
+        return [None if v is None else float(v) for v in values]
+    return list(map(float, values))
+
+
+def entry_columns(entry: Mapping[str, Any]) -> dict[str, list[float | None]]:
+    """Each metric of a checked entry (in name order) -> its value in every round."""
+    metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
+    return {name: _floats(metrics[name]["values"]) for name in sorted(metrics)}
+
+
+def entry_infos(entry: Mapping[str, Any]) -> dict[str, MetricInfo]:
+    """Each metric of a checked entry (in name order) -> its unit, direction and kind."""
+    metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
+    return {name: _metric_info(name, metrics[name]) for name in sorted(metrics)}
+
+
+def entry_result(
+    nodeid: str,
+    entry: Mapping[str, Any],
+    rounds: tuple[Mapping[str, float | None], ...] | None = None,
+) -> TestResult:
     """A checked entry as a TestResult (every round holds every metric; None if missing).
 
+    ``rounds`` replaces the entry's own rounds (the rounds of its test's pooled sessions).
     ``itl_pooled`` is None: only the gap histogram is stored, not the pooled gaps.
     """
     count: int = entry["rounds"]
     metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
-    names = sorted(metrics)
-    rounds = tuple(
-        {name: (None if (v := metrics[name]["values"][i]) is None else float(v)) for name in names}
-        for i in range(count)
-    )
+    if rounds is None:
+        columns = entry_columns(entry)
+        rows = zip(*columns.values(), strict=True) if columns else repeat((), count)
+        rounds = tuple(map(dict, map(zip, repeat(tuple(columns)), rows)))
     return TestResult(
         nodeid=nodeid,
         rounds=rounds,
-        infos={name: _metric_info(name, metrics[name]) for name in names},
+        infos=entry_infos(entry),
         itl_histogram=tuple(
             (float(lo), float(hi), int(n)) for lo, hi, n in entry.get("itl_histogram", [])
         ),
@@ -150,8 +177,8 @@ def entry_result(nodeid: str, entry: Mapping[str, Any]) -> TestResult:
         implicit=bool(entry.get("implicit", False)),
         iterations=int(entry.get("iterations", 1)),
         names={
-            name: MetricName.from_list(metrics[name]["name"], name)
-            for name in names
+            name: stored_metric_name(metrics[name]["name"], name)
+            for name in sorted(metrics)
             if "name" in metrics[name]
         },
     )
