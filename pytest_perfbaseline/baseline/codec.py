@@ -241,9 +241,12 @@ def _check_entry(where: str, entry: object) -> None:
         if required not in entry:
             raise BadDocument(f'{where} has no "{required}"')
     _check_fields(where, entry, _ENTRY_FIELDS)
+    rounds = entry["rounds"]
     for name, metric in entry["metrics"].items():
-        _check_metric(f"{where}.metrics[{name!r}]", metric, entry["rounds"])
-        _check_metric_name(f"{where}.metrics[{name!r}]", metric, name)
+        if not _plain_metric(metric, rounds):
+            _check_metric(f"{where}.metrics[{name!r}]", metric, rounds)
+        if "name" in metric:
+            _check_metric_name(where, metric, name)
     _check_histogram(where, entry.get("itl_histogram", []))
     sources = entry.get("token_sources", {})
     if not isinstance(sources, dict) or not all(isinstance(v, str) for v in sources.values()):
@@ -252,6 +255,23 @@ def _check_entry(where: str, entry: object) -> None:
 
 # What a parsed value that passes _is_number_or_null can be (JSON gives these exact types).
 _VALUE_TYPES = frozenset({float, int, type(None)})
+
+
+def _plain_metric(metric: object, rounds: int) -> bool:
+    """Whether a metric fits, as the writer writes it: every key present, with its type.
+
+    One expression for the common case; a metric it does not vouch for may still fit, and
+    :func:`_check_metric` says where it does not.
+    """
+    return (
+        type(metric) is dict
+        and type(values := metric.get("values")) is list
+        and len(values) == rounds
+        and _VALUE_TYPES.issuperset(map(type, values))
+        and type(metric.get("unit")) is str
+        and type(metric.get("kind")) is str
+        and type(metric.get("higher_is_better")) is bool
+    )
 
 
 def _check_metric(place: str, metric: object, rounds: int) -> None:
@@ -268,12 +288,11 @@ def _check_metric(place: str, metric: object, rounds: int) -> None:
     _check_fields(place, metric, _METRIC_FIELDS)
 
 
-def _check_metric_name(place: str, metric: Mapping[str, Any], key: str) -> None:
-    if "name" in metric:
-        try:
-            stored_metric_name(metric["name"], key)
-        except ValueError as exc:
-            raise BadDocument(f"{place}.name: {exc}") from None
+def _check_metric_name(where: str, metric: Mapping[str, Any], key: str) -> None:
+    try:
+        stored_metric_name(metric["name"], key)
+    except ValueError as exc:
+        raise BadDocument(f"{where}.metrics[{key!r}].name: {exc}") from None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -285,11 +304,11 @@ def stored_metric_name(data: object, key: str) -> MetricName:
     """:meth:`MetricName.from_list <pytest_perfbaseline.metrics.names.MetricName.from_list>`
     of a metric's stored ``name``, made once per distinct name (every test of a suite stores
     the same few)."""
-    if isinstance(data, list) and all(v is None or type(v) is str for v in data):
+    if type(data) is list:
         try:
             return _metric_name(tuple(data), key)
-        except ValueError:
-            pass  # said again below, of the list itself
+        except (TypeError, ValueError):  # unhashable, or not a name: said of the list itself
+            pass
     return MetricName.from_list(data, key)
 
 

@@ -8,6 +8,7 @@ again.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Mapping
@@ -112,11 +113,19 @@ def entry_document(result: TestResult, environment: Environment) -> dict[str, An
 
 
 def _metric_info(name: str, metric: Mapping[str, Any]) -> MetricInfo:
+    # Keys absent from the entry are None: the metric's defaults.
+    return _info(name, metric.get("unit"), metric.get("higher_is_better"), metric.get("kind"))
+
+
+@functools.lru_cache(maxsize=1024)  # every test of a suite stores the same few metrics
+def _info(
+    name: str, unit: str | None, higher_is_better: bool | None, kind: str | None
+) -> MetricInfo:
     default = key_info(name) or _CUSTOM
-    kind = metric.get("kind", default.kind)
+    kind = default.kind if kind is None else kind
     return MetricInfo(
-        unit=metric.get("unit", default.unit),
-        higher_is_better=metric.get("higher_is_better", default.higher_is_better),
+        unit=default.unit if unit is None else unit,
+        higher_is_better=default.higher_is_better if higher_is_better is None else higher_is_better,
         # A kind from a newer plugin is treated like a custom metric (default threshold).
         kind=cast(MetricKind, kind if kind in _METRIC_KINDS else "custom"),
     )
@@ -130,9 +139,10 @@ def entry_sessions(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 def _floats(values: list[Any]) -> list[float | None]:
     """A checked ``values`` list as floats (None where a round has no value)."""
-    if None in values:
+    try:
+        return list(map(float, values))
+    except TypeError:  # a round without a value
         return [None if v is None else float(v) for v in values]
-    return list(map(float, values))
 
 
 def entry_columns(entry: Mapping[str, Any]) -> dict[str, list[float | None]]:
