@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from itertools import repeat
 from typing import Any, cast, get_args
 
@@ -23,6 +23,7 @@ from .environment import Environment
 __all__ = [
     "ENTRY_KEYS",
     "SESSIONS_KEY",
+    "LazyColumns",
     "entry_columns",
     "entry_document",
     "entry_environment",
@@ -64,15 +65,20 @@ def _stored_number(value: object, what: str) -> int | float | None:
     return number
 
 
+_FLOAT = frozenset({float})
+
+
 def _metrics_document(result: TestResult) -> dict[str, Any]:
     names = sorted(set(result.infos).union(*(r.keys() for r in result.rounds)))
     metrics: dict[str, Any] = {}
     for name in names:
         info = result.infos.get(name) or key_info(name) or _CUSTOM
-        values = [
-            _stored_number(r.get(name), f"metric {name!r} in round {i}")
-            for i, r in enumerate(result.rounds, 1)
-        ]
+        values: list[Any] = [r.get(name) for r in result.rounds]
+        if not (_FLOAT.issuperset(map(type, values)) and all(map(math.isfinite, values))):
+            # Not all finite floats, which are stored as they are: value by value.
+            values = [
+                _stored_number(v, f"metric {name!r} in round {i}") for i, v in enumerate(values, 1)
+            ]
         metrics[name] = {
             "higher_is_better": bool(info.higher_is_better),
             "kind": str(info.kind),
@@ -149,6 +155,27 @@ def entry_columns(entry: Mapping[str, Any]) -> dict[str, list[float | None]]:
     """Each metric of a checked entry (in name order) -> its value in every round."""
     metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
     return {name: _floats(metrics[name]["values"]) for name in sorted(metrics)}
+
+
+class LazyColumns(Mapping[str, list[float | None]]):
+    """:func:`entry_columns`, each column made when it is first read: pooling reads only the
+    time, rate and custom metrics of a test's older sessions."""
+
+    def __init__(self, entry: Mapping[str, Any]) -> None:
+        self._metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
+        self._made: dict[str, list[float | None]] = {}
+
+    def __getitem__(self, name: str) -> list[float | None]:
+        column = self._made.get(name)
+        if column is None:
+            column = self._made[name] = _floats(self._metrics[name]["values"])
+        return column
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._metrics))
+
+    def __len__(self) -> int:
+        return len(self._metrics)
 
 
 def entry_infos(entry: Mapping[str, Any]) -> dict[str, MetricInfo]:

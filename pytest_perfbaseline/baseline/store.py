@@ -58,7 +58,7 @@ from .codec import (
 from .entries import (
     ENTRY_KEYS,
     SESSIONS_KEY,
-    entry_columns,
+    LazyColumns,
     entry_document,
     entry_environment,
     entry_infos,
@@ -314,7 +314,7 @@ class BaselineStore:
             # Pooled from each session's columns: no session's rounds are built but the result's.
             rounds, drift, environment = pool_values(
                 [
-                    SessionValues(entry_infos(s), entry_columns(s), entry_environment(s))
+                    SessionValues(entry_infos(s), LazyColumns(s), entry_environment(s))
                     for s in stored
                 ]
             )
