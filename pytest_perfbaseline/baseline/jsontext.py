@@ -38,9 +38,7 @@ def _number(value: int | float) -> str:
         return str(value)
     if not math.isfinite(value):
         raise ValueError(f"{value!r} cannot be stored: baselines hold finite numbers only")
-    if value.is_integer() and abs(value) <= _MAX_EXACT_INT:
-        return str(int(value))
-    return repr(value)
+    return _float_text(value)
 
 
 def _scalar(value: object) -> str:
@@ -73,7 +71,21 @@ def _write_object(value: Mapping[str, Any], level: int, out: list[str]) -> None:
     out.append("\n" + "  " * level + "}")
 
 
+def _float_text(value: float) -> str:
+    """:func:`_number` of a finite float."""
+    if value.is_integer() and -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:
+        return str(int(value))
+    return repr(value)
+
+
+_FLOAT = frozenset({float})
+
+
 def _write_list(value: list[Any] | tuple[Any, ...], level: int, out: list[str]) -> None:
+    if _FLOAT.issuperset(map(type, value)) and all(map(math.isfinite, value)):
+        # A metric's values, as a whole: the same text as item by item below, sooner.
+        out.append("[" + ", ".join(map(_float_text, value)) + "]")
+        return
     if all(_is_scalar(item) for item in value):
         # One line: re-saving a test then changes one line per metric in a diff.
         out.append("[" + ", ".join(_scalar(item) for item in value) + "]")
