@@ -200,10 +200,24 @@ _EXPONENT_SHAPE = re.compile(rb"e000")
 _LONG_RUN = b"0" * 200
 
 
+# What a number never follows in JSON text (a string may hold "3e012", as a git commit does).
+_WORD_BYTES = frozenset(b'"_ABCDFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz')
+
+
+def _in_a_word(shapes: bytes, exponent: int) -> bool:
+    """Whether the "e" at ``exponent`` follows a letter (perhaps via digits): not a number."""
+    start = exponent
+    while start and shapes[start - 1] in b"0.-":
+        start -= 1
+    return start > 0 and shapes[start - 1] in _WORD_BYTES
+
+
 def _may_be_out_of_range(text: str) -> bool:
     """False when no number in ``text`` can be out of float64's range (True may be wrong)."""
     shapes = text.encode("utf-8", "surrogatepass").translate(_NUMBER_SHAPES, b"+")
-    return _LONG_RUN in shapes or _EXPONENT_SHAPE.search(shapes) is not None
+    return _LONG_RUN in shapes or any(
+        not _in_a_word(shapes, found.start()) for found in _EXPONENT_SHAPE.finditer(shapes)
+    )
 
 
 def loads(text: str) -> Any:
