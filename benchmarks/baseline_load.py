@@ -45,20 +45,18 @@ from pytest_perfbaseline.measure.perf import Perf
 from pytest_perfbaseline.metrics.result import TestResult
 from pytest_perfbaseline.simulate import SimulatedModel
 
-ENV = Environment(
-    saved_at="2026-11-21T20:40:00Z",
-    plugin="0.1.0",
-    python="3.11.7",
-    implementation="CPython",
-    platform="Linux-6.1.0-x86_64-with-glibc2.36",
-    system="linux",
-    arch="x86_64",
-    cpu="Example CPU @ 2.60GHz",
-    cores=2,
-    git_commit="0123456789abcdef0123456789abcdef01234567",
-    git_dirty=False,
-    machine_probe_s=0.0123,
+ENV = Environment.from_dict(
+    {
+        "saved_at": "2026-11-21T20:40:00Z",
+        "python": "3.11.7",
+        "cpu": "Example CPU @ 2.60GHz",
+        "cores": 2,
+        "git_commit": "0123456789abcdef0123456789abcdef01234567",
+        "machine_probe_s": 0.0123,
+    }
 )
+"""Where the baseline was measured: fixed, so every run writes the same bytes (the fields not
+given are "unknown")."""
 PROFILE = "linux-x86_64-2cpu"
 
 
