@@ -122,18 +122,21 @@ def t_quantile_95(df: int) -> float:
 def _variance(values: Sequence[float]) -> float:
     """``statistics.variance(values)`` of two or more finite floats, without its fractions.
 
-    The same number (since Python 3.11): the exact sample variance, rounded once. Each float
-    is an integer times a power of two, so on a common scale the sums are exact integers, and
+    The same number (since Python 3.11): the exact sample variance, rounded once. Scaled by
+    a power of two that makes every value a whole number, the sums are exact integers, and
     Python divides integers with a single correct rounding.
     """
-    numerators, denominators = zip(*map(float.as_integer_ratio, values), strict=True)
-    scale: int = max(denominators)  # a power of two, as every denominator: each divides it
-    scaled: list[int] = list(
-        map(operator.mul, numerators, map(operator.floordiv, repeat(scale), denominators))
-    )
+    # frexp: v = m * 2**e with 53 bits of m, so v * 2**(53 - e) is whole, and for a smaller e.
+    shift: int = 53 - min(map(operator.itemgetter(1), map(math.frexp, values)))
+    try:
+        scaled: list[int] = list(map(int, map(math.ldexp, values, repeat(shift))))
+    except OverflowError:  # values some 2**970 apart: the slow way
+        return statistics.variance(values)
     k, total = len(scaled), sum(scaled)
-    squares: int = sum(map(operator.mul, scaled, scaled))
-    return (k * squares - total * total) / (k * (k - 1) * scale * scale)
+    deviations: int = k * sum(map(operator.mul, scaled, scaled)) - total * total
+    if shift < 0:
+        return (deviations << (-2 * shift)) / (k * (k - 1))
+    return deviations / ((k * (k - 1)) << (2 * shift))
 
 
 def drift_allowance(log_medians: Sequence[float], median_noise: float = 0.0) -> float:
