@@ -280,3 +280,31 @@ def test_record_usage_refuses_counts_a_float_cannot_hold(
 def test_record_usage_takes_the_largest_exact_count() -> None:
     perf = Perf(rounds=1)
     perf.record_usage("gpt-4o", 2**53, 2**53)
+
+
+# -- the fast parse: whatever it skips, the same numbers are refused ---------------------------
+
+# Out of range through a long mantissa and a two-digit exponent: 210 nines times 10**99 are
+# about 1e309 (209 nines, 1e308, are still finite).
+LONG_MANTISSA = "9" * 210 + ".5e99"
+
+
+@pytest.mark.parametrize(
+    "literal", [LONG_MANTISSA, "1E+400", "1e0400", "-1.5e309", HUGE, "NaN", "Infinity"]
+)
+def test_an_out_of_range_number_anywhere_is_refused_by_place(literal: str) -> None:
+    text = json.dumps({"commit": "0123e012ab", "b": {"c": [1, 2, "x"]}})
+    error = _loads_error(text.replace('"x"', literal))
+
+    assert f"holds {literal[:12]}" in error
+    assert "at b.c[2], out of range" in error
+
+
+@pytest.mark.parametrize(
+    "literal",
+    ["9" * 209 + ".5e99", "1e99", "1E+99", "-1.5e308", "2.5e-400", "9" * 300, "1" + "0" * 308],
+)
+def test_the_largest_finite_numbers_read_as_the_standard_parser_reads_them(literal: str) -> None:
+    text = json.dumps({"commit": "3e012ab", "b": {"c": [1, 2, "x"]}}).replace('"x"', literal)
+
+    assert jsontext.loads(text) == json.loads(text)

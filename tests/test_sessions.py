@@ -7,6 +7,7 @@ import math
 import random
 import re
 import statistics
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -515,3 +516,69 @@ def test_show_says_how_many_sessions_are_pooled(
     drift = store.load(NODEID).drift["ttft_s"]  # type: ignore[union-attr]
     assert "  sessions: 3 pooled (the newest saved above); drift allowance: ttft_s +" in out
     assert f"ttft_s {(drift - 1) * 100:+.1f}%" in out
+
+
+# -- loading: the same reference, however it is computed ---------------------------------------
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 11),
+    reason="statistics.variance rounds its deviations before 3.11",
+)
+def test_the_noise_and_the_allowance_are_exactly_those_of_statistics() -> None:
+    rng = random.Random(12)
+    for _ in range(300):
+        samples = [
+            [rng.lognormvariate(-3.0, 0.2) for _ in range(rng.choice([2, 3, 30]))] for _ in range(3)
+        ]
+        logs = [[math.log(v) for v in values] for values in samples]
+        noise = statistics.fmean(
+            math.pi / 2 * statistics.variance(x) / len(x) for x in logs if len(x) > 1
+        )
+        log_medians = [math.log(statistics.median(values)) for values in samples]
+        spread = max(0.0, statistics.variance(log_medians) - noise)
+
+        assert median_noise(samples) == noise  # exactly, not approximately
+        assert drift_allowance(log_medians, noise) == math.exp(
+            t_quantile_95(2) * math.sqrt(spread * (1 + 1 / 3))
+        )
+
+
+def test_a_loaded_entry_pools_its_sessions_exactly_as_pool_sessions_does(tmp_path: Path) -> None:
+    from pytest_perfbaseline.baseline.entries import entry_environment, entry_result
+    from pytest_perfbaseline.metrics.names import MetricInfo
+
+    CUSTOM = MetricInfo("", False, "custom")
+    rng = random.Random(5)
+
+    def session(k: int) -> TestResult:
+        rounds = 4 + k  # sessions of different lengths
+        ttft: list[float | None] = [
+            rng.uniform(0.099, 0.101) * (1 + 0.06 * k) for _ in range(rounds)
+        ]
+        ttft[1] = None  # a round without a value
+        result = make_result([0.1] * rounds, tokens=[30 + k] * rounds)
+        rows = [{**r, "ttft_s": v} for r, v in zip(result.rounds, ttft, strict=True)]
+        if k:  # a custom metric the oldest session does not have
+            rows = [{**r, "score": 2.0 + 0.1 * i} for i, r in enumerate(rows)]
+            result = replace(result, infos={**result.infos, "score": CUSTOM})
+        return replace(result, rounds=tuple(rows))
+
+    store = BaselineStore(tmp_path, PROFILE)
+    for k in range(3):
+        report = store.save([(session(k), env(f"d{k}", probe=0.004 - 0.001 * k))])
+        assert report.saved == (NODEID,)
+    entry = BaselineStore(tmp_path, PROFILE).load(NODEID)
+    assert entry is not None
+    (path,) = tmp_path.rglob("*.json")
+    stored = json.loads(path.read_text(encoding="utf-8"))["tests"]["test_answer"]["sessions"]
+    expected = pool_sessions([(entry_result(NODEID, s), entry_environment(s)) for s in stored])
+
+    assert entry.sessions == expected.sessions == 3
+    assert entry.result == expected.result
+    assert [list(r.items()) for r in entry.result.rounds] == [
+        list(r.items()) for r in expected.result.rounds
+    ]  # the same keys in the same order, and the same values
+    assert entry.drift == expected.drift
+    assert entry.drift  # the drift allowance was computed, not skipped
+    assert entry.environment == expected.environment

@@ -8,20 +8,26 @@ again.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from itertools import repeat
 from typing import Any, cast, get_args
 
-from ..metrics.names import MetricInfo, MetricKind, MetricName, key_info
+from ..metrics.names import MetricInfo, MetricKind, key_info
 from ..metrics.result import TestResult
+from .codec import stored_metric_name
 from .environment import Environment
 
 __all__ = [
     "ENTRY_KEYS",
     "SESSIONS_KEY",
+    "LazyColumns",
+    "entry_columns",
     "entry_document",
     "entry_environment",
+    "entry_infos",
     "entry_result",
     "entry_sessions",
 ]
@@ -59,15 +65,20 @@ def _stored_number(value: object, what: str) -> int | float | None:
     return number
 
 
+_FLOAT = frozenset({float})
+
+
 def _metrics_document(result: TestResult) -> dict[str, Any]:
     names = sorted(set(result.infos).union(*(r.keys() for r in result.rounds)))
     metrics: dict[str, Any] = {}
     for name in names:
         info = result.infos.get(name) or key_info(name) or _CUSTOM
-        values = [
-            _stored_number(r.get(name), f"metric {name!r} in round {i}")
-            for i, r in enumerate(result.rounds, 1)
-        ]
+        values: list[Any] = [r.get(name) for r in result.rounds]
+        if not (_FLOAT.issuperset(map(type, values)) and all(map(math.isfinite, values))):
+            # Not all finite floats, which are stored as they are: value by value.
+            values = [
+                _stored_number(v, f"metric {name!r} in round {i}") for i, v in enumerate(values, 1)
+            ]
         metrics[name] = {
             "higher_is_better": bool(info.higher_is_better),
             "kind": str(info.kind),
@@ -108,11 +119,19 @@ def entry_document(result: TestResult, environment: Environment) -> dict[str, An
 
 
 def _metric_info(name: str, metric: Mapping[str, Any]) -> MetricInfo:
+    # Keys absent from the entry are None: the metric's defaults.
+    return _info(name, metric.get("unit"), metric.get("higher_is_better"), metric.get("kind"))
+
+
+@functools.lru_cache(maxsize=1024)  # every test of a suite stores the same few metrics
+def _info(
+    name: str, unit: str | None, higher_is_better: bool | None, kind: str | None
+) -> MetricInfo:
     default = key_info(name) or _CUSTOM
-    kind = metric.get("kind", default.kind)
+    kind = default.kind if kind is None else kind
     return MetricInfo(
-        unit=metric.get("unit", default.unit),
-        higher_is_better=metric.get("higher_is_better", default.higher_is_better),
+        unit=default.unit if unit is None else unit,
+        higher_is_better=default.higher_is_better if higher_is_better is None else higher_is_better,
         # A kind from a newer plugin is treated like a custom metric (default threshold).
         kind=cast(MetricKind, kind if kind in _METRIC_KINDS else "custom"),
     )
@@ -124,22 +143,67 @@ def entry_sessions(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(sessions) if isinstance(sessions, list) else [entry]
 
 
-def entry_result(nodeid: str, entry: Mapping[str, Any]) -> TestResult:
+def _floats(values: list[Any]) -> list[float | None]:
+    """A checked ``values`` list as floats (None where a round has no value)."""
+    try:
+        return list(map(float, values))
+    except TypeError:  # a round without a value
+        return [None if v is None else float(v) for v in values]
+
+
+def entry_columns(entry: Mapping[str, Any]) -> dict[str, list[float | None]]:
+    """Each metric of a checked entry (in name order) -> its value in every round."""
+    metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
+    return {name: _floats(metrics[name]["values"]) for name in sorted(metrics)}
+
+
+class LazyColumns(Mapping[str, list[float | None]]):
+    """:func:`entry_columns`, each column made when it is first read: pooling reads only the
+    time, rate and custom metrics of a test's older sessions."""
+
+    def __init__(self, entry: Mapping[str, Any]) -> None:
+        self._metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
+        self._made: dict[str, list[float | None]] = {}
+
+    def __getitem__(self, name: str) -> list[float | None]:
+        column = self._made.get(name)
+        if column is None:
+            column = self._made[name] = _floats(self._metrics[name]["values"])
+        return column
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._metrics))
+
+    def __len__(self) -> int:
+        return len(self._metrics)
+
+
+def entry_infos(entry: Mapping[str, Any]) -> dict[str, MetricInfo]:
+    """Each metric of a checked entry (in name order) -> its unit, direction and kind."""
+    metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
+    return {name: _metric_info(name, metrics[name]) for name in sorted(metrics)}
+
+
+def entry_result(
+    nodeid: str,
+    entry: Mapping[str, Any],
+    rounds: tuple[Mapping[str, float | None], ...] | None = None,
+) -> TestResult:
     """A checked entry as a TestResult (every round holds every metric; None if missing).
 
+    ``rounds`` replaces the entry's own rounds (the rounds of its test's pooled sessions).
     ``itl_pooled`` is None: only the gap histogram is stored, not the pooled gaps.
     """
     count: int = entry["rounds"]
     metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
-    names = sorted(metrics)
-    rounds = tuple(
-        {name: (None if (v := metrics[name]["values"][i]) is None else float(v)) for name in names}
-        for i in range(count)
-    )
+    if rounds is None:
+        columns = entry_columns(entry)
+        rows = zip(*columns.values(), strict=True) if columns else repeat((), count)
+        rounds = tuple(map(dict, map(zip, repeat(tuple(columns)), rows)))
     return TestResult(
         nodeid=nodeid,
         rounds=rounds,
-        infos={name: _metric_info(name, metrics[name]) for name in names},
+        infos=entry_infos(entry),
         itl_histogram=tuple(
             (float(lo), float(hi), int(n)) for lo, hi, n in entry.get("itl_histogram", [])
         ),
@@ -150,8 +214,8 @@ def entry_result(nodeid: str, entry: Mapping[str, Any]) -> TestResult:
         implicit=bool(entry.get("implicit", False)),
         iterations=int(entry.get("iterations", 1)),
         names={
-            name: MetricName.from_list(metrics[name]["name"], name)
-            for name in names
+            name: stored_metric_name(metrics[name]["name"], name)
+            for name in sorted(metrics)
             if "name" in metrics[name]
         },
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,9 +38,7 @@ def _number(value: int | float) -> str:
         return str(value)
     if not math.isfinite(value):
         raise ValueError(f"{value!r} cannot be stored: baselines hold finite numbers only")
-    if value.is_integer() and abs(value) <= _MAX_EXACT_INT:
-        return str(int(value))
-    return repr(value)
+    return _float_text(value)
 
 
 def _scalar(value: object) -> str:
@@ -72,7 +71,21 @@ def _write_object(value: Mapping[str, Any], level: int, out: list[str]) -> None:
     out.append("\n" + "  " * level + "}")
 
 
+def _float_text(value: float) -> str:
+    """:func:`_number` of a finite float."""
+    if value.is_integer() and -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:
+        return str(int(value))
+    return repr(value)
+
+
+_FLOAT = frozenset({float})
+
+
 def _write_list(value: list[Any] | tuple[Any, ...], level: int, out: list[str]) -> None:
+    if _FLOAT.issuperset(map(type, value)) and all(map(math.isfinite, value)):
+        # A metric's values, as a whole: the same text as item by item below, sooner.
+        out.append("[" + ", ".join(map(_float_text, value)) + "]")
+        return
     if all(_is_scalar(item) for item in value):
         # One line: re-saving a test then changes one line per metric in a diff.
         out.append("[" + ", ".join(_scalar(item) for item in value) + "]")
@@ -159,13 +172,52 @@ def _find_out_of_range(
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            # json.loads would silently keep the last one (e.g. after a hand-resolved merge).
-            raise JSONTextError(f"has the key {key!r} twice in one object")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        # json.loads would silently keep the last one (e.g. after a hand-resolved merge).
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise JSONTextError(f"has the key {key!r} twice in one object")
+            seen.add(key)
     return result
+
+
+class _NotFinite(Exception):
+    """A NaN or infinity literal met by the fast parse: the strict parse names where it is."""
+
+
+def _refuse_constant(literal: str) -> float:
+    raise _NotFinite(literal)
+
+
+# A text's bytes with every digit as "0", "E" as "e" and "+" left out: an exponent of three
+# digits or more shows as "e000", a long number as a long run of "0"s.
+_NUMBER_SHAPES = bytes.maketrans(b"123456789E", b"000000000e")
+_EXPONENT_SHAPE = re.compile(rb"e000")
+# A number beyond the largest float64 (about 1.8e308) has an exponent of three digits or
+# more, or has over 208 digits before it (10**208 * 10**99 is still below 1.8e308).
+_LONG_RUN = b"0" * 200
+
+
+# What a number never follows in JSON text (a string may hold "3e012", as a git commit does).
+_WORD_BYTES = frozenset(b'"_ABCDFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz')
+
+
+def _in_a_word(shapes: bytes, exponent: int) -> bool:
+    """Whether the "e" at ``exponent`` follows a letter (perhaps via digits): not a number."""
+    start = exponent
+    while start and shapes[start - 1] in b"0.-":
+        start -= 1
+    return start > 0 and shapes[start - 1] in _WORD_BYTES
+
+
+def _may_be_out_of_range(text: str) -> bool:
+    """False when no number in ``text`` can be out of float64's range (True may be wrong)."""
+    shapes = text.encode("utf-8", "surrogatepass").translate(_NUMBER_SHAPES, b"+")
+    return _LONG_RUN in shapes or any(
+        not _in_a_word(shapes, found.start()) for found in _EXPONENT_SHAPE.finditer(shapes)
+    )
 
 
 def loads(text: str) -> Any:
@@ -174,6 +226,30 @@ def loads(text: str) -> Any:
     Every number must be a finite float64: NaN, infinities, ``1e999`` and integers beyond
     about 1.8e308 are refused, naming where they are.
     """
+    # The standard parser at full speed when the text cannot hold a number out of range (a
+    # cheap scan of its shape says so); the strict parse otherwise, which checks each number.
+    if _may_be_out_of_range(text):
+        return _strict_loads(text)
+    try:
+        return _parse(text, parse_constant=_refuse_constant)
+    except _NotFinite:
+        return _strict_loads(text)
+
+
+def _parse(text: str, **hooks: Any) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys, **hooks)
+    except json.JSONDecodeError as exc:
+        raise JSONTextError(
+            f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+            "it may be truncated"
+        ) from None
+    except RecursionError:  # absurdly deep nesting
+        raise JSONTextError("is nested too deeply") from None
+
+
+def _strict_loads(text: str) -> Any:
+    """:func:`loads`, checking every number as it is parsed."""
     out_of_range: list[_OutOfRange] = []
 
     def finite_float(literal: str) -> float | _OutOfRange:
@@ -197,21 +273,9 @@ def loads(text: str) -> Any:
         out_of_range.append(_OutOfRange(literal))
         return out_of_range[-1]
 
-    try:
-        document = json.loads(
-            text,
-            object_pairs_hook=_no_duplicate_keys,
-            parse_float=finite_float,
-            parse_int=float_sized_int,
-            parse_constant=constant,
-        )
-    except json.JSONDecodeError as exc:
-        raise JSONTextError(
-            f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
-            "it may be truncated"
-        ) from None
-    except RecursionError:  # absurdly deep nesting
-        raise JSONTextError("is nested too deeply") from None
+    document = _parse(
+        text, parse_float=finite_float, parse_int=float_sized_int, parse_constant=constant
+    )
     if out_of_range:
         _raise_out_of_range(document)
     return document

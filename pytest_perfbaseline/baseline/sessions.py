@@ -27,11 +27,15 @@ stored sessions are dropped and it starts a fresh history (:func:`level_changed`
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import repeat
 
+from ..metrics.names import MetricInfo
 from ..metrics.result import TestResult
 from .environment import Environment
 
@@ -39,10 +43,13 @@ __all__ = [
     "DEFAULT_SESSIONS",
     "LEVEL_THRESHOLD",
     "MIN_DRIFT_SESSIONS",
+    "PooledRounds",
     "PooledSessions",
+    "SessionValues",
     "drift_allowance",
     "level_changed",
     "pool_sessions",
+    "pool_values",
     "t_quantile_95",
 ]
 
@@ -112,6 +119,26 @@ def t_quantile_95(df: int) -> float:
     )
 
 
+def _variance(values: Sequence[float]) -> float:
+    """``statistics.variance(values)`` of two or more finite floats, without its fractions.
+
+    The same number (since Python 3.11): the exact sample variance, rounded once. Scaled by
+    a power of two that makes every value a whole number, the sums are exact integers, and
+    Python divides integers with a single correct rounding.
+    """
+    # frexp: v = m * 2**e with 53 bits of m, so v * 2**(53 - e) is whole, and for a smaller e.
+    shift: int = 53 - min(map(operator.itemgetter(1), map(math.frexp, values)))
+    try:
+        scaled: list[int] = list(map(int, map(math.ldexp, values, repeat(shift))))
+    except OverflowError:  # values some 2**970 apart: the slow way
+        return statistics.variance(values)
+    k, total = len(scaled), sum(scaled)
+    deviations: int = k * sum(map(operator.mul, scaled, scaled)) - total * total
+    if shift < 0:
+        return (deviations << (-2 * shift)) / (k * (k - 1))
+    return deviations / ((k * (k - 1)) << (2 * shift))
+
+
 def drift_allowance(log_medians: Sequence[float], median_noise: float = 0.0) -> float:
     """The ratio (>= 1) by which the next session's median may lie above the sessions' centre
     (a one-sided 95% prediction bound); 1.0 from fewer than :data:`MIN_DRIFT_SESSIONS`.
@@ -123,7 +150,7 @@ def drift_allowance(log_medians: Sequence[float], median_noise: float = 0.0) -> 
     k = len(log_medians)
     if k < MIN_DRIFT_SESSIONS:
         return 1.0
-    drift_var = max(0.0, statistics.variance(log_medians) - median_noise)
+    drift_var = max(0.0, _variance(log_medians) - median_noise)
     return math.exp(t_quantile_95(k - 1) * math.sqrt(drift_var * (1 + 1 / k)))
 
 
@@ -131,8 +158,8 @@ def median_noise(samples: Sequence[Sequence[float]]) -> float:
     """The variance of a session's log-median due to its rounds' noise: the asymptotic
     ``(pi / 2) * variance / n`` of a median, averaged over the sessions."""
     parts = [
-        math.pi / 2 * statistics.variance(logs) / len(logs)
-        for logs in ([math.log(v) for v in values] for values in samples)
+        math.pi / 2 * _variance(logs) / len(logs)
+        for logs in (list(map(math.log, values)) for values in samples)
         if len(logs) > 1
     ]
     return statistics.fmean(parts) if parts else 0.0
@@ -159,17 +186,36 @@ def _pooled_metric(samples: Sequence[list[float]]) -> tuple[list[float], float]:
     """Rescaled and pooled values of one metric, and its drift allowance."""
     log_medians = [math.log(statistics.median(values)) for values in samples]
     centre = statistics.fmean(log_medians)
-    pooled = [
-        v * math.exp(centre - log_median)
-        for values, log_median in zip(samples, log_medians, strict=True)
-        for v in values
-    ]
+    factors = [math.exp(centre - log_median) for log_median in log_medians]
+    pooled = [v * factor for values, factor in zip(samples, factors, strict=True) for v in values]
     return pooled, drift_allowance(log_medians, median_noise(samples))
 
 
-def _metric_values(sessions: Sequence[TestResult], name: str) -> tuple[list[float | None], float]:
+@dataclass(frozen=True)
+class SessionValues:
+    """One stored session as pooling reads it: by metric, not by round."""
+
+    infos: Mapping[str, MetricInfo]
+    columns: Mapping[str, Sequence[float | None]]
+    """Metric key (each of ``infos``) -> its value in every round (None where it has none)."""
+    environment: Environment
+
+    @classmethod
+    def of(cls, result: TestResult, environment: Environment) -> SessionValues:
+        """A session from its result."""
+        columns = {name: [r.get(name) for r in result.rounds] for name in result.infos}
+        return cls(result.infos, columns, environment)
+
+    def values(self, name: str) -> list[float]:
+        """Like :meth:`TestResult.values`: the metric's values, without the missing ones."""
+        return [v for v in self.columns[name] if v is not None]
+
+
+def _metric_values(
+    sessions: Sequence[SessionValues], name: str
+) -> tuple[list[float | None], float]:
     newest = sessions[-1]
-    own: list[float | None] = [r.get(name) for r in newest.rounds]  # nulls where they were
+    own = list(newest.columns[name])  # nulls where they were
     if newest.infos[name].kind not in _POOLED_KINDS:
         return own, 1.0
     samples = [s.values(name) for s in sessions if name in s.infos]
@@ -189,27 +235,35 @@ def _environment(environments: Sequence[Environment]) -> Environment:
     return replace(newest, machine_probe_s=min(probes) if probes else None)
 
 
+PooledRounds = tuple[tuple[dict[str, float | None], ...], dict[str, float], Environment]
+"""The rounds, drift allowances and environment of a test's pooled sessions."""
+
+
+def pool_values(sessions: Sequence[SessionValues]) -> PooledRounds:
+    """What :func:`pool_sessions` makes of two or more sessions, as parts: the newest
+    session's result with these rounds is the pooled result."""
+    values: dict[str, list[float | None]] = {}
+    drift: dict[str, float] = {}
+    for name in sorted(sessions[-1].infos):
+        values[name], allowance = _metric_values(sessions, name)
+        if allowance > 1.0:
+            drift[name] = allowance
+    # Every round holds every metric: None past the end of a metric with fewer values.
+    rows = itertools.zip_longest(*values.values(), fillvalue=None)
+    rounds = tuple(map(dict, map(zip, repeat(tuple(values)), rows)))
+    return rounds, drift, _environment([s.environment for s in sessions])
+
+
 def pool_sessions(sessions: Sequence[tuple[TestResult, Environment]]) -> PooledSessions:
     """The reference of a test from its stored sessions (oldest first, at least one)."""
     if not sessions:
         raise ValueError("a baseline has at least one session")
     if len(sessions) == 1:
         return PooledSessions(sessions[0][0], sessions[0][1], {}, 1)
-    results = [result for result, _ in sessions]
-    newest = results[-1]
-    values: dict[str, list[float | None]] = {}
-    drift: dict[str, float] = {}
-    for name in sorted(newest.infos):
-        values[name], allowance = _metric_values(results, name)
-        if allowance > 1.0:
-            drift[name] = allowance
-    length = max((len(v) for v in values.values()), default=0)
-    rounds = tuple(
-        {name: (v[i] if i < len(v) else None) for name, v in values.items()} for i in range(length)
-    )
+    rounds, drift, environment = pool_values([SessionValues.of(r, e) for r, e in sessions])
     return PooledSessions(
-        result=replace(newest, rounds=rounds),
-        environment=_environment([environment for _, environment in sessions]),
+        result=replace(sessions[-1][0], rounds=rounds),
+        environment=environment,
         drift=drift,
         sessions=len(sessions),
     )

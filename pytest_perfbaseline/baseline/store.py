@@ -58,8 +58,10 @@ from .codec import (
 from .entries import (
     ENTRY_KEYS,
     SESSIONS_KEY,
+    LazyColumns,
     entry_document,
     entry_environment,
+    entry_infos,
     entry_result,
     entry_sessions,
 )
@@ -75,7 +77,7 @@ from .paths import (
     relative_file,
     split_nodeid,
 )
-from .sessions import DEFAULT_SESSIONS, level_changed, pool_sessions
+from .sessions import DEFAULT_SESSIONS, SessionValues, level_changed, pool_values
 
 __all__ = [
     "LOCK_TIMEOUT_S",
@@ -304,17 +306,27 @@ class BaselineStore:
 
     @staticmethod
     def _entry(profile: str, nodeid: str, path: Path, entry: Mapping[str, Any]) -> BaselineEntry:
-        pooled = pool_sessions(
-            [(entry_result(nodeid, s), entry_environment(s)) for s in entry_sessions(entry)]
-        )
+        stored = entry_sessions(entry)
+        drift: Mapping[str, float] = {}
+        if len(stored) == 1:
+            result, environment = entry_result(nodeid, stored[0]), entry_environment(stored[0])
+        else:
+            # Pooled from each session's columns: no session's rounds are built but the result's.
+            rounds, drift, environment = pool_values(
+                [
+                    SessionValues(entry_infos(s), LazyColumns(s), entry_environment(s))
+                    for s in stored
+                ]
+            )
+            result = entry_result(nodeid, stored[-1], rounds)
         return BaselineEntry(
             nodeid=nodeid,
             profile=profile,
-            result=pooled.result,
-            environment=pooled.environment,
+            result=result,
+            environment=environment,
             path=path,
-            drift=pooled.drift,
-            sessions=pooled.sessions,
+            drift=drift,
+            sessions=len(stored),
         )
 
     def profiles(self) -> list[str]:
