@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 from ..usage.tokens import Usage
 
 __all__ = [
     "EventHandler",
     "StreamFacts",
+    "StreamTotals",
     "TokenSource",
     "UsageAccumulator",
     "as_int",
@@ -42,6 +43,16 @@ class StreamFacts:
     """Token usage reported by the stream itself, normalised; None when it reported none."""
     model: str | None
     """Model name reported by the stream, if any."""
+
+
+class StreamTotals(NamedTuple):
+    """What a stream's chunks said, without which of them carried output: what the round's
+    metrics need of a stream that was classified as it arrived."""
+
+    output_tokens: int
+    token_source: TokenSource
+    usage: Usage | None
+    model: str | None
 
 
 # isinstance(x, Mapping) costs ~200 ns (an ABC check); this runs for every field of every

@@ -14,7 +14,7 @@ from typing import Any
 
 from .facts import UsageAccumulator, as_int, get_field
 
-__all__ = ["gemini_chunk_has_output", "is_gemini_chunk"]
+__all__ = ["gemini_chunk_has_output", "gemini_dict_has_output", "is_gemini_chunk"]
 
 # Top-level fields only a Gemini chunk has; a chunk without candidates still has one of these.
 _ENVELOPE_FIELDS = ("usage_metadata", "usageMetadata", "prompt_feedback", "promptFeedback")
@@ -75,5 +75,79 @@ def gemini_chunk_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
         content = get_field(candidate, "content")
         for part in (get_field(content, "parts") if content is not None else None) or ():
             if _part_has_output(part):
+                return True
+    return False
+
+
+# Parsed JSON (the REST API's camel case, or snake case): the same rules as above, with the
+# dict's own reads. Every chunk repeats the running usage, so this runs for each one.
+
+
+def _raw_usage(meta: dict[str, Any]) -> tuple[Any, Any, Any, Any, Any]:
+    """Candidates, thoughts, prompt, tool-use prompt and cached counts, as sent: the
+    snake-case field unless it is null, as in :func:`_pick`."""
+    get = meta.get
+    candidates = get("candidates_token_count")
+    if candidates is None:
+        candidates = get("candidatesTokenCount")
+    thoughts = get("thoughts_token_count")
+    if thoughts is None:
+        thoughts = get("thoughtsTokenCount")
+    prompt = get("prompt_token_count")
+    if prompt is None:
+        prompt = get("promptTokenCount")
+    tool = get("tool_use_prompt_token_count")
+    if tool is None:
+        tool = get("toolUsePromptTokenCount")
+    cached = get("cached_content_token_count")
+    if cached is None:
+        cached = get("cachedContentTokenCount")
+    return candidates, thoughts, prompt, tool, cached
+
+
+def _read_usage_dict(meta: dict[str, Any], acc: UsageAccumulator) -> None:
+    candidates, thoughts, prompt, tool, cached = _raw_usage(meta)
+    # as_int of each, with an int or a null decided without a call
+    candidates = (candidates if type(candidates) is int else as_int(candidates)) or 0
+    thoughts = (
+        0 if thoughts is None else (thoughts if type(thoughts) is int else as_int(thoughts)) or 0
+    )
+    if prompt is not None and type(prompt) is not int:
+        prompt = as_int(prompt)
+    if tool is not None and type(tool) is not int:
+        tool = as_int(tool)
+    if cached is not None and type(cached) is not int:
+        cached = as_int(cached)
+    fields = acc.fields
+    if prompt is not None or tool is not None:
+        fields["input"] = (prompt or 0) + (tool or 0)
+    if cached is not None:
+        fields["cached"] = cached
+    fields["output"] = candidates + thoughts
+    fields["reasoning"] = thoughts
+
+
+def _dict_parts(candidate: Any) -> Any:
+    if type(candidate) is not dict:
+        content = get_field(candidate, "content")
+        return get_field(content, "parts") if content is not None else None
+    content = candidate.get("content")
+    if type(content) is dict:
+        return content.get("parts")
+    return get_field(content, "parts") if content is not None else None
+
+
+def gemini_dict_has_output(chunk: dict[str, Any], acc: UsageAccumulator) -> bool:
+    """:func:`gemini_chunk_has_output` for a chunk that is parsed JSON (a dict)."""
+    if acc.model is None:
+        acc.set_model(chunk.get("model_version") or chunk.get("modelVersion"))
+    meta = chunk.get("usage_metadata") or chunk.get("usageMetadata")
+    if type(meta) is dict:
+        _read_usage_dict(meta, acc)
+    elif meta is not None:
+        _read_usage_metadata(meta, acc)
+    for candidate in chunk.get("candidates") or ():
+        for part in _dict_parts(candidate) or ():
+            if (part.get("text") if type(part) is dict else None) or _part_has_output(part):
                 return True
     return False

@@ -1,9 +1,12 @@
 """Timestamps streams, spans and usage into rounds. Knows nothing about pytest.
 
-The per-chunk hot path is one clock reading and two list appends; deciding which chunks carry
-output, and what usage they report, happens after the stream ends
-(:mod:`pytest_perfbaseline.chunks`). That keeps the overhead per chunk in the hundreds of
-nanoseconds and out of the gaps being measured.
+The per-chunk hot path is one clock reading and two appends: the time to an ``array('q')``,
+the chunk to the stream's queue of chunks waiting to be classified. Classifying (which chunks
+carry output, what usage they report: :class:`~pytest_perfbaseline.chunks.ChunkClassifier`)
+happens after the stream ends, out of the gaps being measured, for a stream of up to
+:data:`PENDING_CHUNKS` chunks. A longer stream classifies its oldest waiting chunk as each new
+one arrives, so it holds at most that many chunk objects: its memory is then 9 bytes per chunk
+(a time and an output flag) whatever the chunks are, and the cost per chunk the same as ever.
 """
 
 from __future__ import annotations
@@ -11,14 +14,19 @@ from __future__ import annotations
 import inspect
 import threading
 import time
+from array import array
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import compress, islice
 from typing import Any, NamedTuple
 
+from ..chunks import ChunkClassifier
 from ..usage.tokens import Usage
 from .spans import Attribution, SpanKind, SpanRecord, SpanScope, current_attribution
 
 __all__ = [
+    "PENDING_CHUNKS",
     "Clock",
     "CustomValue",
     "Recorder",
@@ -32,16 +40,25 @@ Clock = Callable[[], int]
 """A monotonic clock in integer nanoseconds, like :func:`time.perf_counter_ns`."""
 
 
+PENDING_CHUNKS = 4096
+"""The most chunks a stream keeps unclassified. A typical answer (fewer chunks) is classified
+after it ends; a longer stream classifies one waiting chunk per chunk beyond this many, as it
+arrives: the same cost per chunk spread evenly over the gaps, never a pause in one of them."""
+
+
 class StreamRecord:
-    """The raw record of one stream: when it started and when each chunk arrived."""
+    """The raw record of one stream: when it started, when each chunk arrived, and what its
+    chunks said (its :class:`ChunkClassifier`; :meth:`output_times`)."""
 
     __slots__ = (
         "attribution",
-        "chunks",
+        "classifier",
         "end_ns",
         "failed",
+        "flags",
         "model_hint",
         "name",
+        "pending",
         "start_ns",
         "times",
         "tokens",
@@ -61,9 +78,29 @@ class StreamRecord:
         self.attribution = attribution
         self.start_ns = start_ns
         self.end_ns: int | None = None
-        self.times: list[int] = []
-        self.chunks: list[Any] = []
+        self.times = array("q")
+        """When each chunk arrived, in clock nanoseconds."""
+        self.pending: deque[Any] = deque()
+        """The chunks not classified yet, oldest first (the last ones to arrive)."""
+        self.flags = bytearray()
+        """Whether each chunk classified so far carries output (1) or not (0), in order."""
+        self.classifier = ChunkClassifier(tokens)
         self.failed = False
+
+    def catch_up(self) -> None:
+        """Classify the oldest chunk waiting (a long stream's loop calls it per chunk)."""
+        self.flags.append(self.classifier.feed(self.pending.popleft()))
+
+    def output_times(self) -> array[int]:
+        """When each chunk that carries output arrived; classifies the chunks still waiting."""
+        pending = self.pending
+        if pending:
+            self.flags += self.classifier.feed_all(pending)
+            pending.clear()
+        flags = self.flags
+        if flags.count(0) == 0:  # every chunk carries output (text): no copy
+            return self.times
+        return array("q", compress(self.times, flags))
 
 
 class UsageRecord(NamedTuple):
@@ -332,10 +369,20 @@ class TimedStream:
                 produced = produced.__enter__()
             clock = recorder.clock
             add_time = record.times.append
-            add_chunk = record.chunks.append
-            for chunk in produced:
+            add_chunk = record.pending.append
+            chunks = iter(produced)
+            for chunk in islice(chunks, PENDING_CHUNKS):
                 add_time(clock())
                 add_chunk(chunk)
+                yield chunk
+            # A long stream: classify the oldest waiting chunk as each new one arrives.
+            oldest = record.pending.popleft
+            feed = record.classifier.feed
+            add_flag = record.flags.append
+            for chunk in chunks:
+                add_time(clock())
+                add_chunk(chunk)
+                add_flag(feed(oldest()))
                 yield chunk
             failed = False
         except GeneratorExit:
@@ -382,16 +429,22 @@ class TimedStream:
                 produced = await produced.__aenter__()
             clock = recorder.clock
             add_time = record.times.append
-            add_chunk = record.chunks.append
+            waiting = record.pending
+            add_chunk = waiting.append
+            catch_up = record.catch_up
             if _is_async_iterable(produced):
                 async for chunk in produced:
                     add_time(clock())
                     add_chunk(chunk)
+                    if len(waiting) > PENDING_CHUNKS:
+                        catch_up()
                     yield chunk
             else:
                 for chunk in produced:
                     add_time(clock())
                     add_chunk(chunk)
+                    if len(waiting) > PENDING_CHUNKS:
+                        catch_up()
                     yield chunk
             failed = False
         except GeneratorExit:
