@@ -1,12 +1,12 @@
 """Timestamps streams, spans and usage into rounds. Knows nothing about pytest.
 
-The per-chunk hot path is one clock reading and two appends: the time to an ``array('q')``,
-the chunk to the stream's queue of chunks waiting to be classified. Classifying (which chunks
-carry output, what usage they report: :class:`~pytest_perfbaseline.chunks.ChunkClassifier`)
-happens after the stream ends, out of the gaps being measured, for a stream of up to
-:data:`PENDING_CHUNKS` chunks. A longer stream classifies its oldest waiting chunk as each new
-one arrives, so it holds at most that many chunk objects: its memory is then 9 bytes per chunk
-(a time and an output flag) whatever the chunks are, and the cost per chunk the same as ever.
+The per-chunk hot path is one clock reading and two list appends: the time, and the chunk to
+the stream's queue of chunks waiting to be classified. Classifying (which chunks carry output,
+what usage they report: :class:`~pytest_perfbaseline.chunks.ChunkClassifier`) happens after the
+stream ends, out of the gaps being measured, for a stream of up to :data:`PENDING_CHUNKS`
+chunks. A longer stream classifies its oldest waiting chunk as each further one arrives and
+keeps those chunks' times in an ``array('q')``, so it holds at most that many chunk objects: 9
+bytes per chunk (a time and an output flag) whatever the chunks are.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import threading
 import time
 from array import array
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, islice
+from itertools import chain, compress, islice
 from typing import Any, NamedTuple
 
 from ..chunks import ChunkClassifier
@@ -56,6 +56,7 @@ class StreamRecord:
         "end_ns",
         "failed",
         "flags",
+        "later_times",
         "model_hint",
         "name",
         "pending",
@@ -78,8 +79,11 @@ class StreamRecord:
         self.attribution = attribution
         self.start_ns = start_ns
         self.end_ns: int | None = None
-        self.times = array("q")
-        """When each chunk arrived, in clock nanoseconds."""
+        self.times: list[int] = []
+        """When each of the first :data:`PENDING_CHUNKS` chunks arrived, in clock nanoseconds
+        (a list: appending to it costs less than to an array, in the loop)."""
+        self.later_times = array("q")
+        """When each chunk after those arrived."""
         self.pending: deque[Any] = deque()
         """The chunks not classified yet, oldest first (the last ones to arrive)."""
         self.flags = bytearray()
@@ -87,20 +91,27 @@ class StreamRecord:
         self.classifier = ChunkClassifier(tokens)
         self.failed = False
 
-    def catch_up(self) -> None:
-        """Classify the oldest chunk waiting (a long stream's loop calls it per chunk)."""
-        self.flags.append(self.classifier.feed(self.pending.popleft()))
+    def add_later(self, now: int, chunk: Any) -> None:
+        """A chunk after the first :data:`PENDING_CHUNKS`, which arrived at ``now``: keep its
+        time, queue it, and classify the oldest chunk waiting."""
+        self.later_times.append(now)
+        pending = self.pending
+        pending.append(chunk)
+        self.flags.append(self.classifier.feed(pending.popleft()))
 
-    def output_times(self) -> array[int]:
+    def output_times(self) -> Sequence[int]:
         """When each chunk that carries output arrived; classifies the chunks still waiting."""
         pending = self.pending
         if pending:
             self.flags += self.classifier.feed_all(pending)
             pending.clear()
         flags = self.flags
-        if flags.count(0) == 0:  # every chunk carries output (text): no copy
-            return self.times
-        return array("q", compress(self.times, flags))
+        times: Iterable[int] = (
+            chain(self.times, self.later_times) if self.later_times else self.times
+        )
+        if flags.count(0) == 0:  # every chunk carries output (text)
+            return self.times if times is self.times else array("q", times)
+        return array("q", compress(times, flags))
 
 
 class UsageRecord(NamedTuple):
@@ -274,6 +285,11 @@ def _is_async_iterable(obj: Any) -> bool:
     return hasattr(type(obj), "__aiter__")
 
 
+async def _resolved(value: Any) -> Any:
+    """``value``, awaited if it is awaitable (an async client's call returns a coroutine)."""
+    return await value if inspect.isawaitable(value) else value
+
+
 class TimedStream:
     """What ``perf.stream(...)`` returns: iterate it with ``for`` or ``async for``.
 
@@ -375,14 +391,9 @@ class TimedStream:
                 add_time(clock())
                 add_chunk(chunk)
                 yield chunk
-            # A long stream: classify the oldest waiting chunk as each new one arrives.
-            oldest = record.pending.popleft
-            feed = record.classifier.feed
-            add_flag = record.flags.append
+            add_later = record.add_later  # a long stream
             for chunk in chunks:
-                add_time(clock())
-                add_chunk(chunk)
-                add_flag(feed(oldest()))
+                add_later(clock(), chunk)
                 yield chunk
             failed = False
         except GeneratorExit:
@@ -416,10 +427,7 @@ class TimedStream:
         produced: Any = None
         error: BaseException | None = None
         try:
-            produced = self._produce()
-            if inspect.isawaitable(produced):
-                pending, produced = produced, None
-                produced = await pending
+            produced = await _resolved(self._produce())
             if (
                 not _is_async_iterable(produced)
                 and not _is_iterable(produced)
@@ -428,23 +436,32 @@ class TimedStream:
                 entered = produced
                 produced = await produced.__aenter__()
             clock = recorder.clock
-            add_time = record.times.append
-            waiting = record.pending
-            add_chunk = waiting.append
-            catch_up = record.catch_up
+            times = record.times
+            add_time = times.append
+            add_chunk = record.pending.append
+            add_later = record.add_later
             if _is_async_iterable(produced):
-                async for chunk in produced:
+                chunks = aiter(produced)
+                long_stream = False
+                async for chunk in chunks:
                     add_time(clock())
                     add_chunk(chunk)
-                    if len(waiting) > PENDING_CHUNKS:
-                        catch_up()
                     yield chunk
+                    if len(times) >= PENDING_CHUNKS:
+                        long_stream = True
+                        break
+                if long_stream:
+                    async for chunk in chunks:
+                        add_later(clock(), chunk)
+                        yield chunk
             else:
-                for chunk in produced:
+                sync_chunks = iter(produced)
+                for chunk in islice(sync_chunks, PENDING_CHUNKS):
                     add_time(clock())
                     add_chunk(chunk)
-                    if len(waiting) > PENDING_CHUNKS:
-                        catch_up()
+                    yield chunk
+                for chunk in sync_chunks:
+                    add_later(clock(), chunk)
                     yield chunk
             failed = False
         except GeneratorExit:
