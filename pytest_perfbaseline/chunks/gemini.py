@@ -127,13 +127,46 @@ def _read_usage_dict(meta: dict[str, Any], acc: UsageAccumulator) -> None:
     fields["reasoning"] = thoughts
 
 
-def _dict_parts(candidate: Any) -> Any:
-    if type(candidate) is not dict:
-        content = get_field(candidate, "content")
-        return get_field(content, "parts") if content is not None else None
-    content = candidate.get("content")
-    if type(content) is dict:
-        return content.get("parts")
+def _sets_counts(meta: dict[str, Any]) -> tuple[bool, bool]:
+    """Whether :func:`_read_usage_dict` of ``meta`` records the input and the cached tokens
+    (it always records the output and reasoning tokens)."""
+    get = meta.get
+    prompt = get("prompt_token_count")
+    if prompt is None:
+        prompt = get("promptTokenCount")
+    sets_input = type(prompt) is int or (prompt is not None and as_int(prompt) is not None)
+    if not sets_input:
+        tool = get("tool_use_prompt_token_count")
+        if tool is None:
+            tool = get("toolUsePromptTokenCount")
+        sets_input = tool is not None and as_int(tool) is not None
+    cached = get("cached_content_token_count")
+    if cached is None:
+        cached = get("cachedContentTokenCount")
+    return sets_input, cached is not None and as_int(cached) is not None
+
+
+def _read_held(held: tuple[dict[str, Any], bool, bool], acc: UsageAccumulator) -> None:
+    _read_usage_dict(held[0], acc)
+
+
+def _hold_usage_dict(meta: dict[str, Any], acc: UsageAccumulator) -> None:
+    """Hold a chunk's running usage unread while the next one's replaces it (the commonest
+    case: the last chunk's is the total); read it when the next one leaves a field it set."""
+    sets_input, sets_cached = _sets_counts(meta)
+    held = acc.held
+    if held is not None and (
+        acc.read_held is not _read_held
+        or (held[1] and not sets_input)  # it set the input tokens and this would not
+        or (held[2] and not sets_cached)
+    ):
+        acc.release()
+    acc.held = (meta, sets_input, sets_cached)
+    acc.read_held = _read_held
+
+
+def _parts(candidate: Any) -> Any:
+    content = get_field(candidate, "content")
     return get_field(content, "parts") if content is not None else None
 
 
@@ -143,11 +176,13 @@ def gemini_dict_has_output(chunk: dict[str, Any], acc: UsageAccumulator) -> bool
         acc.set_model(chunk.get("model_version") or chunk.get("modelVersion"))
     meta = chunk.get("usage_metadata") or chunk.get("usageMetadata")
     if type(meta) is dict:
-        _read_usage_dict(meta, acc)
+        _hold_usage_dict(meta, acc)
     elif meta is not None:
         _read_usage_metadata(meta, acc)
     for candidate in chunk.get("candidates") or ():
-        for part in _dict_parts(candidate) or ():
+        content = candidate.get("content") if type(candidate) is dict else None
+        parts = content.get("parts") if type(content) is dict else _parts(candidate)
+        for part in parts or ():
             if (part.get("text") if type(part) is dict else None) or _part_has_output(part):
                 return True
     return False
