@@ -40,8 +40,9 @@ class TestResult:
     names: Mapping[str, MetricName] = field(default_factory=dict)
     """The structure behind each metric's string name (see :meth:`name_of`)."""
     gaps_ns: Sequence[int] = field(default=(), compare=False, repr=False)
-    """Every inter-chunk gap of every round, pooled; kept only in the process that measured
-    (the histogram and ``itl_pooled`` are what travels and is stored)."""
+    """Every inter-chunk gap of every round, pooled (from :meth:`Perf.finish`: in ascending
+    order, 8 bytes a gap); kept only in the process that measured (the histogram and
+    ``itl_pooled`` are what travels and is stored)."""
     iterations: int = 1
     """Calls of the workload per measured round; above 1, ``round_s`` is the time per call."""
 
