@@ -18,8 +18,7 @@ Figures printed per case:
   histogram and pooled gap summary) and the ``result.to_dict()`` the plugin puts on the report;
 - "x bare": the session's whole time (bare iteration included) over bare iteration's.
 
-Last, the ``perf(fn)`` harness: what one round (open, call, close, compute its metrics) adds
-around a workload that does nothing, in nanoseconds per round.
+What the ``perf(fn)`` harness adds per round is printed by ``benchmarks/harness.py``.
 """
 
 from __future__ import annotations
@@ -186,26 +185,6 @@ def bench_async(chunks: list[Any], repeats: int) -> Figures:
         gc.enable()
 
 
-def harness_ns(repeats: int, rounds: int = 1000) -> float:
-    """What ``perf(fn)`` adds per round around a workload that does nothing (one call per
-    round: the path every workload that is not calibrated takes), median of ``repeats``."""
-
-    def nothing() -> None:
-        pass
-
-    samples: list[float] = []
-    gc.disable()
-    try:
-        for _ in range(repeats):
-            perf = Perf(rounds=rounds, warmup=0, cost_of=lambda usage: 0.0)
-            start = time.perf_counter_ns()
-            perf(nothing)
-            samples.append((time.perf_counter_ns() - start) / rounds)
-    finally:
-        gc.enable()
-    return statistics.median(samples)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -243,7 +222,6 @@ def main() -> None:
     for kind, bar in (("text", 400), ("dict", 600)):
         verdict = "meets" if worst[kind] <= bar else "MISSES"
         print(f"worst sync session, {kind} chunks: {worst[kind]:.0f} ns; {verdict} the {bar} ns")
-    print(f"perf(fn) harness: {harness_ns(args.repeats):.0f} ns per round (a no-op workload)")
 
 
 if __name__ == "__main__":

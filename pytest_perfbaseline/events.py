@@ -16,10 +16,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-__all__ = ["LOGGER_NAME", "emit", "logger"]
+__all__ = ["LOGGER_NAME", "emit", "enabled", "logger"]
 
 LOGGER_NAME = "pytest_perfbaseline"
 logger = logging.getLogger(LOGGER_NAME)
+
+
+def enabled(level: int = logging.INFO) -> bool:
+    """Whether an event at ``level`` would be logged: a caller on a hot path checks this
+    before it formats the event's message and fields (nobody listens by default)."""
+    return logger.isEnabledFor(level)
 
 
 def emit(

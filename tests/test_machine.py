@@ -6,7 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_perfbaseline.gate.machine import TOLERANCE, MachineWatch, Settling, probe
+from pytest_perfbaseline.gate import machine
+from pytest_perfbaseline.gate.machine import (
+    TOLERANCE,
+    MachineWatch,
+    Settling,
+    probe,
+    probe_parts,
+)
 
 
 class Script:
@@ -122,3 +129,33 @@ def test_the_real_probe_runs_a_fixed_task() -> None:
     elapsed = probe(clock=lambda: float(next(ticks)), sleep=sleeps.append)
     assert elapsed == 1.0  # two clock readings: start and end
     assert sleeps == [0.0003] * 8
+
+
+def test_the_real_probe_times_its_loops_too() -> None:
+    sleeps: list[float] = []
+    ticks = iter(range(100))
+    elapsed, loops = probe_parts(clock=lambda: float(next(ticks)), sleep=sleeps.append)
+    assert elapsed == 17.0  # start, end, and each of the eight loops' start and end
+    assert loops == 8.0  # one tick per loop: the sleeps between are left out
+    assert sleeps == [0.0003] * 8
+
+
+def test_a_sample_of_the_real_probes_takes_the_cpu_from_the_probes_loops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spun: list[int] = []
+    monkeypatch.setattr(machine, "_spin", spun.append)
+    watch = MachineWatch(sleep=lambda s: None)
+    watch.sample()
+    assert spun == [3000] * 48  # six probes of eight loops, and no run of the CPU probe
+    assert watch.best is not None
+    assert watch.best_cpu is not None
+    assert watch.best_cpu <= watch.best  # the loops are part of each probe's time
+
+
+def test_a_replaced_cpu_probe_is_still_the_one_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(machine, "_spin", lambda n: None)
+    monkeypatch.setattr(machine, "cpu_probe", lambda: 0.25)
+    watch = MachineWatch(sleep=lambda s: None)
+    watch.sample()
+    assert watch.best_cpu == 0.25

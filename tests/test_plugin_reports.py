@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
@@ -174,6 +175,22 @@ def test_log_events_are_structured(suite: pytest.Pytester) -> None:
     assert all("duration_s" in e for e in by_action["compared"])
 
 
+def test_per_test_events_are_not_built_when_nobody_listens(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pytest_perfbaseline import events
+
+    suite.runpytest("--perf-baseline=save").assert_outcomes(passed=3)
+    built: list[str] = []
+    monkeypatch.setattr(events, "emit", lambda action, *args, **kwargs: built.append(action))
+    caplog.set_level(logging.WARNING, logger=events.LOGGER_NAME)  # as by default: INFO is off
+    suite.runpytest("--perf-compare").assert_outcomes(passed=3)
+    assert built == []  # no message formatted, no fields gathered
+    caplog.set_level(logging.INFO, logger=events.LOGGER_NAME)
+    suite.runpytest("--perf-compare").assert_outcomes(passed=3)
+    assert built.count("compared") == 3
+
+
 def test_log_events_show_with_log_cli_level(suite: pytest.Pytester) -> None:
     result = suite.runpytest("--perf-baseline=save", "--log-cli-level=INFO")
     result.stdout.fnmatch_lines(["*INFO*saved the baselines of 3 tests to *"])
@@ -235,3 +252,69 @@ def test_log_records_reach_caplog(suite: pytest.Pytester, caplog: pytest.LogCapt
     assert ".perfbaseline" in saved.target  # type: ignore[attr-defined]
     assert saved.duration_s >= 0  # type: ignore[attr-defined]
     assert saved.getMessage().startswith("saved the baselines of 3 tests to ")
+
+
+def test_results_reach_the_reports_without_serialising_in_one_process(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_perfbaseline.gate.compare import TestComparison
+    from pytest_perfbaseline.metrics.result import TestResult
+
+    suite.runpytest("--perf-baseline=save").assert_outcomes(passed=3)
+
+    def not_here(self: object) -> dict:
+        raise AssertionError("serialised within one process")
+
+    monkeypatch.setattr(TestResult, "to_dict", not_here)
+    monkeypatch.setattr(TestComparison, "to_dict", not_here)
+    result = suite.runpytest("--perf-compare", "-p", "no:xdist")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*test_suite.py::test_chat *6 *", "compared with profile*"])
+
+
+def test_a_report_leaving_the_process_carries_builtins_and_comes_back_whole(
+    suite: pytest.Pytester,
+) -> None:
+    suite.makeconftest(
+        """
+        import json
+        import pytest
+
+        seen = []
+        KEYS = ("perfbaseline", "perfbaseline_comparison")
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_runtest_logreport(report):
+            if not hasattr(report, "perfbaseline_comparison"):  # not a compare run's call
+                return
+            hook = pytest_runtest_logreport.config.hook
+            config = pytest_runtest_logreport.config
+            data = hook.pytest_report_to_serializable(config=config, report=report)
+            text = json.dumps(data)  # builtins only, as execnet and report logs need
+            back = hook.pytest_report_from_serializable(config=config, data=json.loads(text))
+            seen.append({
+                "sent": [type(data[k]).__name__ for k in KEYS],
+                "here": [type(getattr(report, k)).__name__ for k in KEYS],
+                "result_whole": back.perfbaseline == report.perfbaseline,
+                "comparison_whole": back.perfbaseline_comparison == report.perfbaseline_comparison,
+            })
+
+        def pytest_configure(config):
+            pytest_runtest_logreport.config = config
+
+        def pytest_unconfigure(config):
+            with open("seen.json", "w") as handle:
+                json.dump(seen, handle)
+        """
+    )
+    suite.runpytest("--perf-baseline=save").assert_outcomes(passed=3)
+    suite.runpytest("--perf-compare").assert_outcomes(passed=3)
+    seen = json.loads((suite.path / "seen.json").read_text())
+    assert len(seen) == 3
+    for entry in seen:
+        assert entry == {
+            "sent": ["dict", "dict"],
+            "here": ["TestResult", "TestComparison"],
+            "result_whole": True,
+            "comparison_whole": True,
+        }

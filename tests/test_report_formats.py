@@ -12,7 +12,9 @@ import csv
 import io
 import json
 import math
+import random
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from importlib.resources import files
@@ -801,3 +803,79 @@ def test_markdown_puts_an_undecided_test_first_with_what_the_machine_showed() ->
         "90% of the time; together up to +135.0% explained)"
     ) in markdown
     assert "not confirmed by re-measuring" not in markdown
+
+
+# -- the terminal's tables ------------------------------------------------------------------
+
+TABLE_CELLS = (
+    "test_suite.py::test_0",
+    'test_x.py::test_awkward[a,b-say "hi"]',
+    "1.05 µs",
+    "952 ns",
+    "-",
+    "$0",
+    "$0.0123",
+    "+4.1% [-1.0%, +9.9%]",
+    "inconclusive (~89 rounds/side needed)",
+    "10%",
+    "10",
+    "0",
+    "123",
+    "12.0",
+    "1,234",
+    "1_000",
+    "007",
+    "+5",
+    "1e3",
+    "inf",
+    "nan",
+    "True",
+    "False",
+    "",
+    " padded ",
+    "two\nlines",
+    "\x1b[31mred\x1b[0m",
+    "宽字",
+    "e\u0301",
+    "--",
+    "n/a",
+)
+
+
+def test_tables_print_as_tabulate_prints_them() -> None:
+    from tabulate import tabulate
+
+    from pytest_perfbaseline.reports.terminal import table
+
+    rng = random.Random(7)
+    fast = 0
+    for _ in range(3000):
+        width = rng.randint(1, 5)
+        pool = rng.sample(TABLE_CELLS, rng.randint(1, 6))
+        rows = [[rng.choice(pool) for _ in range(width)] for _ in range(rng.randint(1, 4))]
+        headers = [rng.choice(["test", "rounds", "p50", "verdict"]) for _ in range(width)]
+        right_from = rng.randint(0, width)
+        align = ["right" if i >= right_from else "left" for i in range(width)]
+        expected = tabulate(rows, headers=headers, tablefmt="simple", colalign=align)
+        assert table(rows, headers, right_from) == str(expected).splitlines(), (rows, align)
+        fast += all(cell in TABLE_CELLS[:13] for row in rows for cell in row)
+    assert fast > 100  # the cells of the plugin's own tables were among those checked
+
+
+def test_the_plugins_tables_need_no_tabulate(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_perfbaseline.reports.terminal import table
+
+    monkeypatch.setitem(sys.modules, "tabulate", None)  # importing it now fails
+    rows = [[cell, "10", "1.05 µs", "-", "$0"] for cell in TABLE_CELLS[:2]]
+    assert table(rows, ["test", "rounds", "round p50", "TTFT p50", "cost"]) == [
+        "test                                     rounds    round p50    TTFT p50    cost",
+        "-------------------------------------  --------  -----------  ----------  ------",
+        "test_suite.py::test_0                        10      1.05 µs           -      $0",
+        'test_x.py::test_awkward[a,b-say "hi"]        10      1.05 µs           -      $0',
+    ]
+
+
+def test_a_table_without_rows_is_not_printed() -> None:
+    from pytest_perfbaseline.reports.terminal import table
+
+    assert table([], ["test", "rounds", "round p50"]) == []

@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import compare, listing, power, prune, show
+from ..history import commands as history_commands
+from . import compare, listing, power, prune, recommend, show
 from .common import EXIT_FAILED, EXIT_USAGE, CommandError, one_line
 from .options import Command, Run, store_options
 
@@ -27,6 +28,8 @@ COMMANDS: tuple[Command, ...] = (
     compare.COMMAND,
     prune.COMMAND,
     power.COMMAND,
+    history_commands.COMMAND,
+    recommend.COMMAND,
 )
 
 _DESCRIPTION = """\

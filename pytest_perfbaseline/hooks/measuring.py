@@ -2,8 +2,10 @@
 
 It makes each test's ``perf``, and in the test's call phase judges the result against the
 stored baseline -- re-measuring a suspected regression first -- and fails the test that
-regressed. What it measured and decided leaves the process attached to the call-phase report,
-as plain builtins, for the controller's :class:`~.reporting.PerfReporter`.
+regressed. What it measured and decided rides on the call-phase report to the controller's
+:class:`~.reporting.PerfReporter`: as the objects themselves within one process, as plain
+builtins (``to_dict``) only where the report leaves it (a pytest-xdist worker's reports, or
+any plugin that serialises reports).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -40,8 +42,8 @@ MAX_ATTEMPTS = 2
 """Re-measures of a suspected regression: a second one, after waiting again, when the first
 was made on a machine busy enough to explain it."""
 
-# Attributes on the call-phase report: plain builtins, so they survive xdist's serialisation
-# and reach the controller, which alone writes baselines and reports.
+# Attributes on the call-phase report, for the controller, which alone writes baselines and
+# reports: a TestResult and a TestComparison in the process, their to_dict() when serialised.
 RESULT_ATTR = "perfbaseline"
 COMPARISON_ATTR = "perfbaseline_comparison"
 LEVEL_ATTR = "perfbaseline_level_thresholds"
@@ -92,6 +94,8 @@ class PerfMeasurer:
         settings = self.options.base
         # Farthest marker first (module, class), the test's own last: the closest wins.
         for mark in reversed(list(item.iter_markers("perf"))):
+            if not (mark.kwargs or mark.args):  # the bare marker every perf test is given
+                continue
             try:
                 settings = parse_marker(mark.kwargs, mark.args, settings)
             except SettingError as exc:
@@ -158,7 +162,7 @@ class PerfMeasurer:
 
         ``call_s``: how long the test's call took, which its first measurement spent.
         """
-        from ..events import emit
+        from ..events import emit, enabled
         from ..gate.sequential import Budget
 
         reference = self._reference(item)
@@ -170,15 +174,16 @@ class PerfMeasurer:
             trial = _Trial(item, perf, reference, budget)
             result, comparison = self._decide(trial, result, comparison)
         regressed = [c.metric for c in (*comparison.regressed, *comparison.undecided)]
-        emit(
-            "verdict",
-            item.nodeid,
-            f"{item.nodeid}: {comparison.verdict}"
-            + (f" ({', '.join(regressed)})" if regressed else ""),
-            level=logging.WARNING if regressed else logging.INFO,
-            verdict=comparison.verdict,
-            regressed_metrics=regressed,
-        )
+        if enabled(logging.WARNING if regressed else logging.INFO):
+            emit(
+                "verdict",
+                item.nodeid,
+                f"{item.nodeid}: {comparison.verdict}"
+                + (f" ({', '.join(regressed)})" if regressed else ""),
+                level=logging.WARNING if regressed else logging.INFO,
+                verdict=comparison.verdict,
+                regressed_metrics=regressed,
+            )
         return result, comparison
 
     def _decide(
@@ -265,22 +270,23 @@ class PerfMeasurer:
     def _compare(
         self, item: pytest.Item, reference: Reference | None, result: TestResult
     ) -> TestComparison:
-        from ..events import emit
+        from ..events import emit, enabled
 
         if self._judge is None:
             self._judge = self.context.judge()
         started = time.perf_counter()
         comparison = self._judge.judge(reference, result, item.stash[SETTINGS_KEY])
-        emit(
-            "compared",
-            item.nodeid,
-            f"compared {item.nodeid} with its baseline in profile {self.context.profile}: "
-            f"{comparison.verdict}",
-            duration_s=time.perf_counter() - started,
-            verdict=comparison.verdict,
-            profile=self.context.profile,
-            metrics_compared=len(comparison.comparisons),
-        )
+        if enabled():
+            emit(
+                "compared",
+                item.nodeid,
+                f"compared {item.nodeid} with its baseline in profile {self.context.profile}: "
+                f"{comparison.verdict}",
+                duration_s=time.perf_counter() - started,
+                verdict=comparison.verdict,
+                profile=self.context.profile,
+                metrics_compared=len(comparison.comparisons),
+            )
         return comparison
 
     def _machine_reference(self, reference: Reference | None) -> float | None:
@@ -300,8 +306,6 @@ class PerfMeasurer:
         was. A busy machine first gets time to quieten; a regression that a busy machine could
         explain is re-measured once more before it is called undecided (gate/confirm.py).
         """
-        from dataclasses import replace
-
         from ..events import emit
         from ..gate.confirm import confirm
         from ..gate.sequential import confirm_rounds
@@ -384,18 +388,59 @@ class PerfMeasurer:
         if call.when == "call":
             result = item.stash.get(RESULT_KEY, None)
             if result is not None:
-                setattr(report, RESULT_ATTR, result.to_dict())
+                # the raw gaps stay where they were measured (the histogram travels), as
+                # they would across processes: pytest keeps every report to the end
+                if result.gaps_ns:
+                    result = replace(result, gaps_ns=())
+                setattr(report, RESULT_ATTR, result)
                 settings = item.stash.get(SETTINGS_KEY, None)
                 if settings is not None:
                     setattr(report, LEVEL_ATTR, _level_thresholds(settings, result))
             comparison = item.stash.get(COMPARISON_KEY, None)
             if comparison is not None:
-                setattr(report, COMPARISON_ATTR, comparison.to_dict())
+                setattr(report, COMPARISON_ATTR, comparison)
         if call.when != "setup":
             # The report now carries all that leaves the test. pytest keeps every item until
             # the session ends, and the Perf holds each round's chunks: let them go now.
             _release(item)
         return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_to_serializable(
+        self, report: pytest.CollectReport | pytest.TestReport
+    ) -> Generator[None, dict[str, Any] | None, dict[str, Any] | None]:
+        # A report leaving the process (an xdist worker's, pytest-reportlog's): our objects
+        # as plain builtins, the only encoding of them that crosses (see from_serializable).
+        data = yield
+        if data is not None:
+            for key in (RESULT_ATTR, COMPARISON_ATTR):
+                value = data.get(key)
+                if value is not None and not isinstance(value, dict):
+                    data[key] = value.to_dict()
+        return data
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_from_serializable(
+        self, data: dict[str, Any]
+    ) -> Generator[None, object, object]:
+        report = yield
+        if isinstance(report, pytest.TestReport):
+            _objects_from_builtins(report)
+        return report
+
+
+def _objects_from_builtins(report: pytest.TestReport) -> None:
+    """Rebuild a deserialised report's result and comparison from their builtins."""
+    result = getattr(report, RESULT_ATTR, None)
+    if isinstance(result, dict):
+        from ..metrics.result import TestResult
+
+        setattr(report, RESULT_ATTR, TestResult.from_dict(result))
+    comparison = getattr(report, COMPARISON_ATTR, None)
+    if isinstance(comparison, dict):
+        from ..gate.compare import TestComparison
+
+        setattr(report, COMPARISON_ATTR, TestComparison.from_dict(comparison))
 
 
 def _level_thresholds(settings: TestSettings, result: TestResult) -> dict[str, float]:

@@ -248,6 +248,14 @@ FLAGS = (
         metavar="on|off",
     ),
     _flag(
+        "--perf-history",
+        "perf_history",
+        "record every perf session's run in a history store: 'off', 'sqlite:///PATH' or "
+        "'postgresql://USER@HOST/DB' (docs/history.md); default "
+        "sqlite in pytest's cache folder (.pytest_cache/d/perfbaseline/history.sqlite)",
+        metavar="off|URL",
+    ),
+    _flag(
         "--perf-prices",
         "perf_prices",
         "TOML or JSON price file (ours or LiteLLM's model_prices_and_context_window.json) "

@@ -69,24 +69,23 @@ class PerfReporter:
         self.save_interrupted: str | None = None
         self.report: RunReport | None = None
         self.outputs: Outputs | None = None
+        self.started = time.time()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
             return
         self.outcomes[report.nodeid] = report.outcome
-        data = getattr(report, RESULT_ATTR, None)
-        if data is not None:
-            from ..metrics.result import TestResult
-
-            self.results[report.nodeid] = TestResult.from_dict(data)
+        # the objects themselves: a worker's report was rebuilt from builtins on arrival
+        # (PerfMeasurer.pytest_report_from_serializable)
+        result = getattr(report, RESULT_ATTR, None)
+        if result is not None:
+            self.results[report.nodeid] = result
         thresholds = getattr(report, LEVEL_ATTR, None)
         if thresholds is not None:
             self.level_thresholds[report.nodeid] = dict(thresholds)
         comparison = getattr(report, COMPARISON_ATTR, None)
         if comparison is not None:
-            from ..gate.compare import TestComparison
-
-            self.comparisons[report.nodeid] = TestComparison.from_dict(comparison)
+            self.comparisons[report.nodeid] = comparison
 
     # -- end of session ------------------------------------------------------------------------
 
@@ -109,6 +108,9 @@ class PerfReporter:
         self.outputs = write_reports(
             self.report, self.options.report_paths(), step_summary, self.config.rootpath
         )
+        from ..history.session import record_session
+
+        record_session(self.config, self.report, started=self.started)
         failed = bool(self.outputs.errors) or bool(self.saved and self.saved.errors)
         if failed and session.exitstatus == pytest.ExitCode.OK:
             # Reported in the terminal summary and the exit status, not as a warning: at

@@ -45,6 +45,9 @@ class TestResult:
     ``itl_pooled`` are what travels and is stored)."""
     iterations: int = 1
     """Calls of the workload per measured round; above 1, ``round_s`` is the time per call."""
+    _summaries: dict[str, Summary] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
 
     @classmethod
     def measured(
@@ -97,13 +100,17 @@ class TestResult:
 
     def summary(self) -> dict[str, Summary]:
         """Summaries of every metric that has at least one value."""
-        return summarize_rounds(self.rounds, self.infos)
+        summaries = self._summaries
+        if summaries is None:  # computed once: every report of the session asks for them
+            summaries = summarize_rounds(self.rounds, self.infos)
+            object.__setattr__(self, "_summaries", summaries)
+        return dict(summaries)
 
     def to_dict(self) -> dict[str, Any]:
         """Builtins only (dicts, lists, str, float, int, bool, None): safe for execnet and JSON."""
         return {
             "nodeid": self.nodeid,
-            "rounds": [dict(sorted(r.items())) for r in self.rounds],
+            "rounds": _sorted_rounds(self.rounds),
             "metrics": {
                 key: self._metric_dict(key, info) for key, info in sorted(self.infos.items())
             },
@@ -150,6 +157,26 @@ class TestResult:
             names=names,
             iterations=int(data.get("iterations", 1)),
         )
+
+
+def _sorted_rounds(rounds: Sequence[Mapping[str, float | None]]) -> list[dict[str, float | None]]:
+    """Each round as a dict with its metrics in sorted order.
+
+    Rounds nearly always have the same metrics, so the sorted order is worked out once: a
+    round is poured into a copy of the previous round's sorted keys, which keeps their order,
+    and sorted on its own only when that shows it has other metrics.
+    """
+    template: dict[str, float | None] = {}
+    out: list[dict[str, float | None]] = []
+    for values in rounds:
+        row = template.copy()
+        row.update(values)
+        # same size as the template before and after: the very same metrics
+        if len(values) != len(template) or len(row) != len(template):
+            row = dict(sorted(values.items()))
+            template = dict.fromkeys(row)
+        out.append(row)
+    return out
 
 
 Measurement = TestResult

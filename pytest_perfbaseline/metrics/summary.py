@@ -58,11 +58,11 @@ def summarize(values: Iterable[float]) -> Summary:
     if n == 0:
         raise ValueError("cannot summarise an empty sample")
     mean = math.fsum(data) / n
-    if n > 1:  # map and mul run in C: this is the cost of a million-gap pooled summary
+    if n == 1 or (data[0] == data[-1] == mean and math.isfinite(mean)):
+        stdev = 0.0  # every deviation is exactly 0.0 (a constant metric: token counts, say)
+    else:  # map and mul run in C: this is the cost of a million-gap pooled summary
         deviations = [v - mean for v in data]
         stdev = math.sqrt(math.fsum(map(mul, deviations, deviations)) / (n - 1))
-    else:
-        stdev = 0.0
     median = percentile(data, 50.0)
     return Summary(
         n=n,

@@ -16,6 +16,7 @@ from typing import Any
 from ..baseline import jsontext
 from ..baseline.environment import Environment
 from ..gate.compare import TestComparison
+from ..history.single_run import session_recommendations
 from ..metrics.result import TestResult
 from .run import RunReport, TestEntry
 
@@ -76,6 +77,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
         },
         "counts": report.counts() if report.compare else None,
         "tests": [_test_to_dict(entry) for entry in report.tests],
+        "recommendations": [r.to_dict() for r in session_recommendations(report)],
     }
 
 

@@ -6,6 +6,7 @@ import math
 
 from ..gate.compare import TestComparison
 from ..metrics.result import TestResult
+from ..metrics.summary import summarize_rounds
 
 __all__ = ["JUNIT_KEY_METRICS", "junit_properties"]
 
@@ -21,7 +22,8 @@ def junit_properties(
     ``perf.<metric>.verdict`` / ``perf.<metric>.ratio`` for the gated metrics.
     """
     properties: list[tuple[str, object]] = [("perf.rounds", len(result.rounds))]
-    summary = result.summary()
+    # only the key metrics' summaries: a test's properties are made in its call phase
+    summary = summarize_rounds(result.rounds, [n for n in JUNIT_KEY_METRICS if n in result.infos])
     for name in JUNIT_KEY_METRICS:
         if name in summary:
             properties.append((f"perf.{name}.median", f"{summary[name].median:.6g}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 
@@ -19,7 +20,7 @@ from ..metrics.formatting import (
 )
 from ..metrics.names import BREAKDOWN_SCOPES, MetricName, Scope
 from ..metrics.result import TestResult
-from ..metrics.summary import Summary
+from ..metrics.summary import Summary, summarize_rounds
 from .outputs import Outputs
 from .run import VERDICT_ORDER, RunReport
 
@@ -45,13 +46,80 @@ def table(
     """A plain-text table (tabulate's "simple"): text columns first, numbers right-aligned.
 
     ``right`` names the right-aligned columns instead, when they are not all at the end.
+    No rows, no table: a header alone says nothing.
     """
-    from tabulate import tabulate  # heavy-ish: only once there is something to print
-
+    if not rows:
+        return []
     if right is None:
         right = range(right_from, len(headers))
     align = ["right" if i in right else "left" for i in range(len(headers))]
+    if rows and all(len(row) == len(headers) for row in rows):
+        columns = list(zip(*rows, strict=True))
+        if all(map(_one_wide, headers)) and all(map(_verbatim, columns)):
+            return _simple_table(columns, headers, align)
+    from tabulate import tabulate  # heavy-ish: only once there is something to print
+
     return str(tabulate(rows, headers=headers, tablefmt="simple", colalign=align)).splitlines()
+
+
+_NUMBER_CHARS = frozenset("0123456789+-.,_eE")
+_PLAIN_INT = re.compile(r"0|[1-9][0-9]*")
+
+
+def _is_text(cell: str) -> bool:
+    """Whether tabulate surely reads ``cell`` as text, not as a number or a boolean."""
+    if cell in ("True", "False"):
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return cell == "-" or not _NUMBER_CHARS.issuperset(cell)
+    return False
+
+
+def _verbatim(column: Sequence[str]) -> bool:
+    """Whether tabulate would print this column's cells exactly as they are, one column
+    wide per character: a text column, or one of plain integers; one-line cells without
+    surrounding blanks, terminal escapes, or characters whose width a terminal may differ on.
+    """
+    if not all(map(_one_wide, column)):
+        return False
+    return any(map(_is_text, column)) or all(_PLAIN_INT.fullmatch(cell) for cell in column)
+
+
+def _one_wide(cell: str) -> bool:
+    """A printable one-line cell without surrounding blanks, each character one column wide
+    in any terminal (ASCII and Latin-1's letters and signs: ``µ``, ``é``)."""
+    return (
+        bool(cell)
+        and cell.isprintable()
+        and cell == cell.strip()
+        and (cell.isascii() or all(c.isascii() or (0xA1 <= ord(c) <= 0x2FF) for c in cell))
+        and "\xad" not in cell
+    )
+
+
+def _simple_table(
+    columns: Sequence[Sequence[str]], headers: Sequence[str], align: Sequence[str]
+) -> list[str]:
+    """tabulate's "simple" layout, for columns it would print verbatim: each column as wide as
+    its widest cell, or its header and two spaces; two spaces between columns; no trailing
+    blanks."""
+    widths = [
+        max(len(header) + 2, *map(len, column))
+        for header, column in zip(headers, columns, strict=True)
+    ]
+    pads = [str.rjust if a == "right" else str.ljust for a in align]
+
+    def line(cells: Sequence[str]) -> str:
+        cells = [pad(cell, width) for pad, cell, width in zip(pads, cells, widths, strict=True)]
+        return "  ".join(cells).rstrip()
+
+    return [
+        line(headers),
+        "  ".join("-" * width for width in widths),
+        *(line(cells) for cells in zip(*columns, strict=True)),
+    ]
 
 
 def _median(summary: dict[str, Summary], name: str) -> float | None:
@@ -64,11 +132,14 @@ def _p95(summary: dict[str, Summary], name: str) -> float | None:
     return s.p95 if s else None
 
 
+OVERVIEW_METRICS = ("round_s", "ttft_s", "tpot_s", "tokens_per_s", "output_tokens", "cost_usd")
+
+
 def render_overview(results: Sequence[TestResult]) -> list[str]:
     """One row per test: the key medians and p95s."""
     rows = []
     for result in results:
-        s = result.summary()
+        s = summarize_rounds(result.rounds, [n for n in OVERVIEW_METRICS if n in result.infos])
         rate = _median(s, "tokens_per_s")
         rows.append(
             [
@@ -382,6 +453,9 @@ def render_summary(
     lines += save_lines(saved, folder, save_skipped_reason)
     lines += [(f"wrote the {line}", {}) for line in outputs.written]
     lines += [(f"report NOT written: {e}", {"red": True}) for e in outputs.errors]
+    from ..history.single_run import session_lines
+
+    lines += session_lines(report, verbose=verbose)
     if not verbose and results:
         lines.append(("(-v: every metric of every test, all breakdowns and all verdicts)", {}))
     return title, lines
