@@ -62,8 +62,9 @@ def _dict_has_output(chunk: dict[str, Any], acc: UsageAccumulator) -> bool:
                 if type(delta) is dict and delta.get("content") and chunk.get("usage") is None:
                     return True
             return chat_chunk_has_output(chunk, acc, choices)
-        if chunk.get("candidates") is not None:  # Gemini: no need to look further
-            return gemini_dict_has_output(chunk, acc)
+        candidates = chunk.get("candidates")
+        if candidates is not None:  # Gemini: no need to look further
+            return gemini_dict_has_output(chunk, acc, candidates)
     elif kind == "content_block_delta":
         delta = chunk.get("delta")
         if type(delta) is dict:

@@ -127,9 +127,15 @@ def _read_usage_dict(meta: dict[str, Any], acc: UsageAccumulator) -> None:
     fields["reasoning"] = thoughts
 
 
-def _sets_counts(meta: dict[str, Any]) -> tuple[bool, bool]:
-    """Whether :func:`_read_usage_dict` of ``meta`` records the input and the cached tokens
-    (it always records the output and reasoning tokens)."""
+def _read_held(held: tuple[dict[str, Any], bool, bool], acc: UsageAccumulator) -> None:
+    _read_usage_dict(held[0], acc)
+
+
+def _hold_usage_dict(meta: dict[str, Any], acc: UsageAccumulator) -> None:
+    """Hold a chunk's running usage unread while the next one's replaces it (the commonest
+    case: the last chunk's is the total); read it when the next one leaves a field it set."""
+    # Whether _read_usage_dict(meta) records the input and the cached tokens (it always
+    # records the output and reasoning tokens), read as it reads them.
     get = meta.get
     prompt = get("prompt_token_count")
     if prompt is None:
@@ -143,17 +149,7 @@ def _sets_counts(meta: dict[str, Any]) -> tuple[bool, bool]:
     cached = get("cached_content_token_count")
     if cached is None:
         cached = get("cachedContentTokenCount")
-    return sets_input, cached is not None and as_int(cached) is not None
-
-
-def _read_held(held: tuple[dict[str, Any], bool, bool], acc: UsageAccumulator) -> None:
-    _read_usage_dict(held[0], acc)
-
-
-def _hold_usage_dict(meta: dict[str, Any], acc: UsageAccumulator) -> None:
-    """Hold a chunk's running usage unread while the next one's replaces it (the commonest
-    case: the last chunk's is the total); read it when the next one leaves a field it set."""
-    sets_input, sets_cached = _sets_counts(meta)
+    sets_cached = cached is not None and as_int(cached) is not None
     held = acc.held
     if held is not None and (
         acc.read_held is not _read_held
@@ -170,8 +166,11 @@ def _parts(candidate: Any) -> Any:
     return get_field(content, "parts") if content is not None else None
 
 
-def gemini_dict_has_output(chunk: dict[str, Any], acc: UsageAccumulator) -> bool:
-    """:func:`gemini_chunk_has_output` for a chunk that is parsed JSON (a dict)."""
+def gemini_dict_has_output(
+    chunk: dict[str, Any], acc: UsageAccumulator, candidates: Any = None
+) -> bool:
+    """:func:`gemini_chunk_has_output` for a chunk that is parsed JSON (a dict);
+    ``candidates`` saves reading them again."""
     if acc.model is None:
         acc.set_model(chunk.get("model_version") or chunk.get("modelVersion"))
     meta = chunk.get("usage_metadata") or chunk.get("usageMetadata")
@@ -179,7 +178,9 @@ def gemini_dict_has_output(chunk: dict[str, Any], acc: UsageAccumulator) -> bool
         _hold_usage_dict(meta, acc)
     elif meta is not None:
         _read_usage_metadata(meta, acc)
-    for candidate in chunk.get("candidates") or ():
+    if candidates is None:
+        candidates = chunk.get("candidates")
+    for candidate in candidates or ():
         content = candidate.get("content") if type(candidate) is dict else None
         parts = content.get("parts") if type(content) is dict else _parts(candidate)
         for part in parts or ():
