@@ -4,9 +4,10 @@ The per-chunk hot path is one clock reading and two list appends: the time, and 
 the stream's queue of chunks waiting to be classified. Classifying (which chunks carry output,
 what usage they report: :class:`~pytest_perfbaseline.chunks.ChunkClassifier`) happens after the
 stream ends, out of the gaps being measured, for a stream of up to :data:`PENDING_CHUNKS`
-chunks. A longer stream classifies its oldest waiting chunk as each further one arrives and
-keeps those chunks' times in an ``array('q')``, so it holds at most that many chunk objects: 9
-bytes per chunk (a time and an output flag) whatever the chunks are.
+chunks. A longer stream classifies two waiting chunks as each further one arrives, until none
+wait, and from then on each chunk as it arrives (while it is still in the CPU's cache); it
+keeps those chunks' times in an ``array('q')``, so it holds at most that many chunk objects and
+9 bytes per chunk (a time and an output flag) whatever the chunks are.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ Clock = Callable[[], int]
 
 PENDING_CHUNKS = 4096
 """The most chunks a stream keeps unclassified. A typical answer (fewer chunks) is classified
-after it ends; a longer stream classifies one waiting chunk per chunk beyond this many, as it
-arrives: the same cost per chunk spread evenly over the gaps, never a pause in one of them."""
+after it ends; a longer stream, past this many, classifies two waiting chunks per arriving one
+until none wait, then each chunk as it arrives: the work spread over the gaps, never a pause
+in one of them."""
 
 
 class StreamRecord:
@@ -93,11 +95,17 @@ class StreamRecord:
 
     def add_later(self, now: int, chunk: Any) -> None:
         """A chunk after the first :data:`PENDING_CHUNKS`, which arrived at ``now``: keep its
-        time, queue it, and classify the oldest chunk waiting."""
+        time and classify two waiting chunks while some wait (it waits behind them), else it."""
         self.later_times.append(now)
         pending = self.pending
-        pending.append(chunk)
-        self.flags.append(self.classifier.feed(pending.popleft()))
+        feed = self.classifier.feed
+        add_flag = self.flags.append
+        if pending:
+            pending.append(chunk)
+            add_flag(feed(pending.popleft()))
+            add_flag(feed(pending.popleft()))
+        else:
+            add_flag(feed(chunk))
 
     def output_times(self) -> Sequence[int]:
         """When each chunk that carries output arrived; classifies the chunks still waiting."""
@@ -393,13 +401,18 @@ class TimedStream:
                 yield chunk
             # A long stream: what add_later does, spelled out (a call per chunk costs ~50 ns).
             add_time = record.later_times.append
-            oldest = record.pending.popleft
+            pending = record.pending
+            oldest = pending.popleft
             feed = record.classifier.feed
             add_flag = record.flags.append
             for chunk in chunks:
                 add_time(clock())
-                add_chunk(chunk)
-                add_flag(feed(oldest()))
+                if pending:
+                    add_chunk(chunk)
+                    add_flag(feed(oldest()))
+                    add_flag(feed(oldest()))
+                else:
+                    add_flag(feed(chunk))
                 yield chunk
             failed = False
         except GeneratorExit:
