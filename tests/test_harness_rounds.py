@@ -41,7 +41,7 @@ def test_a_timed_only_round_has_what_the_general_computation_gives(end_ns: int |
     assert list(quick.values.items()) == list(general.values.items())  # order too
     assert quick.names == general.names
     assert [quick.info(key) for key in quick.values] == [general.info(key) for key in quick.values]
-    assert (quick.gaps_ns, quick.token_sources, quick.custom_info) == ([], {}, {})
+    assert (list(quick.gaps_ns), quick.token_sources, quick.custom_info) == ([], {}, {})
     assert (quick.unpriced_models, quick.unreported_models) == (set(), set())
     assert quick.values["round_s"] == (1e-6 if end_ns else 0.0)
 
@@ -79,7 +79,7 @@ def test_what_timed_only_rounds_share_stays_as_it_was(clock: FakeClock) -> None:
     quick = compute_round(RoundRecord(start_ns=0, end_ns=10), no_cost)
     assert set(quick.names) == set(quick.values)
     assert all(quick.names[key].key == key for key in quick.values)
-    assert (quick.gaps_ns, quick.token_sources, quick.custom_info) == ([], {}, {})
+    assert (list(quick.gaps_ns), quick.token_sources, quick.custom_info) == ([], {}, {})
     assert (quick.unpriced_models, quick.unreported_models) == (set(), set())
 
 

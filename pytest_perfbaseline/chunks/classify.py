@@ -10,23 +10,32 @@ Families and where their rules live:
 - **Gemini** (``candidates``, or a blocked prompt's ``usage_metadata`` without them):
   :mod:`.gemini`.
 
-This runs once per chunk after the stream ends, so the commonest chunks of each family are
-decided inline below rather than through the handler tables.
+:class:`ChunkClassifier` classifies a stream's chunks one at a time as they arrive, so that
+``perf.stream`` keeps no chunk object, only the times of the chunks with output. It runs for
+every chunk inside the timed loop, so the commonest chunks of each family are decided inline
+below rather than through the handler tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .anthropic import EVENT_HANDLERS as ANTHROPIC_EVENTS
 from .anthropic import delta_text_field
-from .facts import EventHandler, StreamFacts, TokenSource, UsageAccumulator, get_field
-from .gemini import gemini_chunk_has_output, is_gemini_chunk
+from .facts import (
+    EventHandler,
+    StreamFacts,
+    StreamTotals,
+    TokenSource,
+    UsageAccumulator,
+    get_field,
+)
+from .gemini import gemini_chunk_has_output, gemini_dict_has_output, is_gemini_chunk
 from .openai import EVENT_HANDLERS as OPENAI_EVENTS
 from .openai import RESPONSES_OUTPUT_EVENTS, chat_chunk_has_output
 
-__all__ = ["analyze_chunks"]
+__all__ = ["ChunkClassifier", "analyze_chunks"]
 
 # The two tables name disjoint event types. An unknown type carries no output: it is not
 # guessed at.
@@ -45,7 +54,17 @@ def _dict_has_output(chunk: dict[str, Any], acc: UsageAccumulator) -> bool:
     if kind is None:
         choices = chunk.get("choices")
         if choices is not None:
+            if type(choices) is list and choices and acc.model is not None:
+                # A chat chunk with text in its first choice and no usage: output, and nothing
+                # for chat_chunk_has_output to read (it has the model already).
+                first = choices[0]
+                delta = first.get("delta") if type(first) is dict else None
+                if type(delta) is dict and delta.get("content") and chunk.get("usage") is None:
+                    return True
             return chat_chunk_has_output(chunk, acc, choices)
+        candidates = chunk.get("candidates")
+        if candidates is not None:  # Gemini: no need to look further
+            return gemini_dict_has_output(chunk, acc, candidates)
     elif kind == "content_block_delta":
         delta = chunk.get("delta")
         if type(delta) is dict:
@@ -56,7 +75,7 @@ def _dict_has_output(chunk: dict[str, Any], acc: UsageAccumulator) -> bool:
     if isinstance(kind, str):
         return _typed_event_has_output(kind, chunk, acc)
     if is_gemini_chunk(chunk):
-        return gemini_chunk_has_output(chunk, acc)
+        return gemini_dict_has_output(chunk, acc)
     # An in-band error payload ({"error": {...}}, as OpenAI-compatible servers and Gemini send
     # mid-stream) is no output; any other parsed object is one output chunk.
     return "error" not in chunk
@@ -123,6 +142,106 @@ def _count_tokens(tokens: Callable[[Any], int], chunk: Any, index: int) -> int:
     return n
 
 
+class ChunkClassifier:
+    """Classifies one stream's chunks in arrival order, and sums up what they said.
+
+    :meth:`has_output` decides one chunk (and counts its tokens with the user's ``tokens``
+    counter), raising what the counter or a chunk's rules raise. :meth:`feed` is the same for
+    the timed loop: it never raises; the first error is kept and raised by :meth:`totals`, after
+    the stream, where the error would have surfaced had the chunks been classified then.
+    """
+
+    __slots__ = ("_acc", "_counted", "_error", "_seen", "_tokens", "feed")
+
+    def __init__(self, tokens: Callable[[Any], int] | None = None) -> None:
+        self._acc = UsageAccumulator()
+        self._tokens = tokens
+        self._counted = 0
+        self._seen = 0
+        self._error: Exception | None = None
+        self.feed: Callable[[Any], bool] = self._feed if tokens is None else self._feed_counted
+        """Whether a chunk carries output; never raises (see :meth:`totals`)."""
+
+    def has_output(self, chunk: Any) -> bool:
+        """Whether ``chunk``, the next of the stream, carries output."""
+        index = self._seen
+        self._seen = index + 1
+        if type(chunk) is str:  # the commonest chunk, decided without a call
+            if not chunk:
+                return False
+        elif type(chunk) is dict:
+            if not _dict_has_output(chunk, self._acc):
+                return False
+        elif not _object_has_output(chunk, self._acc):
+            return False
+        tokens = self._tokens
+        if tokens is not None:
+            n = _count_tokens(tokens, chunk, index)
+            if n == 0:
+                return False
+            self._counted += n
+        return True
+
+    def _feed(self, chunk: Any) -> bool:
+        try:
+            if type(chunk) is str:
+                return chunk != ""
+            if type(chunk) is dict:
+                return _dict_has_output(chunk, self._acc)
+            return _object_has_output(chunk, self._acc)
+        except Exception as exc:  # raised by totals(), after the stream
+            self._keep(exc)
+            return False
+
+    def _feed_counted(self, chunk: Any) -> bool:
+        try:
+            return self.has_output(chunk)
+        except Exception as exc:
+            self._keep(exc)
+            return False
+
+    def feed_all(self, chunks: Iterable[Any]) -> bytearray:
+        """:meth:`feed` of each chunk in turn, as 1 (output) or 0 (none)."""
+        if self._tokens is not None:
+            return bytearray(map(self.feed, chunks))
+        flags = bytearray()
+        add = flags.append
+        acc = self._acc
+        rest = iter(chunks)
+        try:
+            for chunk in rest:  # the body of _feed, without a call per chunk
+                if type(chunk) is str:
+                    add(chunk != "")
+                elif type(chunk) is dict:
+                    add(_dict_has_output(chunk, acc))
+                else:
+                    add(_object_has_output(chunk, acc))
+        except Exception as exc:
+            self._keep(exc)
+            add(False)
+            flags.extend(map(self.feed, rest))
+        return flags
+
+    def _keep(self, error: Exception) -> None:
+        if self._error is None:
+            self._error = error
+
+    def totals(self, output_chunks: int) -> StreamTotals:
+        """What the stream said, given how many of its chunks carried output."""
+        if self._error is not None:
+            raise self._error
+        acc = self._acc
+        usage = acc.result()
+        source: TokenSource
+        if usage is not None and "output" in acc.fields:
+            source, count = "usage", usage.output_tokens
+        elif self._tokens is not None:
+            source, count = "counter", self._counted
+        else:
+            source, count = "chunks", output_chunks
+        return StreamTotals(count, source, usage, acc.model)
+
+
 def analyze_chunks(
     chunks: Sequence[Any], tokens: Callable[[Any], int] | None = None
 ) -> StreamFacts:
@@ -131,36 +250,14 @@ def analyze_chunks(
     ``tokens`` is the user's ``chunk -> int`` counter. A chunk it counts as 0 carries no
     output (that is how a caller marks keep-alives in a custom stream).
     """
-    acc = UsageAccumulator()
-    output: list[int] = []
-    counted = 0
-    for index, chunk in enumerate(chunks):
-        if type(chunk) is str:  # the commonest chunk, decided without a call
-            if not chunk:
-                continue
-        elif type(chunk) is dict:
-            if not _dict_has_output(chunk, acc):
-                continue
-        elif not _object_has_output(chunk, acc):
-            continue
-        if tokens is not None:
-            n = _count_tokens(tokens, chunk, index)
-            if n == 0:
-                continue
-            counted += n
-        output.append(index)
-    usage = acc.result()
-    source: TokenSource
-    if usage is not None and "output" in acc.fields:
-        source, count = "usage", usage.output_tokens
-    elif tokens is not None:
-        source, count = "counter", counted
-    else:
-        source, count = "chunks", len(output)
+    classifier = ChunkClassifier(tokens)
+    has_output = classifier.has_output
+    output = tuple(index for index, chunk in enumerate(chunks) if has_output(chunk))
+    totals = classifier.totals(len(output))
     return StreamFacts(
-        output_indices=tuple(output),
-        output_tokens=count,
-        token_source=source,
-        usage=usage,
-        model=acc.model,
+        output_indices=output,
+        output_tokens=totals.output_tokens,
+        token_source=totals.token_source,
+        usage=totals.usage,
+        model=totals.model,
     )

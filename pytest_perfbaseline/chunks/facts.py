@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 from ..usage.tokens import Usage
 
 __all__ = [
     "EventHandler",
     "StreamFacts",
+    "StreamTotals",
     "TokenSource",
     "UsageAccumulator",
     "as_int",
@@ -42,6 +43,16 @@ class StreamFacts:
     """Token usage reported by the stream itself, normalised; None when it reported none."""
     model: str | None
     """Model name reported by the stream, if any."""
+
+
+class StreamTotals(NamedTuple):
+    """What a stream's chunks said, without which of them carried output: what the round's
+    metrics need of a stream that was classified as it arrived."""
+
+    output_tokens: int
+    token_source: TokenSource
+    usage: Usage | None
+    model: str | None
 
 
 # isinstance(x, Mapping) costs ~200 ns (an ABC check); this runs for every field of every
@@ -115,17 +126,34 @@ class UsageAccumulator:
     "last value wins" per field is correct for all of them, and adding up would not be.
     """
 
-    __slots__ = ("fields", "inclusive_input", "model")
+    __slots__ = ("fields", "held", "inclusive_input", "model", "read_held")
 
     def __init__(self) -> None:
         self.fields: dict[str, int] = {}
+        self.held: Any = None
+        """A report kept unread, that ``read_held(held, self)`` reads.
+
+        A running total repeated on every chunk (Gemini's) is held in place of the previous
+        one, unread, when it sets every field that one set, and so is read once, at the end.
+        Any other field recorded meanwhile reads the held report first (:meth:`release`), so
+        the reports are still applied in the order they came."""
+        self.read_held: Callable[[Any, UsageAccumulator], None] | None = None
         # OpenAI and Gemini count cached prompt tokens inside the prompt total; Anthropic
         # reports cache reads and writes beside input_tokens.
         self.inclusive_input = True
         self.model: str | None = None
 
+    def release(self) -> None:
+        """Read the report held, if any (see :attr:`held`)."""
+        held, read = self.held, self.read_held
+        if held is not None and read is not None:
+            self.held = None
+            read(held, self)
+
     def set(self, field: str, value: Any) -> None:
         """Record ``field`` when ``value`` is an integral number; ignore it otherwise."""
+        if self.held is not None:
+            self.release()
         number = as_int(value)
         if number is not None:
             self.fields[field] = number
@@ -137,6 +165,7 @@ class UsageAccumulator:
 
     def result(self) -> Usage | None:
         """The usage reported, normalised; None when neither input nor output was reported."""
+        self.release()
         f = self.fields
         if "input" not in f and "output" not in f:
             return None

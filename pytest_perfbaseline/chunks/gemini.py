@@ -14,7 +14,7 @@ from typing import Any
 
 from .facts import UsageAccumulator, as_int, get_field
 
-__all__ = ["gemini_chunk_has_output", "is_gemini_chunk"]
+__all__ = ["gemini_chunk_has_output", "gemini_dict_has_output", "is_gemini_chunk"]
 
 # Top-level fields only a Gemini chunk has; a chunk without candidates still has one of these.
 _ENVELOPE_FIELDS = ("usage_metadata", "usageMetadata", "prompt_feedback", "promptFeedback")
@@ -75,5 +75,115 @@ def gemini_chunk_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
         content = get_field(candidate, "content")
         for part in (get_field(content, "parts") if content is not None else None) or ():
             if _part_has_output(part):
+                return True
+    return False
+
+
+# Parsed JSON (the REST API's camel case, or snake case): the same rules as above, with the
+# dict's own reads. Every chunk repeats the running usage, so this runs for each one.
+
+
+def _raw_usage(meta: dict[str, Any]) -> tuple[Any, Any, Any, Any, Any]:
+    """Candidates, thoughts, prompt, tool-use prompt and cached counts, as sent: the
+    snake-case field unless it is null, as in :func:`_pick`."""
+    get = meta.get
+    candidates = get("candidates_token_count")
+    if candidates is None:
+        candidates = get("candidatesTokenCount")
+    thoughts = get("thoughts_token_count")
+    if thoughts is None:
+        thoughts = get("thoughtsTokenCount")
+    prompt = get("prompt_token_count")
+    if prompt is None:
+        prompt = get("promptTokenCount")
+    tool = get("tool_use_prompt_token_count")
+    if tool is None:
+        tool = get("toolUsePromptTokenCount")
+    cached = get("cached_content_token_count")
+    if cached is None:
+        cached = get("cachedContentTokenCount")
+    return candidates, thoughts, prompt, tool, cached
+
+
+def _read_usage_dict(meta: dict[str, Any], acc: UsageAccumulator) -> None:
+    candidates, thoughts, prompt, tool, cached = _raw_usage(meta)
+    # as_int of each, with an int or a null decided without a call
+    candidates = (candidates if type(candidates) is int else as_int(candidates)) or 0
+    thoughts = (
+        0 if thoughts is None else (thoughts if type(thoughts) is int else as_int(thoughts)) or 0
+    )
+    if prompt is not None and type(prompt) is not int:
+        prompt = as_int(prompt)
+    if tool is not None and type(tool) is not int:
+        tool = as_int(tool)
+    if cached is not None and type(cached) is not int:
+        cached = as_int(cached)
+    fields = acc.fields
+    if prompt is not None or tool is not None:
+        fields["input"] = (prompt or 0) + (tool or 0)
+    if cached is not None:
+        fields["cached"] = cached
+    fields["output"] = candidates + thoughts
+    fields["reasoning"] = thoughts
+
+
+def _read_held(held: tuple[dict[str, Any], bool, bool], acc: UsageAccumulator) -> None:
+    _read_usage_dict(held[0], acc)
+
+
+def _hold_usage_dict(meta: dict[str, Any], acc: UsageAccumulator) -> None:
+    """Hold a chunk's running usage unread while the next one's replaces it (the commonest
+    case: the last chunk's is the total); read it when the next one leaves a field it set."""
+    # Whether _read_usage_dict(meta) records the input and the cached tokens (it always
+    # records the output and reasoning tokens), read as it reads them.
+    get = meta.get
+    prompt = get("prompt_token_count")
+    if prompt is None:
+        prompt = get("promptTokenCount")
+    sets_input = type(prompt) is int or (prompt is not None and as_int(prompt) is not None)
+    if not sets_input:
+        tool = get("tool_use_prompt_token_count")
+        if tool is None:
+            tool = get("toolUsePromptTokenCount")
+        sets_input = tool is not None and as_int(tool) is not None
+    cached = get("cached_content_token_count")
+    if cached is None:
+        cached = get("cachedContentTokenCount")
+    sets_cached = cached is not None and as_int(cached) is not None
+    held = acc.held
+    if held is not None and (
+        acc.read_held is not _read_held
+        or (held[1] and not sets_input)  # it set the input tokens and this would not
+        or (held[2] and not sets_cached)
+    ):
+        acc.release()
+    acc.held = (meta, sets_input, sets_cached)
+    acc.read_held = _read_held
+
+
+def _parts(candidate: Any) -> Any:
+    content = get_field(candidate, "content")
+    return get_field(content, "parts") if content is not None else None
+
+
+def gemini_dict_has_output(
+    chunk: dict[str, Any], acc: UsageAccumulator, candidates: Any = None
+) -> bool:
+    """:func:`gemini_chunk_has_output` for a chunk that is parsed JSON (a dict);
+    ``candidates`` saves reading them again."""
+    if acc.model is None:
+        acc.set_model(chunk.get("model_version") or chunk.get("modelVersion"))
+    meta = chunk.get("usage_metadata") or chunk.get("usageMetadata")
+    if type(meta) is dict:
+        _hold_usage_dict(meta, acc)
+    elif meta is not None:
+        _read_usage_metadata(meta, acc)
+    if candidates is None:
+        candidates = chunk.get("candidates")
+    for candidate in candidates or ():
+        content = candidate.get("content") if type(candidate) is dict else None
+        parts = content.get("parts") if type(content) is dict else _parts(candidate)
+        for part in parts or ():
+            if (part.get("text") if type(part) is dict else None) or _part_has_output(part):
                 return True
     return False

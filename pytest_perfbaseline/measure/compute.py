@@ -27,12 +27,13 @@ from its string.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain
+from itertools import chain, islice
 from operator import sub
 
-from ..chunks import StreamFacts, analyze_chunks
+from ..chunks import StreamTotals
+from ..metrics.histogram import SortedGaps
 from ..metrics.names import (
     MetricInfo,
     MetricName,
@@ -72,8 +73,9 @@ class RoundMetrics:
     values: dict[str, float | None] = field(default_factory=dict)
     names: dict[str, MetricName] = field(default_factory=dict)
     """The structured name behind each key of ``values``."""
-    gaps_ns: list[int] = field(default_factory=list)
-    """Every inter-chunk gap of the round (all streams), for the ITL histogram."""
+    gaps_ns: SortedGaps = field(default_factory=SortedGaps)
+    """Every inter-chunk gap of the round (all streams), in ascending order, for the ITL
+    histogram and the pooled gap summary."""
     token_sources: dict[str, str] = field(default_factory=dict)
     """Per stream key ("" for all streams) where ``output_tokens`` came from."""
     custom_info: dict[str, MetricInfo] = field(default_factory=dict)
@@ -122,23 +124,28 @@ class _Call:
 @dataclass(frozen=True)
 class _StreamStats:
     name: str | None
-    ttft_ns: int | None
-    e2e_ns: int | None
-    gaps_ns: list[int]
-    facts: StreamFacts
+    start_ns: int
+    stamps: Sequence[int]
+    """When each chunk with output arrived."""
+    facts: StreamTotals
+
+    @property
+    def ttft_ns(self) -> int | None:
+        return self.stamps[0] - self.start_ns if self.stamps else None
+
+    @property
+    def e2e_ns(self) -> int | None:
+        return self.stamps[-1] - self.start_ns if self.stamps else None
+
+    def gaps_ns(self) -> Iterator[int]:
+        """The gaps between consecutive chunks with output, computed as they are read."""
+        stamps = self.stamps
+        return map(sub, islice(stamps, 1, None), stamps)
 
 
 def _stream_stats(record: StreamRecord) -> _StreamStats:
-    facts = analyze_chunks(record.chunks, record.tokens)
-    times = record.times
-    out = facts.output_indices
-    if not out:
-        return _StreamStats(record.name, None, None, [], facts)
-    stamps = times if len(out) == len(times) else [times[i] for i in out]
-    gaps = list(map(sub, stamps[1:], stamps[:-1]))
-    return _StreamStats(
-        record.name, stamps[0] - record.start_ns, stamps[-1] - record.start_ns, gaps, facts
-    )
+    times = record.output_times()
+    return _StreamStats(record.name, record.start_ns, times, record.classifier.totals(len(times)))
 
 
 def _mean(values: list[float]) -> float:
@@ -158,7 +165,9 @@ def _stream_group(
         return
     out.put(scope, owner, "ttft_s", _mean([ttft for ttft, _, _ in timed]))
     out.put(scope, owner, "e2e_s", _mean([e2e for _, e2e, _ in timed]))
-    gaps = sorted(chain.from_iterable(s.gaps_ns for s in group))
+    gaps = sorted(chain.from_iterable(s.gaps_ns() for s in group))
+    if scope == "round":
+        out.gaps_ns = SortedGaps(gaps)
     if gaps:
         out.put(scope, owner, "itl_p50_s", percentile(gaps, 50.0) / 1e9)
         out.put(scope, owner, "itl_p95_s", percentile(gaps, 95.0) / 1e9)
@@ -214,7 +223,7 @@ def _price_stream(
         # message_start, the output that arrived); the bill is unknown, and 0 would hide it.
         # No warning: the workload saw the error itself. Usage reported early is a running
         # total (message_start says 1 output token), so the output that arrived may be more.
-        tokens["output_tokens"] = max(tokens["output_tokens"], len(stats.facts.output_indices))
+        tokens["output_tokens"] = max(tokens["output_tokens"], len(stats.stamps))
         return _Call(tokens, model, record.attribution, None)
     if usage is not None and model is not None:
         # The breakdown keeps the requested name (stable when an alias moves to a new
@@ -254,7 +263,6 @@ def _add_streams(streams: list[_StreamStats], out: RoundMetrics) -> None:
         _stream_group("stream", name, group, out)
         out.put("stream", name, "output_tokens", float(sum(s.facts.output_tokens for s in group)))
         out.token_sources[name] = _token_source(group)
-    out.gaps_ns = list(chain.from_iterable(s.gaps_ns for s in streams))
 
 
 def _group_calls(calls: Iterable[_Call], scope: Scope) -> dict[str, list[_Call]]:
@@ -326,7 +334,7 @@ _TIMED_ONLY_NAMES = {
     )
 }
 _TIMED_ONLY_VALUES: dict[str, float | None] = dict.fromkeys(_TIMED_ONLY_NAMES, 0.0)
-_NO_GAPS: list[int] = []
+_NO_GAPS = SortedGaps()
 _NO_SOURCES: dict[str, str] = {}
 _NO_CUSTOM: dict[str, MetricInfo] = {}
 _NO_MODELS: set[str] = set()

@@ -10,9 +10,9 @@ import inspect
 import math
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
-from itertools import chain
 from typing import Any, TypeVar
 
+from ..metrics.histogram import SortedGaps
 from ..metrics.names import MetricInfo, MetricName, key_info
 from ..metrics.result import Measurement, TestResult
 from ..metrics.summary import Summary, summarize_rounds
@@ -476,7 +476,7 @@ class Perf:
             rounds=[dict(r.values) for r in results],
             infos=infos,
             names=names,
-            gaps_ns=list(chain.from_iterable(r.gaps_ns for r in results)),
+            gaps_ns=SortedGaps.pooled([r.gaps_ns for r in results]),
             token_sources=sources,
             rounds_requested=self._rounds_requested,
             warmup=self._warmup,

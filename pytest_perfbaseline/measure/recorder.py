@@ -1,9 +1,13 @@
 """Timestamps streams, spans and usage into rounds. Knows nothing about pytest.
 
-The per-chunk hot path is one clock reading and two list appends; deciding which chunks carry
-output, and what usage they report, happens after the stream ends
-(:mod:`pytest_perfbaseline.chunks`). That keeps the overhead per chunk in the hundreds of
-nanoseconds and out of the gaps being measured.
+The per-chunk hot path is one clock reading and two list appends: the time, and the chunk to
+the stream's queue of chunks waiting to be classified. Classifying (which chunks carry output,
+what usage they report: :class:`~pytest_perfbaseline.chunks.ChunkClassifier`) happens after the
+stream ends, out of the gaps being measured, for a stream of up to :data:`PENDING_CHUNKS`
+chunks. A longer stream classifies two waiting chunks as each further one arrives, until none
+wait, and from then on each chunk as it arrives (while it is still in the CPU's cache); it
+keeps those chunks' times in an ``array('q')``, so it holds at most that many chunk objects and
+9 bytes per chunk (a time and an output flag) whatever the chunks are.
 """
 
 from __future__ import annotations
@@ -11,14 +15,19 @@ from __future__ import annotations
 import inspect
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from array import array
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, compress, islice
 from typing import Any, NamedTuple
 
+from ..chunks import ChunkClassifier
 from ..usage.tokens import Usage
 from .spans import Attribution, SpanKind, SpanRecord, SpanScope, current_attribution
 
 __all__ = [
+    "PENDING_CHUNKS",
     "Clock",
     "CustomValue",
     "Recorder",
@@ -32,16 +41,27 @@ Clock = Callable[[], int]
 """A monotonic clock in integer nanoseconds, like :func:`time.perf_counter_ns`."""
 
 
+PENDING_CHUNKS = 4096
+"""The most chunks a stream keeps unclassified. A typical answer (fewer chunks) is classified
+after it ends; a longer stream, past this many, classifies two waiting chunks per arriving one
+until none wait, then each chunk as it arrives: the work spread over the gaps, never a pause
+in one of them."""
+
+
 class StreamRecord:
-    """The raw record of one stream: when it started and when each chunk arrived."""
+    """The raw record of one stream: when it started, when each chunk arrived, and what its
+    chunks said (its :class:`ChunkClassifier`; :meth:`output_times`)."""
 
     __slots__ = (
         "attribution",
-        "chunks",
+        "classifier",
         "end_ns",
         "failed",
+        "flags",
+        "later_times",
         "model_hint",
         "name",
+        "pending",
         "start_ns",
         "times",
         "tokens",
@@ -62,8 +82,44 @@ class StreamRecord:
         self.start_ns = start_ns
         self.end_ns: int | None = None
         self.times: list[int] = []
-        self.chunks: list[Any] = []
+        """When each of the first :data:`PENDING_CHUNKS` chunks arrived, in clock nanoseconds
+        (a list: appending to it costs less than to an array, in the loop)."""
+        self.later_times = array("q")
+        """When each chunk after those arrived."""
+        self.pending: deque[Any] = deque()
+        """The chunks not classified yet, oldest first (the last ones to arrive)."""
+        self.flags = bytearray()
+        """Whether each chunk classified so far carries output (1) or not (0), in order."""
+        self.classifier = ChunkClassifier(tokens)
         self.failed = False
+
+    def add_later(self, now: int, chunk: Any) -> None:
+        """A chunk after the first :data:`PENDING_CHUNKS`, which arrived at ``now``: keep its
+        time and classify two waiting chunks while some wait (it waits behind them), else it."""
+        self.later_times.append(now)
+        pending = self.pending
+        feed = self.classifier.feed
+        add_flag = self.flags.append
+        if pending:
+            pending.append(chunk)
+            add_flag(feed(pending.popleft()))
+            add_flag(feed(pending.popleft()))
+        else:
+            add_flag(feed(chunk))
+
+    def output_times(self) -> Sequence[int]:
+        """When each chunk that carries output arrived; classifies the chunks still waiting."""
+        pending = self.pending
+        if pending:
+            self.flags += self.classifier.feed_all(pending)
+            pending.clear()
+        flags = self.flags
+        times: Iterable[int] = (
+            chain(self.times, self.later_times) if self.later_times else self.times
+        )
+        if flags.count(0) == 0:  # every chunk carries output (text)
+            return self.times if times is self.times else array("q", times)
+        return array("q", compress(times, flags))
 
 
 class UsageRecord(NamedTuple):
@@ -237,6 +293,11 @@ def _is_async_iterable(obj: Any) -> bool:
     return hasattr(type(obj), "__aiter__")
 
 
+async def _resolved(value: Any) -> Any:
+    """``value``, awaited if it is awaitable (an async client's call returns a coroutine)."""
+    return await value if inspect.isawaitable(value) else value
+
+
 class TimedStream:
     """What ``perf.stream(...)`` returns: iterate it with ``for`` or ``async for``.
 
@@ -332,10 +393,26 @@ class TimedStream:
                 produced = produced.__enter__()
             clock = recorder.clock
             add_time = record.times.append
-            add_chunk = record.chunks.append
-            for chunk in produced:
+            add_chunk = record.pending.append
+            chunks = iter(produced)
+            for chunk in islice(chunks, PENDING_CHUNKS):
                 add_time(clock())
                 add_chunk(chunk)
+                yield chunk
+            # A long stream: what add_later does, spelled out (a call per chunk costs ~50 ns).
+            add_time = record.later_times.append
+            pending = record.pending
+            oldest = pending.popleft
+            feed = record.classifier.feed
+            add_flag = record.flags.append
+            for chunk in chunks:
+                add_time(clock())
+                if pending:
+                    add_chunk(chunk)
+                    add_flag(feed(oldest()))
+                    add_flag(feed(oldest()))
+                else:
+                    add_flag(feed(chunk))
                 yield chunk
             failed = False
         except GeneratorExit:
@@ -369,10 +446,7 @@ class TimedStream:
         produced: Any = None
         error: BaseException | None = None
         try:
-            produced = self._produce()
-            if inspect.isawaitable(produced):
-                pending, produced = produced, None
-                produced = await pending
+            produced = await _resolved(self._produce())
             if (
                 not _is_async_iterable(produced)
                 and not _is_iterable(produced)
@@ -381,17 +455,32 @@ class TimedStream:
                 entered = produced
                 produced = await produced.__aenter__()
             clock = recorder.clock
-            add_time = record.times.append
-            add_chunk = record.chunks.append
+            times = record.times
+            add_time = times.append
+            add_chunk = record.pending.append
+            add_later = record.add_later
             if _is_async_iterable(produced):
-                async for chunk in produced:
+                chunks = aiter(produced)
+                long_stream = False
+                async for chunk in chunks:
                     add_time(clock())
                     add_chunk(chunk)
                     yield chunk
+                    if len(times) >= PENDING_CHUNKS:
+                        long_stream = True
+                        break
+                if long_stream:
+                    async for chunk in chunks:
+                        add_later(clock(), chunk)
+                        yield chunk
             else:
-                for chunk in produced:
+                sync_chunks = iter(produced)
+                for chunk in islice(sync_chunks, PENDING_CHUNKS):
                     add_time(clock())
                     add_chunk(chunk)
+                    yield chunk
+                for chunk in sync_chunks:
+                    add_later(clock(), chunk)
                     yield chunk
             failed = False
         except GeneratorExit:

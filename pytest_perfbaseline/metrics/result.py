@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .histogram import gap_histogram
+from .histogram import SortedGaps, gap_histogram, gap_summary
 from .names import MetricInfo, MetricName, legacy_name
-from .summary import Summary, metric_values, summarize, summarize_rounds
+from .summary import Summary, metric_values, summarize_rounds
 
 __all__ = ["Measurement", "TestResult"]
 
@@ -39,9 +39,10 @@ class TestResult:
     """True when the test used the recorder directly (one implicit round), not ``perf(fn)``."""
     names: Mapping[str, MetricName] = field(default_factory=dict)
     """The structure behind each metric's string name (see :meth:`name_of`)."""
-    gaps_ns: tuple[int, ...] = field(default=(), compare=False, repr=False)
-    """Every inter-chunk gap of every round, pooled; kept only in the process that measured
-    (the histogram and ``itl_pooled`` are what travels and is stored)."""
+    gaps_ns: Sequence[int] = field(default=(), compare=False, repr=False)
+    """Every inter-chunk gap of every round, pooled (from :meth:`Perf.finish`: in ascending
+    order, 8 bytes a gap); kept only in the process that measured (the histogram and
+    ``itl_pooled`` are what travels and is stored)."""
     iterations: int = 1
     """Calls of the workload per measured round; above 1, ``round_s`` is the time per call."""
     _summaries: dict[str, Summary] | None = field(
@@ -71,13 +72,13 @@ class TestResult:
             itl_histogram=tuple(
                 (lower, upper, int(count)) for lower, upper, count in gap_histogram(gaps_ns)
             ),
-            itl_pooled=summarize([g / 1e9 for g in gaps_ns]) if gaps_ns else None,
+            itl_pooled=gap_summary(gaps_ns),
             token_sources=dict(token_sources),
             rounds_requested=rounds_requested,
             warmup=warmup,
             implicit=implicit,
             names=dict(names),
-            gaps_ns=tuple(gaps_ns),
+            gaps_ns=gaps_ns if isinstance(gaps_ns, SortedGaps) else tuple(gaps_ns),
             iterations=iterations,
         )
 
