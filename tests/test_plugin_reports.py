@@ -185,7 +185,8 @@ def test_per_test_events_are_not_built_when_nobody_listens(
     monkeypatch.setattr(events, "emit", lambda action, *args, **kwargs: built.append(action))
     caplog.set_level(logging.WARNING, logger=events.LOGGER_NAME)  # as by default: INFO is off
     suite.runpytest("--perf-compare").assert_outcomes(passed=3)
-    assert built == []  # no message formatted, no fields gathered
+    # no per-test message formatted, no fields gathered (a session's own events may still be)
+    assert [action for action in built if action in ("compared", "verdict")] == []
     caplog.set_level(logging.INFO, logger=events.LOGGER_NAME)
     suite.runpytest("--perf-compare").assert_outcomes(passed=3)
     assert built.count("compared") == 3
@@ -267,7 +268,8 @@ def test_results_reach_the_reports_without_serialising_in_one_process(
 
     monkeypatch.setattr(TestResult, "to_dict", not_here)
     monkeypatch.setattr(TestComparison, "to_dict", not_here)
-    result = suite.runpytest("--perf-compare", "-p", "no:xdist")
+    # the run history stores the JSON report, which is serialised once, at the end, by design
+    result = suite.runpytest("--perf-compare", "-p", "no:xdist", "--perf-history=off")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*test_suite.py::test_chat *6 *", "compared with profile*"])
 
