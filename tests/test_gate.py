@@ -303,6 +303,73 @@ def test_a_judge_prepares_a_baseline_once_for_every_look_at_its_test(
     assert [a.comparisons for a in answers] == [f.comparisons for f in fresh]
 
 
+def test_a_judge_describes_each_baseline_environment_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import datetime, timezone
+
+    from fakes import ENV
+
+    from pytest_perfbaseline.baseline.environment import age_seconds, describe_origin
+    from pytest_perfbaseline.gate import judge as judge_module
+    from pytest_perfbaseline.gate.judge import Judge, Reference
+
+    described: list[str] = []
+
+    def counting(*args: Any, **kwargs: Any) -> str:
+        described.append(args[1])
+        return describe_origin(*args, **kwargs)
+
+    monkeypatch.setattr(judge_module, "describe_origin", counting)
+    other = replace(ENV, saved_at="2020-01-02T03:04:05Z", cpu="another CPU")
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    judge = Judge(alpha=0.01, perf_tests=3, max_age_s=86400.0, here=ENV, now=now)
+    base = result("t::a", {"ttft_s": [0.1, 0.2]}, {"ttft_s": TIME})
+    references = [Reference(base, env, "p") for env in (ENV, ENV, other, ENV, other)]
+    told = [judge.provenance(r) for r in references]
+    assert described == ["p", "p"]  # once per environment, not once per test
+    for reference, provenance in zip(references, told, strict=True):
+        env = reference.environment
+        assert provenance.origin == describe_origin(env, "p", ENV)
+        assert provenance.age_s == age_seconds(env, now)
+        assert provenance.stale == ((age_seconds(env, now) or 0) > 86400)
+    # a reference read from a file says so, with the same environment
+    sourced = judge.provenance(Reference(base, ENV, "p", source="a.json"))
+    assert sourced.origin == describe_origin(ENV, "p", ENV) + "; a.json"
+
+
+def test_a_constant_sample_s_median_is_statistics_median_to_the_sign_of_zero() -> None:
+    import statistics
+
+    from pytest_perfbaseline.gate.compare import _Sample
+
+    nan = math.nan
+    for values in (
+        [-0.0, 0.0, 0.0],
+        [0.0, -0.0, -0.0],
+        [0.0, -0.0],
+        [-0.0, 0.0, -0.0, 0.0],
+        [2.5] * 7,
+        [1.7e308, 1.7e308],
+        [1.0, nan, 1.0],
+        [nan, nan],
+        [nan],
+        [3.0, 1.0, 2.0],
+    ):
+        sample = _Sample(values)
+        expected = statistics.median(values)
+        assert sample.median is not None
+        if math.isnan(expected):
+            assert math.isnan(sample.median)
+        else:
+            assert sample.median == expected
+            assert math.copysign(1, sample.median) == math.copysign(1, expected), values
+        assert sample.constant == all(v == values[0] for v in values), values
+        assert sample.positive == (min(values) > 0), values
+    empty = _Sample([])
+    assert (empty.median, empty.constant, empty.positive) == (None, False, False)
+
+
 def test_all_columns_at_once_are_each_metric_s_values() -> None:
     from pytest_perfbaseline.gate.compare import _columns
 

@@ -276,11 +276,6 @@ def suspicion_alpha(alpha: float) -> float:
     return min(0.05, math.sqrt(alpha))
 
 
-def _constant(values: Sequence[float]) -> bool:
-    first = values[0]
-    return all(v == first for v in values)
-
-
 def compare_metric(
     baseline: Sequence[float],
     current: Sequence[float],
@@ -315,15 +310,24 @@ class _Sample:
         self.values = list(map(float, values))
         self.median: float | None = None
         self.constant = self.positive = False
-        if self.values:
+        count = len(self.values)
+        first = self.values[0] if count else math.nan
+        # most metrics of a test are constant (tokens, calls, cost): no sort for those.
+        # count() matches by identity or ==; with ``first`` not nan, that is all(v == first)
+        if not math.isnan(first) and self.values.count(first) == count:
+            # all equal, so a stable sort would leave them in place (zeros keep their signs)
+            half = count // 2
+            values = self.values
+            self.median = values[half] if count % 2 else (values[half - 1] + values[half]) / 2
+            self.constant = True
+            self.positive = first > 0
+        elif self.values:
             ordered = sorted(self.values)
             half = len(ordered) // 2
             # statistics.median's own arithmetic, on the list sorted once
             self.median = (
                 ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
             )
-            # (the extremes are equal for a constant sample; all() also rules out nan)
-            self.constant = ordered[0] == ordered[-1] and _constant(self.values)
             self.positive = min(self.values) > 0
         self._logs: dict[float, list[float]] = {}
         self._variance: float | None = None

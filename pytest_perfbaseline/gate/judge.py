@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 
-from ..baseline.environment import Environment, age_seconds, describe_origin
+from ..baseline.environment import Environment, describe_origin
 from ..metrics.result import TestResult
 from .compare import BaselineSamples, Provenance, TestComparison, compare_test
 from .messages import PYTEST_ACCEPT, failure_message
@@ -58,6 +58,11 @@ class Judge:
         default_factory=list, init=False, repr=False, compare=False
     )
     """The baseline samples of the last test judged: its next look compares the same ones."""
+    _origins: dict[tuple[Environment, str, str | None], tuple[datetime | None, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """When and where each reference's environment was saved, as :meth:`provenance` tells it:
+    the tests of a baseline file share a handful of environments, parsed and described once."""
 
     def test_alpha(self, settings: TestSettings) -> float:
         """A test's share of the session's false-alarm budget."""
@@ -68,10 +73,22 @@ class Judge:
     def provenance(self, reference: Reference) -> Provenance:
         """When and where ``reference`` was measured, as messages tell it."""
         env = reference.environment
-        age = age_seconds(env, self.now)
-        origin = describe_origin(env, reference.profile, self.here, self.here_name)
-        if reference.source is not None:
-            origin += f"; {reference.source}"
+        key = (env, reference.profile, reference.source)
+        found = self._origins.get(key)
+        if found is None:
+            origin = describe_origin(env, reference.profile, self.here, self.here_name)
+            if reference.source is not None:
+                origin += f"; {reference.source}"
+            if len(self._origins) >= 256:  # a CLI comparing many files: keep it bounded
+                self._origins.clear()
+            found = self._origins[key] = (env.saved_at_datetime, origin)
+        when, origin = found
+        # as baseline.environment.age_seconds takes it, from the date parsed once
+        age = (
+            None
+            if when is None
+            else ((self.now or datetime.now(timezone.utc)) - when).total_seconds()
+        )
         return Provenance(
             saved_at=env.saved_at,
             origin=origin,

@@ -21,7 +21,14 @@ from typing import NamedTuple
 import numpy as np
 
 from ._common import _FloatArray
-from .mannwhitney import _asymptotic_tails, _mwu_method, _no_ties_null, mann_whitney_u
+from .mannwhitney import (
+    _asymptotic_tails,
+    _doubled_u_and_ties,
+    _exact_tails,
+    _mwu_method,
+    _no_ties_null,
+    mann_whitney_u,
+)
 from .shift import _moses_rank
 
 __all__ = ["MarginTest", "margin_test", "margin_tests"]
@@ -126,9 +133,21 @@ def _tails_stacked(
 
 
 def _tied_tails(base: _FloatArray, cur: _FloatArray, margin: float) -> tuple[float, float, str]:
-    greater = mann_whitney_u(cur, base, alternative="greater", shift=margin)
-    less = mann_whitney_u(cur, base, alternative="less", shift=-margin)
-    return greater.pvalue, less.pvalue, greater.method
+    """``mann_whitney_u(cur, base, alternative=..., shift=+-margin)``'s p-values and method,
+    from its own steps on the rows already checked (no second validation of each sample)."""
+    _, greater, method = _shifted_tails(cur - margin, base)
+    less, _, _ = _shifted_tails(cur - (-margin), base)
+    return greater, less, method
+
+
+def _shifted_tails(shifted: _FloatArray, base: _FloatArray) -> tuple[float, float, str]:
+    """(P(U <= u), P(U >= u), method) of ``shifted`` against ``base``, as mann_whitney_u."""
+    n, m = shifted.size, base.size
+    two_u, groups = _doubled_u_and_ties(shifted, base)
+    method = _mwu_method("auto", n, m, ties=groups is not None)
+    if method == "exact":
+        return (*_exact_tails(n, m, two_u, groups), method)
+    return (*_asymptotic_tails(n, m, two_u, groups), method)
 
 
 def _shift_intervals(
