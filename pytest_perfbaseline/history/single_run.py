@@ -17,7 +17,7 @@ from ..gate.compare import Comparison, metric_alpha
 from ..gate.rounds import MAX_ROUNDS_NEEDED, rounds_needed_hint
 from ..gate.settings import DEFAULT_DELTAS, TestSettings
 from ..metrics.formatting import format_cost, format_percent, format_seconds
-from .recommendation import Kind, Recommendation, render_recommendations, sort_recommendations
+from .recommendation import Kind, Recommendation, render_recommendations
 
 if TYPE_CHECKING:
     from ..reports.run import RunReport, TestEntry
@@ -281,8 +281,8 @@ def run_recommendations(report: RunReport) -> list[Recommendation]:
 
 def session_recommendations(report: RunReport) -> list[Recommendation]:
     """:func:`run_recommendations`, most pressing first: the session's terminal summary and
-    the ``recommendations`` of its JSON report."""
-    return sort_recommendations(run_recommendations(report))
+    the ``recommendations`` of its JSON report (worked out once per report)."""
+    return list(report.recommendations)
 
 
 def session_lines(report: RunReport, *, verbose: bool) -> list[tuple[str, dict[str, bool]]]:
