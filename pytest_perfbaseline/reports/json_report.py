@@ -148,6 +148,11 @@ def read_report(path: str | Path) -> RunReport:
         raise ReportError(f"report {path} is malformed: {type(exc).__name__}: {exc}") from None
 
 
-def dumps(report: RunReport) -> str:
-    """The JSON document, deterministic for the same report (sorted keys, 2-space indent)."""
-    return json.dumps(report_to_dict(report), indent=2, sort_keys=True, allow_nan=False) + "\n"
+def dumps(report: RunReport, document: Mapping[str, Any] | None = None) -> str:
+    """The JSON document, deterministic for the same report (sorted keys, 2-space indent).
+
+    ``document``: the report's :func:`report_to_dict`, when the caller already has it (a
+    session builds it once for this file and its run history).
+    """
+    data = report_to_dict(report) if document is None else document
+    return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
