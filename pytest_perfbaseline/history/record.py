@@ -103,7 +103,11 @@ def _test_rows(test: Mapping[str, Any]) -> list[MetricRow]:
                 mean=_number(summary.get("mean")),
                 stdev=_number(summary.get("stdev")),
                 p95=_number(summary.get("p95")),
-                rounds=tuple(_number(r.get(metric)) for r in rounds),
+                rounds=tuple(
+                    # a float as it is (float(v) is v): the check below only for the rest
+                    v if v.__class__ is float else _number(v)
+                    for v in [r.get(metric) for r in rounds]
+                ),
                 verdict=verdict,
                 baseline_version=comparison.get("baseline_saved_at") if comparison else None,
             )

@@ -128,6 +128,11 @@ _INSERT_RESULT = (
 )
 
 
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+"""``json.dumps(value, separators=(",", ":"))`` without making an encoder per call (8,000 calls
+for a run of 1,000 tests)."""
+
+
 def _run_values(record: RunRecord) -> tuple[Any, ...]:
     report, meta = record.report, record.meta
     env = report["environment"]
@@ -206,7 +211,7 @@ class HistoryStore:
                         r.mean,
                         r.stdev,
                         r.p95,
-                        json.dumps(r.rounds, separators=(",", ":")),
+                        _compact_json(r.rounds),
                         r.verdict,
                         r.baseline_version,
                     )
