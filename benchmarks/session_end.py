@@ -1,10 +1,11 @@
 """What a session's end costs: everything after the last test of 1,000 trivial tests.
 
-Run:  python benchmarks/session_end.py [--tests 1000] [--repeats 5] [--versus PATH]
+Run:  python benchmarks/session_end.py [--tests 1000] [--repeats 5] [--versus PATH] [--no-json]
 
 Writes a project of N trivial tests (``def test_i(perf): perf(lambda: None)``), saves a
 baseline, then runs compare sessions (``--perf-rounds=10 --perf-min-round-time=0
---perf-compare --perf-confirm=off --perf-json=...``, pytest's cache on, so the run history is
+--perf-compare --perf-confirm=off --perf-json=...``; ``--no-json``: without the file),
+pytest's cache on, so the run history is
 recorded as by default), one fresh process each. Inside each process a timing plugin wraps
 every ``pytest_sessionfinish`` (our reporter's: the JSON report, the run history) and every
 ``pytest_terminal_summary`` (ours: the summary section, which pytest's terminal reporter
@@ -125,6 +126,7 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--versus", metavar="PATH", help="another tree, timed interleaved")
+    parser.add_argument("--no-json", action="store_true", help="no --perf-json file")
     args = parser.parse_args()
     trees: dict[str, str | None] = {"this tree": None}
     if args.versus:
@@ -132,14 +134,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="session-end-") as tmp:
         project = write_project(Path(tmp), args.tests)
         session(project, None, "--perf-baseline=save", "--perf-history=off")
-        compare = ["--perf-compare", "--perf-confirm=off", f"--perf-json={project / 'r.json'}"]
+        compare = ["--perf-compare", "--perf-confirm=off"]
+        if not args.no_json:
+            compare.append(f"--perf-json={project / 'r.json'}")
         samples: dict[str, list[dict[str, tuple[float, float]]]] = {t: [] for t in trees}
         for tree in trees.values():  # warm-up, not counted
             session(project, tree, *compare)
         for _ in range(args.repeats):
             for label, tree in trees.items():
                 samples[label].append(session(project, tree, *compare))
-        print(f"{args.tests} trivial tests, compare (confirm off) + --perf-json + history, ")
+        what = "history" if args.no_json else "--perf-json + history"
+        print(f"{args.tests} trivial tests, compare (confirm off) + {what}, ", end="")
         print(f"medians of {args.repeats} interleaved sessions")
         medians = {label: line(label, s) for label, s in samples.items()}
         if args.versus:
