@@ -8,6 +8,7 @@ import io
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import ONE_TEST_SUITE, simulated_project
@@ -71,6 +72,28 @@ def test_sessions_are_recorded_in_the_cache_folder(project: pytest.Pytester) -> 
         mp.setattr("sys.stdout", out_buffer)
         assert main(["recommend", "--last", "2"]) == 0
     assert "from 2 runs" in out_buffer.getvalue()
+
+
+def test_the_json_report_and_the_history_share_one_document(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_perfbaseline.history.record import report_of
+    from pytest_perfbaseline.reports import json_report
+    from pytest_perfbaseline.reports.run import RunReport
+
+    built: list[RunReport] = []
+    real = json_report.report_to_dict
+
+    def counted(report: RunReport) -> dict[str, Any]:
+        built.append(report)
+        return real(report)
+
+    monkeypatch.setattr(json_report, "report_to_dict", counted)
+    project.runpytest("--perf-json=run.json").assert_outcomes(passed=1)
+    assert len(built) == 1
+    with sqlite3.connect(project.path / DEFAULT) as conn:
+        (blob,) = conn.execute("SELECT report FROM runs").fetchone()
+    assert report_of(blob) == json.loads((project.path / "run.json").read_text())
 
 
 def test_off_records_nothing(project: pytest.Pytester) -> None:

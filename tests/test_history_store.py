@@ -251,3 +251,35 @@ def test_json_of_a_run_is_json(location: StoreLocation) -> None:
         store.append(record("2026-11-20T10:00:00Z"))  # type: ignore[arg-type]
     [report] = load_reports(location)
     json.dumps(report, allow_nan=False)
+
+
+def test_a_runs_rows_are_stored_as_the_metric_rows_say(tmp_path: Path) -> None:
+    import sqlite3
+    from dataclasses import astuple
+
+    from pytest_perfbaseline.history.record import MetricRow
+
+    report = fake_report("2026-11-20T10:00:00Z", level=2.0)
+    rec = run_record(report, RunMeta("session"))
+    rows = rec.rows
+    assert all(isinstance(row, MetricRow) for row in rows)
+    assert len(rows) == sum(len(test["metrics"]) for test in report["tests"]) > 0
+    location = StoreLocation("sqlite", str(tmp_path / "h.sqlite"))
+    with HistoryStore.open(location) as store:
+        store.append(rec)
+    with sqlite3.connect(location.target) as conn:
+        stored = conn.execute(
+            "SELECT nodeid, metric, scope, owner, unit, higher_is_better, n, median, mean, stdev, "
+            "p95, rounds, verdict, baseline_version FROM results ORDER BY nodeid, metric"
+        ).fetchall()
+    expected = []
+    for row in sorted(rows, key=lambda r: (r.nodeid, r.metric)):
+        values = list(astuple(row))
+        values[5] = int(row.higher_is_better)
+        values[11] = json.dumps(list(row.rounds), separators=(",", ":"))
+        expected.append(tuple(values))
+    assert stored == expected
+    first = rows[0]
+    test = next(t for t in report["tests"] if t["nodeid"] == first.nodeid)
+    assert first.rounds == tuple(r.get(first.metric) for r in test["rounds"])
+    assert first.median == test["metrics"][first.metric]["summary"]["median"]

@@ -320,3 +320,19 @@ def test_a_report_leaving_the_process_carries_builtins_and_comes_back_whole(
             "result_whole": True,
             "comparison_whole": True,
         }
+
+
+@pytest.mark.parametrize("quiet", [[], ["-q"], ["-qq"]])
+def test_every_table_of_the_terminal_summary_has_rows_however_quiet(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, quiet: list[str]
+) -> None:
+    suite.runpytest("--perf-baseline=save")
+    monkeypatch.setenv("PERF_TEST_SLOWDOWN", "3")  # regressions: the verdict table has rows
+    lines = suite.runpytest("--perf-compare", *quiet).outlines
+    start = next(i for i, line in enumerate(lines) if line.startswith("=") and "perf test" in line)
+    headers = [i for i in range(start, len(lines)) if lines[i].startswith("test ")]
+    assert any("rounds" in lines[i] for i in headers)
+    assert any("verdict" in lines[i] for i in headers)
+    for i in headers:
+        assert set(lines[i + 1]) == {"-", " "}, lines[i : i + 3]
+        assert lines[i + 2].startswith("test_suite.py::"), lines[i : i + 3]

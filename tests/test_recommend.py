@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import statistics
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -440,3 +441,38 @@ def test_a_step_reads_as_a_sentence_for_the_history_trend() -> None:
         "m of t drifted 12% worse: 1.12 s over the last 3 runs against 1.00 s at best, "
         "from x (last 20 runs)"
     )
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="statistics.stdev rounds once from 3.11")
+def test_noise_stdev_is_statistics_stdev_to_the_bit() -> None:
+    from pytest_perfbaseline.history.single_run import _stdev
+
+    rng = random.Random(11)
+    samples = [
+        [math.log(rng.lognormvariate(-13, rng.random())) for _ in range(n)]
+        for n in (2, 3, 10, 30)
+        for _ in range(300)
+    ]
+    samples += [[1.0, 1.0 + 2**-52, 1.0 - 2**-53], [-3.0, 5e-324, 2.5], [1e300, -1e300], [0.5, 0.5]]
+    for values in samples:
+        assert _stdev(values) == statistics.stdev(values), values
+
+
+def test_recommendations_are_worked_out_once_per_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_perfbaseline.history import single_run
+
+    rng = random.Random(1)
+    report = run(result([{"ttft_s": 0.1 * math.exp(rng.gauss(0, 0.2))} for _ in range(5)]))
+    calls: list[RunReport] = []
+    real = single_run.run_recommendations
+
+    def counted(r: RunReport) -> list[Recommendation]:
+        calls.append(r)
+        return real(r)
+
+    monkeypatch.setattr(single_run, "run_recommendations", counted)
+    single_run.session_lines(report, verbose=True)
+    document = report_to_dict(report)
+    assert len(calls) == 1
+    assert [r["kind"] for r in document["recommendations"]] == ["noisy"]
+    assert document["recommendations"] == [r.to_dict() for r in report.recommendations]

@@ -33,7 +33,12 @@ from pytest_perfbaseline.metrics.names import MetricInfo
 from pytest_perfbaseline.metrics.result import TestResult
 from pytest_perfbaseline.metrics.summary import summarize
 from pytest_perfbaseline.reports.csv_report import CSV_COLUMNS, render_csv
-from pytest_perfbaseline.reports.json_report import dumps, report_from_dict, report_to_dict
+from pytest_perfbaseline.reports.json_report import (
+    dumps,
+    indented_json,
+    report_from_dict,
+    report_to_dict,
+)
 from pytest_perfbaseline.reports.markdown import markdown_code, render_markdown
 from pytest_perfbaseline.reports.run import RunReport, TestEntry
 
@@ -286,6 +291,43 @@ def _finite_bounds(c: Comparison) -> Comparison:
     if c.ratio_high is not None and math.isinf(c.ratio_high):
         return replace(c, ratio_high=None)
     return c
+
+
+@pytest.mark.parametrize("compare", [True, False])
+def test_the_json_file_is_json_dumps_indented_to_the_byte(compare: bool) -> None:
+    data = report_to_dict(mixed_report(compare=compare))
+    expected = json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    assert dumps(mixed_report(compare=compare)) == expected
+    assert dumps(mixed_report(compare=compare), data) == expected
+
+
+def random_json(rng: random.Random, depth: int = 0) -> Any:
+    """Nested dicts, lists and tuples (empty ones too) of every kind of scalar json writes."""
+    scalars: list[Any] = [None, True, False, -0.0, 5e-324, 1e300, rng.randint(-(10**20), 10**20)]
+    scalars += [rng.random() * 10.0 ** rng.randint(-30, 30), "", 'é"\\\n\t\x00€😀 ,:{}[]']
+    if depth > 4 or rng.random() < 0.4:
+        return rng.choice(scalars)
+    items = [random_json(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    kind = rng.random()
+    if kind < 0.5:
+        return {
+            rng.choice(["a", "b", "", "é", '"', "a\nb"]) + str(i): v for i, v in enumerate(items)
+        }
+    return tuple(items) if kind < 0.6 else items
+
+
+def test_indented_json_is_json_dumps_to_the_byte() -> None:
+    rng = random.Random(5)
+    for _ in range(3000):
+        data = random_json(rng)
+        assert indented_json(data) == json.dumps(data, indent=2, sort_keys=True, allow_nan=False)
+    odd = {1: [{"a": 1}], 2.5: None}  # keys json converts: its own layout
+    assert indented_json([odd]) == json.dumps([odd], indent=2, sort_keys=True)
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ValueError, match="Out of range float"):
+            indented_json({"x": [{"y": bad}]})
+        with pytest.raises(ValueError, match="Out of range float"):
+            indented_json({"x": [bad, {"y": 1}]})
 
 
 def test_the_json_document_round_trips() -> None:

@@ -159,3 +159,10 @@ def test_summarize_rounds_only_summarises_the_metrics_asked_for() -> None:
     assert set(summarize_rounds(rounds, ["a"])) == {"a"}
     assert summarize_rounds(rounds, []) == {}
     assert summarize_rounds([], ["a"]) == {}
+
+
+def test_to_dict_is_asdict_in_field_order() -> None:
+    from dataclasses import asdict
+
+    s = summarize([0.5, 2.0, 4.0, 1e-9])
+    assert list(s.to_dict().items()) == list(asdict(s).items())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,8 +46,18 @@ def history_location(config: pytest.Config) -> StoreLocation | None:
     return StoreLocation("sqlite", str(cache.mkdir(str(DEFAULT_FILE.parent)) / DEFAULT_FILE.name))
 
 
-def record_session(config: pytest.Config, report: RunReport, *, started: float) -> None:
-    """Append this session's run to the history store; one warning line if that fails."""
+def record_session(
+    config: pytest.Config,
+    report: RunReport,
+    *,
+    started: float,
+    document: Callable[[], Mapping[str, Any]] | None = None,
+) -> None:
+    """Append this session's run to the history store; one warning line if that fails.
+
+    ``document`` returns the report's JSON document when the session already built it (for
+    ``--perf-json``): the history stores that same document.
+    """
     from ..events import emit
     from .backends import HistoryError
 
@@ -60,7 +71,7 @@ def record_session(config: pytest.Config, report: RunReport, *, started: float) 
         emit("history off", "", "run history not recorded (off, or no pytest cache folder)")
         return
     try:
-        run_id = _append(config, report, location, started)
+        run_id = _append(config, report, location, started, document)
     except (HistoryError, OSError) as exc:
         _warn(config, f"run not recorded in the history: {exc}")
         return
@@ -73,7 +84,11 @@ def record_session(config: pytest.Config, report: RunReport, *, started: float) 
 
 
 def _append(
-    config: pytest.Config, report: RunReport, location: StoreLocation, started: float
+    config: pytest.Config,
+    report: RunReport,
+    location: StoreLocation,
+    started: float,
+    document: Callable[[], Mapping[str, Any]] | None,
 ) -> str:
     from ..baseline.environment import utc_timestamp
     from ..reports.json_report import report_to_dict
@@ -87,7 +102,7 @@ def _append(
         branch=git_branch(Path(config.rootpath)),
         ci=ci_job(),
     )
-    record = run_record(report_to_dict(report), meta)
+    record = run_record(report_to_dict(report) if document is None else document(), meta)
     with HistoryStore.open(location) as store:
         store.append(record)
     return record.run_id

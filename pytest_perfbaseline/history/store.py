@@ -128,6 +128,11 @@ _INSERT_RESULT = (
 )
 
 
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+"""``json.dumps(value, separators=(",", ":"))`` without making an encoder per call (8,000 calls
+for a run of 1,000 tests)."""
+
+
 def _run_values(record: RunRecord) -> tuple[Any, ...]:
     report, meta = record.report, record.meta
     env = report["environment"]
@@ -185,33 +190,18 @@ class HistoryStore:
 
     def append(self, record: RunRecord) -> bool:
         """Store ``record`` in one transaction; False if that run was already stored."""
-        db = self.db
+        db, run_id = self.db, record.run_id
         with db.transaction():
-            if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (record.run_id,)):
+            if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)):
                 return False
             db.execute(_INSERT_RUN, _run_values(record))
             db.executemany(
                 _INSERT_RESULT,
-                (
-                    (
-                        record.run_id,
-                        r.nodeid,
-                        r.metric,
-                        r.scope,
-                        r.owner,
-                        r.unit,
-                        int(r.higher_is_better),
-                        r.n,
-                        r.median,
-                        r.mean,
-                        r.stdev,
-                        r.p95,
-                        json.dumps(r.rounds, separators=(",", ":")),
-                        r.verdict,
-                        r.baseline_version,
-                    )
-                    for r in record.rows
-                ),
+                [
+                    # MetricRow's fields, higher_is_better as 0/1 and the rounds as JSON
+                    (run_id, *row[:5], int(row[5]), *row[6:11], _compact_json(row[11]), *row[12:])
+                    for row in record.row_values
+                ],
             )
             if record.report["session"].get("save"):
                 self._record_baseline_version(record)

@@ -7,6 +7,7 @@ derives from it the report files, the terminal summary and the exit status.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -99,18 +100,25 @@ class PerfReporter:
             return
         if not self.results:
             return
+        from ..reports.json_report import report_to_dict
         from ..reports.outputs import write_reports
 
-        self.report = self.run_report()
+        self.report = report = self.run_report()
+        # the JSON document, built once (when first asked for) for --perf-json and the history
+        document = functools.cache(functools.partial(report_to_dict, report))
         step_summary = (
             os.environ.get("GITHUB_STEP_SUMMARY") if self.options.github_summary else None
         )
         self.outputs = write_reports(
-            self.report, self.options.report_paths(), step_summary, self.config.rootpath
+            report,
+            self.options.report_paths(),
+            step_summary,
+            self.config.rootpath,
+            document=document,
         )
         from ..history.session import record_session
 
-        record_session(self.config, self.report, started=self.started)
+        record_session(self.config, report, started=self.started, document=document)
         failed = bool(self.outputs.errors) or bool(self.saved and self.saved.errors)
         if failed and session.exitstatus == pytest.ExitCode.OK:
             # Reported in the terminal summary and the exit status, not as a warning: at

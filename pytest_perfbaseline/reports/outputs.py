@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..events import emit
 from ..files import not_a_regular_file, write_atomically
@@ -21,7 +21,10 @@ from ..files import not_a_regular_file, write_atomically
 if TYPE_CHECKING:
     from .run import RunReport
 
-__all__ = ["Outputs", "relative", "write_reports"]
+__all__ = ["Document", "Outputs", "relative", "write_reports"]
+
+Document = Callable[[], Mapping[str, Any]]
+"""Returns the run report's JSON document (:func:`.json_report.report_to_dict`)."""
 
 # GitHub refuses a step summary over 1 MiB; beyond this, the folded per-metric rows are left out.
 STEP_SUMMARY_BUDGET = 768 * 1024
@@ -43,11 +46,13 @@ def relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _renderer(option: str) -> Callable[[RunReport], str]:
+def _renderer(option: str, document: Document | None) -> Callable[[RunReport], str]:
     """The function that renders a report file, imported only when that file is asked for."""
     if option == "--perf-json":
         from .json_report import dumps
 
+        if document is not None:
+            return lambda report: dumps(report, document())
         return dumps
     if option == "--perf-csv":
         from .csv_report import render_csv
@@ -59,9 +64,18 @@ def _renderer(option: str) -> Callable[[RunReport], str]:
 
 
 def write_reports(
-    report: RunReport, paths: Mapping[str, Path], step_summary: str | None, root: Path
+    report: RunReport,
+    paths: Mapping[str, Path],
+    step_summary: str | None,
+    root: Path,
+    *,
+    document: Document | None = None,
 ) -> Outputs:
-    """Write each report file (``{option: path}``) and append to the step summary, if any."""
+    """Write each report file (``{option: path}``) and append to the step summary, if any.
+
+    ``document`` returns the report's JSON document (built once per session, shared with the
+    run history); without it the ``--perf-json`` file builds its own.
+    """
     outputs = Outputs()
     for option, path in paths.items():
         started = time.perf_counter()
@@ -75,7 +89,7 @@ def write_reports(
             emit("report not written", str(path), outputs.errors[-1], level=logging.WARNING)
             continue
         try:
-            write_atomically(path, _renderer(option)(report))
+            write_atomically(path, _renderer(option, document)(report))
         except OSError as exc:
             outputs.errors.append(f"{option}: cannot write {path}: {exc.strerror or exc}")
             emit("report not written", str(path), outputs.errors[-1], level=logging.WARNING)

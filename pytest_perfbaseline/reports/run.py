@@ -7,10 +7,15 @@ Markdown, the terminal summary -- and what decides the session's exit status.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ..baseline.environment import Environment
 from ..gate.compare import TestComparison
 from ..metrics.result import TestResult
+
+if TYPE_CHECKING:
+    from ..history.recommendation import Recommendation
 
 __all__ = ["VERDICT_ORDER", "RunReport", "TestEntry"]
 
@@ -47,6 +52,15 @@ class RunReport:
     tests: tuple[TestEntry, ...]
     saved: tuple[str, ...] = ()
     save_errors: tuple[str, ...] = ()
+
+    @cached_property
+    def recommendations(self) -> tuple[Recommendation, ...]:
+        """What the run's results alone recommend, most pressing first: worked out once, for
+        the terminal summary, the JSON report and the run history alike."""
+        from ..history.recommendation import sort_recommendations
+        from ..history.single_run import run_recommendations
+
+        return tuple(sort_recommendations(run_recommendations(self)))
 
     def counts(self) -> dict[str, int]:
         """Tests per verdict, in compare mode (a test is as bad as its worst gated metric)."""

@@ -20,7 +20,7 @@ from ..metrics.formatting import (
 )
 from ..metrics.names import BREAKDOWN_SCOPES, MetricName, Scope
 from ..metrics.result import TestResult
-from ..metrics.summary import Summary, summarize_rounds
+from ..metrics.summary import Summary
 from .outputs import Outputs
 from .run import VERDICT_ORDER, RunReport
 
@@ -132,14 +132,12 @@ def _p95(summary: dict[str, Summary], name: str) -> float | None:
     return s.p95 if s else None
 
 
-OVERVIEW_METRICS = ("round_s", "ttft_s", "tpot_s", "tokens_per_s", "output_tokens", "cost_usd")
-
-
 def render_overview(results: Sequence[TestResult]) -> list[str]:
     """One row per test: the key medians and p95s."""
     rows = []
     for result in results:
-        s = summarize_rounds(result.rounds, [n for n in OVERVIEW_METRICS if n in result.infos])
+        # the result's own summaries: worked out once, shared with the JSON report
+        s = result.summary()
         rate = _median(s, "tokens_per_s")
         rows.append(
             [
