@@ -10,8 +10,9 @@ session of N tests costs). It saves a baseline with each tool (``--perf-baseline
 ``--benchmark-autosave``), then times whole compare sessions (``--perf-compare``,
 ``--benchmark-compare``), one fresh process each, interleaved (ours, peer, floor, ours, ...)
 so that a neighbour's burst of load hits all of them alike. Every process runs with
-``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1`` and only its own plugin (``-p``), ``-q -p
-no:cacheprovider``, as the lead measured it.
+``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1`` and only its own plugin (``-p``), ``-q``, with pytest's
+cache on as in a user's session (so ours also records its run in the history, as it does by
+default).
 
 Printed per suite size: the median, min and max wall time of each session, its median CPU
 time (user + system: less moved than wall time by a neighbour's load on a shared machine) and
@@ -100,7 +101,7 @@ def write_suites(root: Path, n: int) -> dict[str, Path]:
 
 
 def pytest_command(plugin: str | None, *args: str) -> list[str]:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", "-q"]
     if plugin is not None:
         command += ["-p", plugin]
     return command + list(args)
@@ -187,7 +188,7 @@ print(json.dumps({"numpy": "numpy" in sys.modules, "scipy": "scipy" in sys.modul
 def what_ours_did(project: Path) -> str:
     """One untimed default session of ours: its heavy imports and what the gate added."""
     report = project / "report.json"
-    command = [sys.executable, "-c", IMPORTS_PROBE, "-q", "-p", "no:cacheprovider"]
+    command = [sys.executable, "-c", IMPORTS_PROBE, "-q"]
     command += ["-p", "pytest_perfbaseline.plugin", *FLAGS, "--perf-compare"]
     command += [f"--perf-json={report}"]
     done = subprocess.run(
