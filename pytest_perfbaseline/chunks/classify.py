@@ -18,7 +18,7 @@ below rather than through the handler tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .anthropic import EVENT_HANDLERS as ANTHROPIC_EVENTS
@@ -31,7 +31,14 @@ from .facts import (
     UsageAccumulator,
     get_field,
 )
-from .gemini import gemini_chunk_has_output, gemini_dict_has_output, is_gemini_chunk
+from .gemini import (
+    ChunkRule,
+    GeminiDicts,
+    gemini_chunk_has_output,
+    gemini_dict_has_output,
+    is_gemini_chunk,
+    is_rest_gemini_dict,
+)
 from .openai import EVENT_HANDLERS as OPENAI_EVENTS
 from .openai import RESPONSES_OUTPUT_EVENTS, chat_chunk_has_output
 
@@ -132,6 +139,15 @@ def _family_of(chunk: Any) -> str:
     return family
 
 
+def _classify(chunk: Any, acc: UsageAccumulator) -> bool:
+    """Whether any chunk carries output, by the general rules."""
+    if type(chunk) is str:
+        return chunk != ""
+    if type(chunk) is dict:
+        return _dict_has_output(chunk, acc)
+    return _object_has_output(chunk, acc)
+
+
 def _count_tokens(tokens: Callable[[Any], int], chunk: Any, index: int) -> int:
     n = tokens(chunk)
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
@@ -151,7 +167,7 @@ class ChunkClassifier:
     the stream, where the error would have surfaced had the chunks been classified then.
     """
 
-    __slots__ = ("_acc", "_counted", "_error", "_seen", "_tokens", "feed")
+    __slots__ = ("_acc", "_counted", "_dict_rule", "_error", "_gemini", "_seen", "_tokens", "feed")
 
     def __init__(self, tokens: Callable[[Any], int] | None = None) -> None:
         self._acc = UsageAccumulator()
@@ -159,8 +175,22 @@ class ChunkClassifier:
         self._counted = 0
         self._seen = 0
         self._error: Exception | None = None
+        self._dict_rule: ChunkRule = self._first_dict
+        """How this stream's dicts are classified: decided by its first dict."""
+        self._gemini: GeminiDicts | None = None
+        """The stream's own reader, when its first dict is a Gemini REST API chunk."""
         self.feed: Callable[[Any], bool] = self._feed if tokens is None else self._feed_counted
         """Whether a chunk carries output; never raises (see :meth:`totals`)."""
+
+    def _first_dict(self, chunk: dict[str, Any], acc: UsageAccumulator) -> bool:
+        # A stream's chunks share one shape: a stream of Gemini's REST API chunks is handed
+        # to their own reader for the rest of the stream, any other to the general rules.
+        if is_rest_gemini_dict(chunk):
+            self._gemini = GeminiDicts(_classify)
+            self._dict_rule = self._gemini.has_output
+        else:
+            self._dict_rule = _dict_has_output
+        return self._dict_rule(chunk, acc)
 
     def has_output(self, chunk: Any) -> bool:
         """Whether ``chunk``, the next of the stream, carries output."""
@@ -170,7 +200,7 @@ class ChunkClassifier:
             if not chunk:
                 return False
         elif type(chunk) is dict:
-            if not _dict_has_output(chunk, self._acc):
+            if not self._dict_rule(chunk, self._acc):
                 return False
         elif not _object_has_output(chunk, self._acc):
             return False
@@ -187,7 +217,7 @@ class ChunkClassifier:
             if type(chunk) is str:
                 return chunk != ""
             if type(chunk) is dict:
-                return _dict_has_output(chunk, self._acc)
+                return self._dict_rule(chunk, self._acc)
             return _object_has_output(chunk, self._acc)
         except Exception as exc:  # raised by totals(), after the stream
             self._keep(exc)
@@ -205,22 +235,33 @@ class ChunkClassifier:
         if self._tokens is not None:
             return bytearray(map(self.feed, chunks))
         flags = bytearray()
-        add = flags.append
-        acc = self._acc
         rest = iter(chunks)
         try:
-            for chunk in rest:  # the body of _feed, without a call per chunk
-                if type(chunk) is str:
-                    add(chunk != "")
-                elif type(chunk) is dict:
-                    add(_dict_has_output(chunk, acc))
-                else:
-                    add(_object_has_output(chunk, acc))
+            self._feed_each(rest, flags.append)
         except Exception as exc:
             self._keep(exc)
-            add(False)
+            flags.append(False)
             flags.extend(map(self.feed, rest))
         return flags
+
+    def _feed_each(self, rest: Iterator[Any], add: Callable[[bool], object]) -> None:
+        acc = self._acc
+        if self._gemini is None and self._dict_rule is not _dict_has_output:
+            for chunk in rest:  # up to the stream's first dict, which decides how dicts are read
+                if type(chunk) is dict:
+                    add(self._first_dict(chunk, acc))
+                    break
+                add(_classify(chunk, acc))
+        if self._gemini is not None:
+            self._gemini.feed_all(rest, acc, add)
+            return
+        for chunk in rest:  # _classify of each chunk, without a call per chunk
+            if type(chunk) is str:
+                add(chunk != "")
+            elif type(chunk) is dict:
+                add(_dict_has_output(chunk, acc))
+            else:
+                add(_object_has_output(chunk, acc))
 
     def _keep(self, error: Exception) -> None:
         if self._error is None:
