@@ -245,7 +245,35 @@ def rest_gemini(usage: dict[str, Any], text: str = "a") -> dict[str, Any]:
 def test_a_gemini_rest_stream_is_read_as_the_general_rules_read_it(
     first: dict[str, Any], later: list[Any]
 ) -> None:
-    chunks = [first, *later]
+    read_as_the_general_rules_read_it([first, *later])
+
+
+chat_text = {"choices": [{"delta": {"content": "a"}}]}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    chat_chunks.filter(lambda c: "choices" in c),
+    st.lists(
+        st.one_of(
+            chat_chunks,
+            chat_chunks,
+            rest_gemini_chunks,
+            anthropic_usage,
+            st.sampled_from(["", "a", 3, None, {**chat_text, "type": "x"}]),
+            st.sampled_from([{**chat_text, "usage": None}, {**chat_text, "model": "m2"}]),
+        ),
+        max_size=8,
+    ),
+)
+@example({"choices": [{"delta": {"content": "a"}}]}, [{"model": "m", **chat_text}])
+def test_a_chat_stream_is_read_as_the_general_rules_read_it(
+    first: dict[str, Any], later: list[Any]
+) -> None:
+    read_as_the_general_rules_read_it([first, *later])
+
+
+def read_as_the_general_rules_read_it(chunks: list[Any]) -> None:
     expected_flags, expected = general_reading(chunks)
     for mode in ("feed", "feed_all", "halves"):
         classifier = ChunkClassifier()
@@ -295,3 +323,23 @@ def test_a_gemini_rest_stream_is_not_read_by_the_general_rules(
     assert totals.usage is not None
     assert (totals.usage.input_tokens, totals.usage.output_tokens) == (4, 3)
     assert totals.model == "gemini-2.0-flash"
+
+
+def test_a_chat_stream_s_text_chunks_are_not_read_by_the_general_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    general: list[Any] = []
+
+    def counted(chunk: dict[str, Any], acc: UsageAccumulator) -> bool:
+        general.append(chunk)
+        return _dict_has_output(chunk, acc)
+
+    monkeypatch.setattr(classify, "_dict_has_output", counted)
+    role = {"model": "gpt-4o-mini", "choices": [{"delta": {"role": "assistant"}}]}
+    text = [{"choices": [{"delta": {"content": word}}]} for word in ("a", "b")]
+    last = {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
+    classifier = ChunkClassifier()
+    assert list(classifier.feed_all([role, *text, last])) == [0, 1, 1, 0]
+    assert general == [role, last]
+    totals = classifier.totals(2)
+    assert (totals.output_tokens, totals.token_source, totals.model) == (2, "usage", "gpt-4o-mini")

@@ -24,15 +24,16 @@ from typing import Any
 from .anthropic import EVENT_HANDLERS as ANTHROPIC_EVENTS
 from .anthropic import delta_text_field
 from .facts import (
+    ChunkRule,
     EventHandler,
     StreamFacts,
+    StreamReader,
     StreamTotals,
     TokenSource,
     UsageAccumulator,
     get_field,
 )
 from .gemini import (
-    ChunkRule,
     GeminiDicts,
     gemini_chunk_has_output,
     gemini_dict_has_output,
@@ -40,7 +41,7 @@ from .gemini import (
     is_rest_gemini_dict,
 )
 from .openai import EVENT_HANDLERS as OPENAI_EVENTS
-from .openai import RESPONSES_OUTPUT_EVENTS, chat_chunk_has_output
+from .openai import RESPONSES_OUTPUT_EVENTS, ChatDicts, chat_chunk_has_output, is_chat_dict
 
 __all__ = ["ChunkClassifier", "analyze_chunks"]
 
@@ -167,7 +168,7 @@ class ChunkClassifier:
     the stream, where the error would have surfaced had the chunks been classified then.
     """
 
-    __slots__ = ("_acc", "_counted", "_dict_rule", "_error", "_gemini", "_seen", "_tokens", "feed")
+    __slots__ = ("_acc", "_counted", "_dict_rule", "_error", "_reader", "_seen", "_tokens", "feed")
 
     def __init__(self, tokens: Callable[[Any], int] | None = None) -> None:
         self._acc = UsageAccumulator()
@@ -177,19 +178,21 @@ class ChunkClassifier:
         self._error: Exception | None = None
         self._dict_rule: ChunkRule = self._first_dict
         """How this stream's dicts are classified: decided by its first dict."""
-        self._gemini: GeminiDicts | None = None
-        """The stream's own reader, when its first dict is a Gemini REST API chunk."""
+        self._reader: StreamReader | None = None
+        """The stream's own reader, when its first dict is of a shape that has one."""
         self.feed: Callable[[Any], bool] = self._feed if tokens is None else self._feed_counted
         """Whether a chunk carries output; never raises (see :meth:`totals`)."""
 
     def _first_dict(self, chunk: dict[str, Any], acc: UsageAccumulator) -> bool:
-        # A stream's chunks share one shape: a stream of Gemini's REST API chunks is handed
-        # to their own reader for the rest of the stream, any other to the general rules.
+        # A stream's chunks share one shape: a stream of Gemini's REST API chunks or of chat
+        # chunks is handed to their own reader for the rest of the stream.
+        self._dict_rule = _dict_has_output
         if is_rest_gemini_dict(chunk):
-            self._gemini = GeminiDicts(_classify)
-            self._dict_rule = self._gemini.has_output
-        else:
-            self._dict_rule = _dict_has_output
+            gemini = GeminiDicts(_classify)
+            self._reader = gemini
+            self._dict_rule = gemini.has_output
+        elif is_chat_dict(chunk):
+            self._reader = ChatDicts(_classify)
         return self._dict_rule(chunk, acc)
 
     def has_output(self, chunk: Any) -> bool:
@@ -246,14 +249,15 @@ class ChunkClassifier:
 
     def _feed_each(self, rest: Iterator[Any], add: Callable[[bool], object]) -> None:
         acc = self._acc
-        if self._gemini is None and self._dict_rule is not _dict_has_output:
+        if self._reader is None and self._dict_rule is not _dict_has_output:
             for chunk in rest:  # up to the stream's first dict, which decides how dicts are read
                 if type(chunk) is dict:
                     add(self._first_dict(chunk, acc))
                     break
                 add(_classify(chunk, acc))
-        if self._gemini is not None:
-            self._gemini.feed_all(rest, acc, add)
+        reader = self._reader
+        if reader is not None:
+            reader.feed_all(rest, acc, add)
             return
         for chunk in rest:  # _classify of each chunk, without a call per chunk
             if type(chunk) is str:

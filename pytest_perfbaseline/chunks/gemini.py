@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .facts import UsageAccumulator, as_int, get_field
+from .facts import ChunkRule, UsageAccumulator, as_int, get_field
 
 __all__ = [
-    "ChunkRule",
     "GeminiDicts",
     "gemini_chunk_has_output",
     "gemini_dict_has_output",
@@ -205,10 +204,6 @@ def gemini_dict_has_output(
     if candidates is None:
         candidates = chunk.get("candidates")
     return _candidates_have_output(candidates)
-
-
-ChunkRule = Callable[[Any, UsageAccumulator], bool]
-"""Classifies one chunk: records what it reports, returns whether it has output."""
 
 
 def is_rest_gemini_dict(chunk: dict[str, Any]) -> bool:
