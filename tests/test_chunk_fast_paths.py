@@ -267,6 +267,8 @@ chat_text = {"choices": [{"delta": {"content": "a"}}]}
     ),
 )
 @example({"choices": [{"delta": {"content": "a"}}]}, [{"model": "m", **chat_text}])
+@example(TEXT_WITH_USAGE[0], TEXT_WITH_USAGE[1:])
+@example(TEXT_WITH_USAGE[0], [{"choices": [{"delta": {"content": ""}}]}])
 def test_a_chat_stream_is_read_as_the_general_rules_read_it(
     first: dict[str, Any], later: list[Any]
 ) -> None:
