@@ -249,23 +249,24 @@ class ChunkClassifier:
 
     def _feed_each(self, rest: Iterator[Any], add: Callable[[bool], object]) -> None:
         acc = self._acc
-        if self._reader is None and self._dict_rule is not _dict_has_output:
-            for chunk in rest:  # up to the stream's first dict, which decides how dicts are read
-                if type(chunk) is dict:
-                    add(self._first_dict(chunk, acc))
-                    break
-                add(_classify(chunk, acc))
         reader = self._reader
+        if reader is None:
+            decided = self._dict_rule is _dict_has_output
+            for chunk in rest:  # _classify of each chunk, without a call per chunk
+                if type(chunk) is str:
+                    add(chunk != "")
+                elif type(chunk) is not dict:
+                    add(_object_has_output(chunk, acc))
+                elif decided:
+                    add(_dict_has_output(chunk, acc))
+                else:  # the stream's first dict decides how its dicts are read
+                    add(self._first_dict(chunk, acc))
+                    reader = self._reader
+                    if reader is not None:
+                        break
+                    decided = True
         if reader is not None:
             reader.feed_all(rest, acc, add)
-            return
-        for chunk in rest:  # _classify of each chunk, without a call per chunk
-            if type(chunk) is str:
-                add(chunk != "")
-            elif type(chunk) is dict:
-                add(_dict_has_output(chunk, acc))
-            else:
-                add(_object_has_output(chunk, acc))
 
     def _keep(self, error: Exception) -> None:
         if self._error is None:
