@@ -13,7 +13,10 @@ Families and where their rules live:
 :class:`ChunkClassifier` classifies a stream's chunks one at a time as they arrive, so that
 ``perf.stream`` keeps no chunk object, only the times of the chunks with output. It runs for
 every chunk inside the timed loop, so the commonest chunks of each family are decided inline
-below rather than through the handler tables.
+below rather than through the handler tables. A stream's chunks share one shape, so its first
+dict decides how its dicts are read: a stream of Gemini's REST API chunks or of Chat
+Completions chunks is handed to that shape's own loop (:class:`.gemini.GeminiDicts`,
+:class:`.openai.ChatDicts`), which sends any chunk of another shape back to the general rules.
 """
 
 from __future__ import annotations
