@@ -300,8 +300,9 @@ def read_as_the_general_rules_read_it(chunks: list[Any]) -> None:
 def test_a_gemini_rest_stream_is_not_read_by_the_general_rules(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Its chunks are decided by their own reader; a blocked prompt's last chunk (no
-    # candidates) and an Anthropic event among them still go to the general rules.
+    # The general rules read its first dict, which tells the stream's shape; its later
+    # chunks are decided by their own loop, but for a blocked prompt's last chunk (no
+    # candidates), which still goes to the general rules.
     general: list[Any] = []
 
     def counted(chunk: dict[str, Any], acc: UsageAccumulator, candidates: Any = None) -> bool:
@@ -320,7 +321,7 @@ def test_a_gemini_rest_stream_is_not_read_by_the_general_rules(
     last = {"usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 3}}
     classifier = ChunkClassifier()
     assert list(classifier.feed_all([*chunks, "c", last])) == [1, 0, 1, 1, 0]
-    assert general == [last]
+    assert general == [chunks[0], last]
     totals = classifier.totals(3)
     assert totals.usage is not None
     assert (totals.usage.input_tokens, totals.usage.output_tokens) == (4, 3)

@@ -27,7 +27,6 @@ from typing import Any
 from .anthropic import EVENT_HANDLERS as ANTHROPIC_EVENTS
 from .anthropic import delta_text_field
 from .facts import (
-    ChunkRule,
     EventHandler,
     StreamFacts,
     StreamReader,
@@ -152,6 +151,15 @@ def _classify(chunk: Any, acc: UsageAccumulator) -> bool:
     return _object_has_output(chunk, acc)
 
 
+def _reader_for(chunk: dict[str, Any]) -> StreamReader | None:
+    """The loop that reads a stream whose chunks have the shape of ``chunk``, if one does."""
+    if is_rest_gemini_dict(chunk):
+        return GeminiDicts(_classify)
+    if is_chat_dict(chunk):
+        return ChatDicts(_classify)
+    return None
+
+
 def _count_tokens(tokens: Callable[[Any], int], chunk: Any, index: int) -> int:
     n = tokens(chunk)
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
@@ -171,7 +179,7 @@ class ChunkClassifier:
     the stream, where the error would have surfaced had the chunks been classified then.
     """
 
-    __slots__ = ("_acc", "_counted", "_dict_rule", "_error", "_reader", "_seen", "_tokens", "feed")
+    __slots__ = ("_acc", "_counted", "_decided", "_error", "_reader", "_seen", "_tokens", "feed")
 
     def __init__(self, tokens: Callable[[Any], int] | None = None) -> None:
         self._acc = UsageAccumulator()
@@ -179,24 +187,12 @@ class ChunkClassifier:
         self._counted = 0
         self._seen = 0
         self._error: Exception | None = None
-        self._dict_rule: ChunkRule = self._first_dict
-        """How this stream's dicts are classified: decided by its first dict."""
+        self._decided = False
+        """Whether :meth:`feed_all` has seen a dict, which decides how it reads the others."""
         self._reader: StreamReader | None = None
-        """The stream's own reader, when its first dict is of a shape that has one."""
+        """The stream's own loop, when that dict is of a shape that has one."""
         self.feed: Callable[[Any], bool] = self._feed if tokens is None else self._feed_counted
         """Whether a chunk carries output; never raises (see :meth:`totals`)."""
-
-    def _first_dict(self, chunk: dict[str, Any], acc: UsageAccumulator) -> bool:
-        # A stream's chunks share one shape: a stream of Gemini's REST API chunks or of chat
-        # chunks is handed to their own reader for the rest of the stream.
-        self._dict_rule = _dict_has_output
-        if is_rest_gemini_dict(chunk):
-            gemini = GeminiDicts(_classify)
-            self._reader = gemini
-            self._dict_rule = gemini.has_output
-        elif is_chat_dict(chunk):
-            self._reader = ChatDicts(_classify)
-        return self._dict_rule(chunk, acc)
 
     def has_output(self, chunk: Any) -> bool:
         """Whether ``chunk``, the next of the stream, carries output."""
@@ -206,7 +202,7 @@ class ChunkClassifier:
             if not chunk:
                 return False
         elif type(chunk) is dict:
-            if not self._dict_rule(chunk, self._acc):
+            if not _dict_has_output(chunk, self._acc):
                 return False
         elif not _object_has_output(chunk, self._acc):
             return False
@@ -223,7 +219,7 @@ class ChunkClassifier:
             if type(chunk) is str:
                 return chunk != ""
             if type(chunk) is dict:
-                return self._dict_rule(chunk, self._acc)
+                return _dict_has_output(chunk, self._acc)
             return _object_has_output(chunk, self._acc)
         except Exception as exc:  # raised by totals(), after the stream
             self._keep(exc)
@@ -254,20 +250,19 @@ class ChunkClassifier:
         acc = self._acc
         reader = self._reader
         if reader is None:
-            decided = self._dict_rule is _dict_has_output
+            decided = self._decided
             for chunk in rest:  # _classify of each chunk, without a call per chunk
                 if type(chunk) is str:
                     add(chunk != "")
                 elif type(chunk) is not dict:
                     add(_object_has_output(chunk, acc))
-                elif decided:
+                else:
                     add(_dict_has_output(chunk, acc))
-                else:  # the stream's first dict decides how its dicts are read
-                    add(self._first_dict(chunk, acc))
-                    reader = self._reader
-                    if reader is not None:
-                        break
-                    decided = True
+                    if not decided:  # the first dict: the stream's others share its shape
+                        decided = self._decided = True
+                        reader = self._reader = _reader_for(chunk)
+                        if reader is not None:
+                            break
         if reader is not None:
             reader.feed_all(rest, acc, add)
 

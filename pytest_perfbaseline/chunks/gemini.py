@@ -224,11 +224,12 @@ class GeminiDicts:
     """Classifies the chunks of one stream of Gemini's REST API: dicts with ``candidates``
     and the camel-case ``usageMetadata``, the same shape from the first chunk to the last.
 
-    The classifier hands a stream over once its first dict is one (:func:`is_rest_gemini_dict`).
-    Each such chunk is then decided in one loop, with the fewest lookups: the running usage
-    is held as it came, this object remembering which fields it sets (no record built per
-    chunk), and the first part's text decides the commonest chunk. Any other chunk goes to
-    ``other``, the general rules; the answers and the usage are theirs, chunk by chunk.
+    The classifier hands a stream's chunks to :meth:`feed_all` once its first dict is one
+    (:func:`is_rest_gemini_dict`). Each such chunk is then decided in the loop, with the
+    fewest lookups: the running usage is held as it came, this object remembering which
+    fields it sets (no record built per chunk), and the first part's text decides the
+    commonest chunk. Any other chunk goes to ``other``, the general rules; the answers and
+    the usage are theirs, chunk by chunk.
     """
 
     __slots__ = ("held", "held_flags", "other")
@@ -239,12 +240,6 @@ class GeminiDicts:
         """The running usage this object last held in the accumulator."""
         self.held_flags = 0
         """What that usage sets (:func:`_usage_flags`)."""
-
-    def has_output(self, chunk: Any, acc: UsageAccumulator) -> bool:
-        """Whether ``chunk``, the stream's next, carries output (:meth:`feed_all` of it)."""
-        flags = bytearray()
-        self.feed_all((chunk,), acc, flags.append)
-        return flags[0] == 1
 
     def feed_all(
         self, chunks: Iterable[Any], acc: UsageAccumulator, add: Callable[[bool], object]

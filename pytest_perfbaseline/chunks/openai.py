@@ -171,10 +171,10 @@ def is_chat_dict(chunk: dict[str, Any]) -> bool:
 class ChatDicts:
     """Classifies the chunks of one Chat Completions stream of parsed JSON (dicts).
 
-    The classifier hands a stream over once its first dict is one (:func:`is_chat_dict`).
-    A chunk whose first choice has text and that reports no usage is then decided in the
-    loop, once the stream has told its model; any other chunk goes to ``other``, the general
-    rules, which read it as they read every chunk.
+    The classifier hands a stream's chunks to :meth:`feed_all` once its first dict is one
+    (:func:`is_chat_dict`). A chunk whose first choice has text and that reports no usage is
+    then decided in the loop, once the stream has told its model; any other chunk goes to
+    ``other``, the general rules, which read it as they read every chunk.
     """
 
     __slots__ = ("other",)
