@@ -228,19 +228,36 @@ def rest_gemini(usage: dict[str, Any], text: str = "a") -> dict[str, Any]:
 @settings(max_examples=500, deadline=None)
 @given(rest_gemini_chunks, st.lists(later_chunks, max_size=8))
 # a running usage that set a field the next one does not: the cached tokens (in either
-# spelling), the prompt (a count that is no integer; a snake-case one read before the other)
+# spelling), the prompt (a count that is no integer; a snake-case one read before the other).
+# The general rules read the first chunk, which decides the stream's shape; the loop the rest.
 @example(
-    rest_gemini({"promptTokenCount": 4, "cachedContentTokenCount": 2}),
-    [rest_gemini({"promptTokenCount": 4})],
+    rest_gemini({}),
+    [
+        rest_gemini({"promptTokenCount": 4, "cachedContentTokenCount": 2}),
+        rest_gemini({"promptTokenCount": 4}),
+    ],
 )
 @example(
-    rest_gemini({"promptTokenCount": 4, "cached_content_token_count": 2}),
-    [rest_gemini({"promptTokenCount": 4})],
+    rest_gemini({}),
+    [
+        rest_gemini({"promptTokenCount": 4, "cached_content_token_count": 2}),
+        rest_gemini({"promptTokenCount": 4}),
+    ],
 )
-@example(rest_gemini({"promptTokenCount": 4}), [rest_gemini({"promptTokenCount": 2.5})])
 @example(
-    rest_gemini({"promptTokenCount": 4}),
-    [rest_gemini({"prompt_token_count": "12", "promptTokenCount": 5}, "")],
+    rest_gemini({}),
+    [rest_gemini({"promptTokenCount": 4}), rest_gemini({"promptTokenCount": 2.5})],
+)
+@example(
+    rest_gemini({}),
+    [
+        rest_gemini({"promptTokenCount": 4}),
+        rest_gemini({"prompt_token_count": "12", "promptTokenCount": 5}, ""),
+    ],
+)
+@example(
+    rest_gemini({}),
+    [rest_gemini({"promptTokenCount": 4, "cachedContentTokenCount": 2.0}), rest_gemini({})],
 )
 def test_a_gemini_rest_stream_is_read_as_the_general_rules_read_it(
     first: dict[str, Any], later: list[Any]

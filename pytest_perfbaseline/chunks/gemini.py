@@ -134,18 +134,15 @@ def _read_usage_dict(meta: dict[str, Any], acc: UsageAccumulator) -> None:
     fields["reasoning"] = thoughts
 
 
-def _read_held(held: tuple[dict[str, Any], int], acc: UsageAccumulator) -> None:
+def _read_held(held: tuple[dict[str, Any], bool, bool], acc: UsageAccumulator) -> None:
     _read_usage_dict(held[0], acc)
 
 
-# What a running usage sets beside the output and reasoning tokens (always set), as bits.
-_SETS_INPUT = 1
-_SETS_CACHED = 2
-
-
-def _usage_flags(meta: dict[str, Any]) -> int:
-    """Whether :func:`_read_usage_dict` of ``meta`` records the input and the cached tokens,
-    as :data:`_SETS_INPUT` and :data:`_SETS_CACHED` bits, read as it reads them."""
+def _hold_usage_dict(meta: dict[str, Any], acc: UsageAccumulator) -> None:
+    """Hold a chunk's running usage unread while the next one's replaces it (the commonest
+    case: the last chunk's is the total); read it when the next one leaves a field it set."""
+    # Whether _read_usage_dict(meta) records the input and the cached tokens (it always
+    # records the output and reasoning tokens), read as it reads them.
     get = meta.get
     prompt = get("prompt_token_count")
     if prompt is None:
@@ -160,33 +157,20 @@ def _usage_flags(meta: dict[str, Any]) -> int:
     if cached is None:
         cached = get("cachedContentTokenCount")
     sets_cached = cached is not None and as_int(cached) is not None
-    return sets_input * _SETS_INPUT | sets_cached * _SETS_CACHED
-
-
-def _hold_usage_dict(meta: dict[str, Any], acc: UsageAccumulator) -> None:
-    """Hold a chunk's running usage unread while the next one's replaces it (the commonest
-    case: the last chunk's is the total); read it when the next one leaves a field it set."""
-    flags = _usage_flags(meta)
     held = acc.held
-    if held is not None and (acc.read_held is not _read_held or held[1] & ~flags):
+    if held is not None and (
+        acc.read_held is not _read_held
+        or (held[1] and not sets_input)  # it set the input tokens and this would not
+        or (held[2] and not sets_cached)
+    ):
         acc.release()
-    acc.held = (meta, flags)
+    acc.held = (meta, sets_input, sets_cached)
     acc.read_held = _read_held
 
 
 def _parts(candidate: Any) -> Any:
     content = get_field(candidate, "content")
     return get_field(content, "parts") if content is not None else None
-
-
-def _candidates_have_output(candidates: Any) -> bool:
-    for candidate in candidates or ():
-        content = candidate.get("content") if type(candidate) is dict else None
-        parts = content.get("parts") if type(content) is dict else _parts(candidate)
-        for part in parts or ():
-            if (part.get("text") if type(part) is dict else None) or _part_has_output(part):
-                return True
-    return False
 
 
 def gemini_dict_has_output(
@@ -203,7 +187,38 @@ def gemini_dict_has_output(
         _read_usage_metadata(meta, acc)
     if candidates is None:
         candidates = chunk.get("candidates")
-    return _candidates_have_output(candidates)
+    for candidate in candidates or ():
+        content = candidate.get("content") if type(candidate) is dict else None
+        parts = content.get("parts") if type(content) is dict else _parts(candidate)
+        for part in parts or ():
+            if (part.get("text") if type(part) is dict else None) or _part_has_output(part):
+                return True
+    return False
+
+
+# What a running usage sets beside the output and reasoning tokens (always set), as bits.
+_SETS_INPUT = 1
+_SETS_CACHED = 2
+
+
+def _usage_flags(meta: dict[str, Any]) -> int:
+    """Whether :func:`_read_usage_dict` of ``meta`` records the input and the cached tokens,
+    as :data:`_SETS_INPUT` and :data:`_SETS_CACHED` bits: it reads it to see (a usage of
+    an uncommon shape, decided once per chunk by the loop below)."""
+    scratch = UsageAccumulator()
+    _read_usage_dict(meta, scratch)
+    fields = scratch.fields
+    return ("input" in fields) * _SETS_INPUT | ("cached" in fields) * _SETS_CACHED
+
+
+# An empty chunk reports no model and no usage, so reading it leaves this accumulator as it is:
+# gemini_dict_has_output of it reads nothing but the candidates it is given.
+_EMPTY_CHUNK: dict[str, Any] = {}
+_UNUSED = UsageAccumulator()
+
+
+def _candidates_have_output(candidates: Any) -> bool:
+    return gemini_dict_has_output(_EMPTY_CHUNK, _UNUSED, candidates)
 
 
 def is_rest_gemini_dict(chunk: dict[str, Any]) -> bool:
@@ -262,11 +277,12 @@ class GeminiDicts:
                     acc.set_model(chunk.get("model_version") or chunk.get("modelVersion"))
                 meta = chunk.get("usageMetadata")
                 if type(meta) is dict:
-                    # _usage_flags(meta), decided inline for the commonest usage
+                    # _usage_flags(meta), decided inline for the commonest usages
+                    cached = meta.get("cachedContentTokenCount")
                     flags = (
-                        _SETS_INPUT
+                        (_SETS_INPUT if cached is None else _SETS_INPUT | _SETS_CACHED)
                         if type(meta.get("promptTokenCount")) is int
-                        and "cachedContentTokenCount" not in meta
+                        and (cached is None or type(cached) is int)
                         and "prompt_token_count" not in meta
                         and "cached_content_token_count" not in meta
                         else _usage_flags(meta)
