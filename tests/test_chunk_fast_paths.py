@@ -257,7 +257,10 @@ def rest_gemini(usage: dict[str, Any], text: str = "a") -> dict[str, Any]:
 )
 @example(
     rest_gemini({}),
-    [rest_gemini({"promptTokenCount": 4, "cachedContentTokenCount": 2.0}), rest_gemini({})],
+    [
+        rest_gemini({"promptTokenCount": 4, "cachedContentTokenCount": 2.0}),
+        rest_gemini({"promptTokenCount": 4, "cachedContentTokenCount": 2.5}),
+    ],
 )
 def test_a_gemini_rest_stream_is_read_as_the_general_rules_read_it(
     first: dict[str, Any], later: list[Any]
