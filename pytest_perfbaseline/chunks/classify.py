@@ -13,12 +13,15 @@ Families and where their rules live:
 :class:`ChunkClassifier` classifies a stream's chunks one at a time as they arrive, so that
 ``perf.stream`` keeps no chunk object, only the times of the chunks with output. It runs for
 every chunk inside the timed loop, so the commonest chunks of each family are decided inline
-below rather than through the handler tables.
+below rather than through the handler tables. A stream's chunks share one shape, so its first
+dict decides how its dicts are read: a stream of Gemini's REST API chunks or of Chat
+Completions chunks is handed to that shape's own loop (:class:`.gemini.GeminiDicts`,
+:class:`.openai.ChatDicts`), which sends any chunk of another shape back to the general rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .anthropic import EVENT_HANDLERS as ANTHROPIC_EVENTS
@@ -26,14 +29,21 @@ from .anthropic import delta_text_field
 from .facts import (
     EventHandler,
     StreamFacts,
+    StreamReader,
     StreamTotals,
     TokenSource,
     UsageAccumulator,
     get_field,
 )
-from .gemini import gemini_chunk_has_output, gemini_dict_has_output, is_gemini_chunk
+from .gemini import (
+    GeminiDicts,
+    gemini_chunk_has_output,
+    gemini_dict_has_output,
+    is_gemini_chunk,
+    is_rest_gemini_dict,
+)
 from .openai import EVENT_HANDLERS as OPENAI_EVENTS
-from .openai import RESPONSES_OUTPUT_EVENTS, chat_chunk_has_output
+from .openai import RESPONSES_OUTPUT_EVENTS, ChatDicts, chat_chunk_has_output, is_chat_dict
 
 __all__ = ["ChunkClassifier", "analyze_chunks"]
 
@@ -132,6 +142,24 @@ def _family_of(chunk: Any) -> str:
     return family
 
 
+def _classify(chunk: Any, acc: UsageAccumulator) -> bool:
+    """Whether any chunk carries output, by the general rules."""
+    if type(chunk) is str:
+        return chunk != ""
+    if type(chunk) is dict:
+        return _dict_has_output(chunk, acc)
+    return _object_has_output(chunk, acc)
+
+
+def _reader_for(chunk: dict[str, Any]) -> StreamReader | None:
+    """The loop that reads a stream whose chunks have the shape of ``chunk``, if one does."""
+    if is_rest_gemini_dict(chunk):
+        return GeminiDicts(_classify)
+    if is_chat_dict(chunk):
+        return ChatDicts(_classify)
+    return None
+
+
 def _count_tokens(tokens: Callable[[Any], int], chunk: Any, index: int) -> int:
     n = tokens(chunk)
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
@@ -151,7 +179,7 @@ class ChunkClassifier:
     the stream, where the error would have surfaced had the chunks been classified then.
     """
 
-    __slots__ = ("_acc", "_counted", "_error", "_seen", "_tokens", "feed")
+    __slots__ = ("_acc", "_counted", "_decided", "_error", "_reader", "_seen", "_tokens", "feed")
 
     def __init__(self, tokens: Callable[[Any], int] | None = None) -> None:
         self._acc = UsageAccumulator()
@@ -159,6 +187,10 @@ class ChunkClassifier:
         self._counted = 0
         self._seen = 0
         self._error: Exception | None = None
+        self._decided = False
+        """Whether :meth:`feed_all` has seen a dict, which decides how it reads the others."""
+        self._reader: StreamReader | None = None
+        """The stream's own loop, when that dict is of a shape that has one."""
         self.feed: Callable[[Any], bool] = self._feed if tokens is None else self._feed_counted
         """Whether a chunk carries output; never raises (see :meth:`totals`)."""
 
@@ -205,22 +237,34 @@ class ChunkClassifier:
         if self._tokens is not None:
             return bytearray(map(self.feed, chunks))
         flags = bytearray()
-        add = flags.append
-        acc = self._acc
         rest = iter(chunks)
         try:
-            for chunk in rest:  # the body of _feed, without a call per chunk
-                if type(chunk) is str:
-                    add(chunk != "")
-                elif type(chunk) is dict:
-                    add(_dict_has_output(chunk, acc))
-                else:
-                    add(_object_has_output(chunk, acc))
+            self._feed_each(rest, flags.append)
         except Exception as exc:
             self._keep(exc)
-            add(False)
+            flags.append(False)
             flags.extend(map(self.feed, rest))
         return flags
+
+    def _feed_each(self, rest: Iterator[Any], add: Callable[[bool], object]) -> None:
+        acc = self._acc
+        reader = self._reader
+        if reader is None:
+            decided = self._decided
+            for chunk in rest:  # _classify of each chunk, without a call per chunk
+                if type(chunk) is str:
+                    add(chunk != "")
+                elif type(chunk) is not dict:
+                    add(_object_has_output(chunk, acc))
+                else:
+                    add(_dict_has_output(chunk, acc))
+                    if not decided:  # the first dict: the stream's others share its shape
+                        decided = self._decided = True
+                        reader = self._reader = _reader_for(chunk)
+                        if reader is not None:
+                            break
+        if reader is not None:
+            reader.feed_all(rest, acc, add)
 
     def _keep(self, error: Exception) -> None:
         if self._error is None:

@@ -8,15 +8,17 @@ model), so one set of rules serves both; nothing in this package imports an SDK.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, TypeAlias
+from typing import Any, Literal, NamedTuple, Protocol, TypeAlias
 
 from ..usage.tokens import Usage
 
 __all__ = [
+    "ChunkRule",
     "EventHandler",
     "StreamFacts",
+    "StreamReader",
     "StreamTotals",
     "TokenSource",
     "UsageAccumulator",
@@ -192,6 +194,18 @@ class UsageAccumulator:
 
 EventHandler: TypeAlias = Callable[[Any, UsageAccumulator], bool]
 """Reads one event of a known ``type``: records what it reports, returns whether it has output."""
+
+ChunkRule: TypeAlias = Callable[[Any, UsageAccumulator], bool]
+"""Reads any chunk: records what it reports, returns whether it has output."""
+
+
+class StreamReader(Protocol):
+    """Reads the chunks of one stream whose chunks share a shape, decided by its first one."""
+
+    def feed_all(
+        self, chunks: Iterable[Any], acc: UsageAccumulator, add: Callable[[bool], object]
+    ) -> None:
+        """``add`` whether each chunk carries output, in turn, until one raises (it raises)."""
 
 
 def no_output(chunk: Any, acc: UsageAccumulator) -> bool:

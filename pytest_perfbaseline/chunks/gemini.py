@@ -10,11 +10,18 @@ case (the REST API's JSON).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from .facts import UsageAccumulator, as_int, get_field
+from .facts import ChunkRule, UsageAccumulator, as_int, get_field
 
-__all__ = ["gemini_chunk_has_output", "gemini_dict_has_output", "is_gemini_chunk"]
+__all__ = [
+    "GeminiDicts",
+    "gemini_chunk_has_output",
+    "gemini_dict_has_output",
+    "is_gemini_chunk",
+    "is_rest_gemini_dict",
+]
 
 # Top-level fields only a Gemini chunk has; a chunk without candidates still has one of these.
 _ENVELOPE_FIELDS = ("usage_metadata", "usageMetadata", "prompt_feedback", "promptFeedback")
@@ -187,3 +194,120 @@ def gemini_dict_has_output(
             if (part.get("text") if type(part) is dict else None) or _part_has_output(part):
                 return True
     return False
+
+
+# What a running usage sets beside the output and reasoning tokens (always set), as bits.
+_SETS_INPUT = 1
+_SETS_CACHED = 2
+
+
+def _usage_flags(meta: dict[str, Any]) -> int:
+    """Whether :func:`_read_usage_dict` of ``meta`` records the input and the cached tokens,
+    as :data:`_SETS_INPUT` and :data:`_SETS_CACHED` bits: it reads it to see (a usage of
+    an uncommon shape, decided once per chunk by the loop below)."""
+    scratch = UsageAccumulator()
+    _read_usage_dict(meta, scratch)
+    fields = scratch.fields
+    return ("input" in fields) * _SETS_INPUT | ("cached" in fields) * _SETS_CACHED
+
+
+# An empty chunk reports no model and no usage, so reading it leaves this accumulator as it is:
+# gemini_dict_has_output of it reads nothing but the candidates it is given.
+_EMPTY_CHUNK: dict[str, Any] = {}
+_UNUSED = UsageAccumulator()
+
+
+def _candidates_have_output(candidates: Any) -> bool:
+    return gemini_dict_has_output(_EMPTY_CHUNK, _UNUSED, candidates)
+
+
+def is_rest_gemini_dict(chunk: dict[str, Any]) -> bool:
+    """Whether ``chunk`` is a Gemini chunk as the REST API sends it, with candidates (camel
+    case): a chunk :class:`GeminiDicts` reads itself."""
+    return (
+        "type" not in chunk
+        and "choices" not in chunk
+        and "usage_metadata" not in chunk
+        and chunk.get("candidates") is not None
+    )
+
+
+_NOTHING_HELD: Any = object()
+
+
+class GeminiDicts:
+    """Classifies the chunks of one stream of Gemini's REST API: dicts with ``candidates``
+    and the camel-case ``usageMetadata``, the same shape from the first chunk to the last.
+
+    The classifier hands a stream's chunks to :meth:`feed_all` once its first dict is one
+    (:func:`is_rest_gemini_dict`). Each such chunk is then decided in the loop, with the
+    fewest lookups: the running usage is held as it came, this object remembering which
+    fields it sets (no record built per chunk), and the first part's text decides the
+    commonest chunk. Any other chunk goes to ``other``, the general rules; the answers and
+    the usage are theirs, chunk by chunk.
+    """
+
+    __slots__ = ("held", "held_flags", "other")
+
+    def __init__(self, other: ChunkRule) -> None:
+        self.other = other
+        self.held: Any = _NOTHING_HELD
+        """The running usage this object last held in the accumulator."""
+        self.held_flags = 0
+        """What that usage sets (:func:`_usage_flags`)."""
+
+    def feed_all(
+        self, chunks: Iterable[Any], acc: UsageAccumulator, add: Callable[[bool], object]
+    ) -> None:
+        """``add`` whether each chunk carries output, in turn, until one raises (it raises)."""
+        other = self.other
+        held, held_flags = self.held, self.held_flags
+        try:
+            for chunk in chunks:
+                if (
+                    type(chunk) is not dict
+                    or "type" in chunk
+                    or "choices" in chunk
+                    or "usage_metadata" in chunk
+                    or (candidates := chunk.get("candidates")) is None
+                ):
+                    add(other(chunk, acc))
+                    continue
+                if acc.model is None:
+                    acc.set_model(chunk.get("model_version") or chunk.get("modelVersion"))
+                meta = chunk.get("usageMetadata")
+                if type(meta) is dict:
+                    # _usage_flags(meta), decided inline for the commonest usages
+                    cached = meta.get("cachedContentTokenCount")
+                    flags = (
+                        (_SETS_INPUT if cached is None else _SETS_INPUT | _SETS_CACHED)
+                        if type(meta.get("promptTokenCount")) is int
+                        and (cached is None or type(cached) is int)
+                        and "prompt_token_count" not in meta
+                        and "cached_content_token_count" not in meta
+                        else _usage_flags(meta)
+                    )
+                    # None held, another reader's, or one that set a field this one does not:
+                    # that one is read before this one replaces it.
+                    if acc.held is not held or held_flags & ~flags:
+                        acc.release()
+                        acc.read_held = _read_usage_dict
+                    acc.held = held = meta
+                    held_flags = flags
+                elif meta is not None:
+                    _read_usage_metadata(meta, acc)
+                if (  # the first part has text: the commonest chunk
+                    type(candidates) is list
+                    and candidates
+                    and type(first := candidates[0]) is dict
+                    and type(content := first.get("content")) is dict
+                    and type(parts := content.get("parts")) is list
+                    and parts
+                    and type(part := parts[0]) is dict
+                    and part.get("text")
+                ):
+                    add(True)
+                else:
+                    add(_candidates_have_output(candidates))
+        finally:
+            self.held, self.held_flags = held, held_flags

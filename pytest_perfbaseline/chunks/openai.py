@@ -18,9 +18,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .facts import (
+    ChunkRule,
     EventHandler,
     UsageAccumulator,
     extra_field,
@@ -30,7 +32,13 @@ from .facts import (
     starts_or_extends_call,
 )
 
-__all__ = ["EVENT_HANDLERS", "RESPONSES_OUTPUT_EVENTS", "chat_chunk_has_output"]
+__all__ = [
+    "EVENT_HANDLERS",
+    "RESPONSES_OUTPUT_EVENTS",
+    "ChatDicts",
+    "chat_chunk_has_output",
+    "is_chat_dict",
+]
 
 RESPONSES_OUTPUT_EVENTS = frozenset(
     {
@@ -152,6 +160,48 @@ def chat_chunk_has_output(chunk: Any, acc: UsageAccumulator, choices: Any = None
         if groq is not None:
             _read_usage(get_field(groq, "usage"), acc, responses=False)
     return False
+
+
+def is_chat_dict(chunk: dict[str, Any]) -> bool:
+    """Whether ``chunk`` is a Chat Completions chunk as parsed JSON: a chunk
+    :class:`ChatDicts` reads."""
+    return "type" not in chunk and chunk.get("choices") is not None
+
+
+class ChatDicts:
+    """Classifies the chunks of one Chat Completions stream of parsed JSON (dicts).
+
+    The classifier hands a stream's chunks to :meth:`feed_all` once its first dict is one
+    (:func:`is_chat_dict`). A chunk whose first choice has text and that reports no usage is
+    then decided in the loop, once the stream has told its model; any other chunk goes to
+    ``other``, the general rules, which read it as they read every chunk.
+    """
+
+    __slots__ = ("other",)
+
+    def __init__(self, other: ChunkRule) -> None:
+        self.other = other
+
+    def feed_all(
+        self, chunks: Iterable[Any], acc: UsageAccumulator, add: Callable[[bool], object]
+    ) -> None:
+        """``add`` whether each chunk carries output, in turn, until one raises (it raises)."""
+        other = self.other
+        for chunk in chunks:
+            if (  # text, and nothing for chat_chunk_has_output to read: it has the model
+                type(chunk) is dict
+                and "type" not in chunk
+                and type(choices := chunk.get("choices")) is list
+                and choices
+                and acc.model is not None
+                and type(first := choices[0]) is dict
+                and type(delta := first.get("delta")) is dict
+                and delta.get("content")
+                and chunk.get("usage") is None
+            ):
+                add(True)
+            else:
+                add(other(chunk, acc))
 
 
 def _responses_delta_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
