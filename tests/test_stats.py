@@ -917,3 +917,22 @@ def test_tied_tails_equal_the_full_null_on_either_programme(monkeypatch, packed_
         if packed_limit == 0:
             assert mwu_module._packed_lower_counts(n, groups, n * m) is None
     mwu_module._tied_tails.cache_clear()
+
+
+def test_tied_rows_count_u_and_ties_on_lists_as_on_arrays(monkeypatch):
+    from pytest_perfbaseline.stats import margin as margin_module
+
+    rng = np.random.default_rng(29)
+    for _ in range(200):
+        n, m = (int(v) for v in rng.integers(1, 20, 2))
+        x = rng.integers(-3, 4, n) * 0.5
+        y = np.concatenate((rng.integers(-3, 4, m - 1) * 0.5, [-0.0]))  # -0.0 ties with 0.0
+        two_u, groups = mwu_module._doubled_u_and_ties(x, y)
+        expected = (two_u, None if groups is None else tuple(groups.tolist()))
+        assert margin_module._doubled_u_and_pattern(x.tolist(), y.tolist()) == expected
+    # and a margin test takes the same answer from either way of counting
+    base = np.round(rng.normal(10, 1, 12)).tolist()
+    cur = np.round(rng.normal(11, 1, 12)).tolist()
+    listed = margin_test(base, cur, 0.0, 0.95)
+    monkeypatch.setattr(margin_module, "_PYTHON_COUNT_MAX_N", 0)
+    assert margin_test(base, cur, 0.0, 0.95) == listed
