@@ -636,3 +636,52 @@ def test_a_busy_machine_never_excuses_counts_or_cost() -> None:
     (seconds,) = _regressed(1.4).comparisons
     assert machine_sensitive(seconds)
     assert not machine_sensitive(tokens.comparisons[0])
+
+
+def test_every_comparison_is_a_complete_frozen_comparison() -> None:
+    # The gate fills each Comparison's fields directly rather than through its constructor:
+    # every path must set every field, and the instance must equal (and hash as) the one
+    # the constructor makes, and stay frozen.
+    from dataclasses import FrozenInstanceError, fields
+
+    from pytest_perfbaseline.gate.compare import Comparison
+
+    rng = np.random.default_rng(31)
+    info = MetricInfo("s", False, "time")
+    negative = MetricInfo("", False, "count")
+    base = result(
+        "t",
+        {
+            "logs_s": lognormal(rng, 0.1, 0.05, 12),
+            "flat_s": [0.2] * 12,
+            "signed": [float(v) for v in rng.normal(0, 1, 12)],
+        },
+        {"logs_s": info, "flat_s": info, "signed": negative},
+    )
+    current = result(
+        "t",
+        {
+            "logs_s": lognormal(rng, 0.13, 0.05, 12),
+            "flat_s": [0.3] * 12,
+            "signed": [float(v) for v in rng.normal(0.5, 1, 12)],
+            "new_s": lognormal(rng, 0.1, 0.05, 12),
+        },
+        {"logs_s": info, "flat_s": info, "signed": negative, "new_s": info},
+    )
+    settings = TestSettings(gate=("logs_s", "flat_s", "signed", "new_s"))
+    comparisons = compare_test(base, current, settings, 0.01).comparisons
+    names = [f.name for f in fields(Comparison)]
+    assert sorted(c.method for c in comparisons) == [
+        "exact (no variation)",
+        "mann-whitney exact",
+        "mann-whitney exact, linear scale (values <= 0)",
+        "no baseline",
+    ]
+    for c in comparisons:
+        assert sorted(vars(c)) == sorted(names)
+        rebuilt = Comparison(**{name: getattr(c, name) for name in names})
+        assert c == rebuilt
+        assert hash(c) == hash(rebuilt)
+        assert repr(c) == repr(rebuilt)
+        with pytest.raises(FrozenInstanceError):
+            c.verdict = "new"  # type: ignore[misc]

@@ -336,3 +336,40 @@ def test_every_table_of_the_terminal_summary_has_rows_however_quiet(
     for i in headers:
         assert set(lines[i + 1]) == {"-", " "}, lines[i : i + 3]
         assert lines[i + 2].startswith("test_suite.py::"), lines[i : i + 3]
+
+
+def test_junit_medians_are_the_summary_medians() -> None:
+    from pytest_perfbaseline.metrics.names import MetricInfo
+    from pytest_perfbaseline.metrics.result import TestResult
+    from pytest_perfbaseline.reports.junit import junit_properties
+
+    # Even counts (the median between two values), a round missing a metric, integers, and
+    # a middle pair whose (a + b) / 2 and a + (b - a) / 2 differ in the last bit.
+    rounds = (
+        {"round_s": 0.27171957920854717, "ttft_s": 0.1, "output_tokens": 7},
+        {"round_s": 6.643005907196687, "ttft_s": None, "output_tokens": 9},
+        {"round_s": 0.1, "ttft_s": 0.3, "output_tokens": 8},
+        {"round_s": 9.0, "ttft_s": 0.2, "output_tokens": 12},
+    )
+    info = MetricInfo("s", False, "time")
+    result = TestResult(
+        nodeid="t",
+        rounds=rounds,
+        infos={"round_s": info, "ttft_s": info, "output_tokens": MetricInfo("", False, "count")},
+        itl_histogram=(),
+        itl_pooled=None,
+        token_sources={},
+        rounds_requested=4,
+        warmup=0,
+        implicit=False,
+    )
+    props = dict(junit_properties(result, None))
+    summary = result.summary()
+    assert {k for k in props if k.endswith(".median")} == {
+        "perf.round_s.median",
+        "perf.ttft_s.median",
+        "perf.output_tokens.median",
+    }
+    for name in ("round_s", "ttft_s", "output_tokens"):
+        assert props[f"perf.{name}.median"] == f"{summary[name].median:.6g}"
+    assert props["perf.rounds"] == 4

@@ -867,3 +867,72 @@ def test_tied_tails_at_30_vs_30_match_the_full_null_far_out():
         p_le, p_ge = mwu_module._tied_tails(30, pattern, two_u)
         assert p_le == pytest.approx(cdf[two_u], rel=1e-12, abs=1e-300)
         assert p_ge == pytest.approx(sf[two_u], rel=1e-12, abs=1e-300)
+
+
+def _brute_lower_counts(k: int, groups: tuple[int, ...], w: int) -> tuple[int, int]:
+    """Subsets of size k with 2U <= w and 2U < w, enumerated one by one."""
+    values = [g for g, size in enumerate(groups) for _ in range(size)]
+    le = lt = 0
+    for chosen in itertools.combinations(range(len(values)), k):
+        members = set(chosen)
+        two_u = sum(
+            2 * (values[i] > values[o]) + (values[i] == values[o])
+            for i in members
+            for o in range(len(values))
+            if o not in members
+        )
+        le += two_u <= w
+        lt += two_u < w
+    return le, lt
+
+
+def test_packed_tied_programme_counts_exactly_what_enumeration_counts():
+    rng = np.random.default_rng(21)
+    for _ in range(60):
+        k, rest = int(rng.integers(1, 6)), int(rng.integers(1, 8))
+        values = rng.integers(0, int(rng.integers(1, 6)), k + rest)
+        groups = tuple(int(g) for g in np.unique(values, return_counts=True)[1])
+        for w in range(0, 2 * k * rest + 1, 3):
+            got = mwu_module._packed_lower_counts(k, groups, w)
+            assert got == _brute_lower_counts(k, groups, w), (k, groups, w)
+
+
+@pytest.mark.parametrize("packed_limit", [0, 10**9], ids=["arrays", "packed"])
+def test_tied_tails_equal_the_full_null_on_either_programme(monkeypatch, packed_limit):
+    # The one-integer programme and the arrays must give the same tails, also past 2**53
+    # subsets (30 vs 30) and with large tie groups, and the limit picks between them.
+    monkeypatch.setattr(mwu_module, "_PACKED_MAX_BITS", packed_limit)
+    rng = np.random.default_rng(23)
+    for n, m, distinct in ((10, 10, 15), (12, 7, 3), (5, 14, 6), (30, 30, 25), (25, 20, 4)):
+        values = rng.integers(0, distinct, n + m)
+        groups = tuple(int(g) for g in np.unique(values, return_counts=True)[1])
+        cdf, sf = mwu_module._tied_null(n, groups)
+        for two_u in sorted(
+            {0, 1, n * m - 1, n * m, n * m + 1, 2 * n * m, *range(0, 2 * n * m, 17)}
+        ):
+            mwu_module._tied_tails.cache_clear()
+            p_le, p_ge = mwu_module._tied_tails(n, groups, two_u)
+            assert p_le == pytest.approx(cdf[two_u], rel=1e-12, abs=1e-300), (n, groups, two_u)
+            assert p_ge == pytest.approx(sf[two_u], rel=1e-12, abs=1e-300), (n, groups, two_u)
+        if packed_limit == 0:
+            assert mwu_module._packed_lower_counts(n, groups, n * m) is None
+    mwu_module._tied_tails.cache_clear()
+
+
+def test_tied_rows_count_u_and_ties_on_lists_as_on_arrays(monkeypatch):
+    from pytest_perfbaseline.stats import margin as margin_module
+
+    rng = np.random.default_rng(29)
+    for _ in range(200):
+        n, m = (int(v) for v in rng.integers(1, 20, 2))
+        x = rng.integers(-3, 4, n) * 0.5
+        y = np.concatenate((rng.integers(-3, 4, m - 1) * 0.5, [-0.0]))  # -0.0 ties with 0.0
+        two_u, groups = mwu_module._doubled_u_and_ties(x, y)
+        expected = (two_u, None if groups is None else tuple(groups.tolist()))
+        assert margin_module._doubled_u_and_pattern(x.tolist(), y.tolist()) == expected
+    # and a margin test takes the same answer from either way of counting
+    base = np.round(rng.normal(10, 1, 12)).tolist()
+    cur = np.round(rng.normal(11, 1, 12)).tolist()
+    listed = margin_test(base, cur, 0.0, 0.95)
+    monkeypatch.setattr(margin_module, "_PYTHON_COUNT_MAX_N", 0)
+    assert margin_test(base, cur, 0.0, 0.95) == listed

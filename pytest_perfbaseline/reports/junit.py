@@ -6,7 +6,7 @@ import math
 
 from ..gate.compare import TestComparison
 from ..metrics.result import TestResult
-from ..metrics.summary import summarize_rounds
+from ..metrics.summary import metric_values, percentile
 
 __all__ = ["JUNIT_KEY_METRICS", "junit_properties"]
 
@@ -22,11 +22,12 @@ def junit_properties(
     ``perf.<metric>.verdict`` / ``perf.<metric>.ratio`` for the gated metrics.
     """
     properties: list[tuple[str, object]] = [("perf.rounds", len(result.rounds))]
-    # only the key metrics' summaries: a test's properties are made in its call phase
-    summary = summarize_rounds(result.rounds, [n for n in JUNIT_KEY_METRICS if n in result.infos])
+    # Only the key metrics' medians, and nothing else of their summaries: a test's
+    # properties are made in its call phase. The same figure as ``result.summary()``'s median.
     for name in JUNIT_KEY_METRICS:
-        if name in summary:
-            properties.append((f"perf.{name}.median", f"{summary[name].median:.6g}"))
+        if name in result.infos and (values := metric_values(result.rounds, name)):
+            median = percentile(sorted(map(float, values)), 50.0)
+            properties.append((f"perf.{name}.median", f"{median:.6g}"))
     if comparison is not None:
         properties.append(("perf.verdict", comparison.verdict))
         if comparison.recheck is not None:

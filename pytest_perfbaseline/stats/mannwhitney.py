@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,9 @@ from ._common import (
 from .ttest import _pvalue
 
 __all__ = ["MannWhitneyResult", "mann_whitney_u"]
+
+# The largest tied programme run on one Python integer (bits); beyond, numpy arrays are faster.
+_PACKED_MAX_BITS = 350_000
 
 
 @dataclass(frozen=True)
@@ -157,14 +161,25 @@ def _tied_tails(n: int, groups: tuple[int, ...], two_u: int) -> tuple[float, flo
     only those on one side of the observed one. A partial subset that cannot end there, even
     with the smallest (or largest) ranks still to come, is not carried on; the gate's margin
     puts its observed statistics far out in a tail, where this leaves a narrow band. The far
-    tail is one minus the near tail beyond the observed value.
+    tail is one minus the near tail beyond the observed value. A small programme runs on one
+    Python integer (:func:`_packed_lower_counts`), a larger one on arrays.
     """
     m = sum(groups) - n
-    shifts, k_max, flip = _tie_shifts(n, groups)
+    flip = n > m
+    k_max = m if flip else n
     # Column c of the programme is 2U of the counted sample plus n*m (see _tied_null).
     v = 2 * n * m - two_u if flip else two_u
     lower = v <= n * m
-    near_le, near_lt = _tied_near_tail(shifts, k_max, n * m, v, lower=lower)
+    # The upper tail of a pattern is the lower tail of the pattern read backwards.
+    packed = _packed_lower_counts(
+        k_max, groups if lower else groups[::-1], v if lower else 2 * n * m - v
+    )
+    if packed is not None:
+        subsets = float(math.comb(n + m, k_max))
+        near_le, near_lt = packed[0] / subsets, packed[1] / subsets
+    else:
+        shifts, _, _ = _tie_shifts(n, groups)
+        near_le, near_lt = _tied_near_tail(shifts, k_max, n * m, v, lower=lower)
     if lower:
         p_le, p_ge = near_le, 1.0 - near_lt
     else:
@@ -172,6 +187,65 @@ def _tied_tails(n: int, groups: tuple[int, ...], two_u: int) -> tuple[float, flo
     if flip:  # 2U_x = 2nm - 2U_y: the tails exchange
         p_le, p_ge = p_ge, p_le
     return min(p_le, 1.0), min(p_ge, 1.0)
+
+
+def _packed_lower_counts(k: int, groups: tuple[int, ...], w: int) -> tuple[int, int] | None:
+    """How many k-subsets of the pooled positions have 2U <= w, and 2U < w, given the tie
+    pattern ``groups`` (sizes in increasing order of value), where 2U of a subset counts its
+    pairs with a larger value than the other's twice and its tied pairs once; None when the
+    programme would not fit in ``_PACKED_MAX_BITS`` bits (the arrays are then faster).
+
+    The shift algorithm of Streitberg and Roehmel (1986, "Exact distributions for permutation
+    and rank tests", Statistical Software Newsletter 12, 10-17) on exact integers, with the
+    whole table packed into one Python integer: cell (j, u) counts the subsets of the positions
+    so far with j members whose doubled mid-rank sum is u + j(j+1), and is the integer's digit
+    number j * width + j(j-1) + u in base 2**bits. Adding a position of doubled mid-rank r moves
+    (j, u) to (j+1, u + r - 2(j+1)): with that layout, the same digit offset width + r - 2 for
+    every cell, so a position costs one shift and one addition of the whole integer. Digits
+    never carry (no count exceeds C(total, k) < 2**(bits - 1)). u of a subset never falls by
+    more than ``dip`` (within a tie group; a group starts at no lower u than the last ended),
+    so cells beyond w + dip can no longer end in the tail and are masked off after each move,
+    which also keeps every move within its row. The tail is the sum of the last row's first
+    digits: the integer modulo 2**bits - 1 (as casting out nines sums decimal digits).
+    """
+    total = sum(groups)
+    bits = math.comb(total, k).bit_length() + 1
+    dip = max(groups) ** 2 // 4
+    live = w + dip + 1
+    width = live + 2 * total + 1  # a move adds at most 2 * total to u
+    if (k + 1) * (width + 2 * k) * bits > _PACKED_MAX_BITS:
+        return None
+    row = (1 << (live * bits)) - 1
+    mask = 0
+    for j in range(k + 1):
+        mask |= row << ((j * width + j * (j - 1)) * bits)
+    ranks = [2 * start + size + 1 for start, size in _group_starts(groups) for _ in range(size)]
+    prefix = [0, *itertools.accumulate(ranks)]
+    top = w + k * (k + 1)
+    table, low = 1, 0  # digit 0 of the table is row low's first cell
+    for after, r in enumerate(ranks, start=1):
+        table += table << ((width + r - 2) * bits)
+        table &= mask
+        # Rows from which no subset can end in the tail are shifted out, lowest first: those
+        # with too few positions left, or whose u must pass w even at the smallest ranks.
+        dead = low
+        while dead < k and (
+            after + k - dead > total
+            or top - dead * (dead + 1) < prefix[after + k - dead] - prefix[after]
+        ):
+            dead += 1
+        if dead > low:
+            drop = (dead * width + dead * (dead - 1) - low * width - low * (low - 1)) * bits
+            table, mask, low = table >> drop, mask >> drop, dead
+    last = table >> ((k * width + k * (k - 1) - low * width - low * (low - 1)) * bits)
+    nines = (1 << bits) - 1
+    inclusive = (last & ((1 << ((w + 1) * bits)) - 1)) % nines
+    return inclusive, (last & ((1 << (w * bits)) - 1)) % nines
+
+
+def _group_starts(groups: tuple[int, ...]) -> list[tuple[int, int]]:
+    """(positions before the group, its size) per tie group."""
+    return list(zip(itertools.accumulate(groups, initial=0), groups, strict=False))
 
 
 def _tied_near_tail(

@@ -15,7 +15,9 @@ tie-free null; a sample with a tie is handed to
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import groupby
 from typing import NamedTuple
 
 import numpy as np
@@ -29,9 +31,14 @@ from .mannwhitney import (
     _no_ties_null,
     mann_whitney_u,
 )
+from .mannwhitney import _tied_tails as _pattern_tails
 from .shift import _moses_rank
 
 __all__ = ["MarginTest", "margin_test", "margin_tests"]
+
+# Up to this many pooled values, a tied row's U and tie groups are counted on Python floats:
+# a few microseconds, where numpy's sort, searches and differences cost some 20 us in calls.
+_PYTHON_COUNT_MAX_N = 64
 
 
 class MarginTest(NamedTuple):
@@ -143,11 +150,27 @@ def _tied_tails(base: _FloatArray, cur: _FloatArray, margin: float) -> tuple[flo
 def _shifted_tails(shifted: _FloatArray, base: _FloatArray) -> tuple[float, float, str]:
     """(P(U <= u), P(U >= u), method) of ``shifted`` against ``base``, as mann_whitney_u."""
     n, m = shifted.size, base.size
-    two_u, groups = _doubled_u_and_ties(shifted, base)
+    if n + m <= _PYTHON_COUNT_MAX_N:
+        two_u, pattern = _doubled_u_and_pattern(shifted.tolist(), base.tolist())
+        if pattern is not None and _mwu_method("auto", n, m, ties=True) == "exact":
+            return (*_pattern_tails(n, pattern, two_u), "exact")
+        groups = None if pattern is None else np.asarray(pattern)
+    else:
+        two_u, groups = _doubled_u_and_ties(shifted, base)
     method = _mwu_method("auto", n, m, ties=groups is not None)
     if method == "exact":
         return (*_exact_tails(n, m, two_u, groups), method)
     return (*_asymptotic_tails(n, m, two_u, groups), method)
+
+
+def _doubled_u_and_pattern(x: list[float], y: list[float]) -> tuple[int, tuple[int, ...] | None]:
+    """``_doubled_u_and_ties`` on lists: (2U of x, the pooled tie group sizes in increasing
+    order of value, or None without ties)."""
+    ordered = sorted(y)
+    two_u = sum(bisect_left(ordered, v) + bisect_right(ordered, v) for v in x)
+    pooled = sorted(x + y)
+    pattern = tuple(len(list(group)) for _, group in groupby(pooled))
+    return two_u, (None if len(pattern) == len(pooled) else pattern)
 
 
 def _shift_intervals(
