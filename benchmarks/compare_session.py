@@ -24,11 +24,15 @@ and ours / floor. Then, from one untimed session of ours, whether numpy and scip
 a checkout of the main branch), interleaved with the rest, and prints this tree's / that
 tree's ratios: a before -> after figure from one run. Both read the baseline this tree saved.
 
-Two rows of ours are timed:
+Three rows of ours are timed, and two of pytest-benchmark:
 
 - ``ours (confirm off)``: ``--perf-confirm=off``, each test compared once on its 10 rounds --
   the like-for-like comparison with pytest-benchmark, which also takes its fixed rounds and
-  compares once;
+  compares once; ours also records the run in its history, as every session does by default,
+  so it is also shown beside ``pytest-benchmark (autosave)``, which saves each run too (one
+  JSON file a run: its history);
+- ``ours (confirm, history off)``: the same with ``--perf-history=off``, the least a compare
+  session of ours does, beside plain ``--benchmark-compare``;
 - ``ours (default)``: the gate as it works by design. Trivial tests (sub-microsecond rounds)
   are noisy relative to a 10% threshold, so many comparisons are inconclusive on 10 rounds,
   and the gate measures more rounds (within ``--perf-max-rounds``), and re-measures a
@@ -71,9 +75,9 @@ class Runs:
 
     def line(self) -> str:
         if not self.wall:
-            return f"{self.label:<24} not measured"
+            return f"{self.label:<28} not measured"
         return (
-            f"{self.label:<24} median {statistics.median(self.wall):6.3f} s "
+            f"{self.label:<28} median {statistics.median(self.wall):6.3f} s "
             f"(min {min(self.wall):.3f}, max {max(self.wall):.3f}), "
             f"CPU {statistics.median(self.cpu):6.3f} s, "
             f"max RSS {statistics.median(self.rss):5.1f} MiB"
@@ -151,6 +155,11 @@ def check(command: list[str], cwd: Path) -> None:
 
 
 OFF, DEFAULT = "ours (confirm off)", "ours (default)"
+BARE = "ours (confirm, history off)"
+"""Each test compared once, no run recorded: the least our compare session does."""
+PEER_SAVING = "pytest-benchmark (autosave)"
+"""pytest-benchmark also saving each run (its history: one JSON file a run), as ours records
+each run in its history by default."""
 
 
 def sessions(has_peer: bool, versus: str | None) -> dict[str, Session]:
@@ -158,7 +167,14 @@ def sessions(has_peer: bool, versus: str | None) -> dict[str, Session]:
     ours = "pytest_perfbaseline.plugin"
     off = pytest_command(ours, *FLAGS, "--perf-compare", "--perf-confirm=off")
     default = pytest_command(ours, *FLAGS, "--perf-compare")
-    timed = {OFF: Session(off, "ours"), DEFAULT: Session(default, "ours")}
+    quiet = pytest_command(
+        ours, *FLAGS, "--perf-compare", "--perf-confirm=off", "--perf-history=off"
+    )
+    timed = {
+        OFF: Session(off, "ours"),
+        DEFAULT: Session(default, "ours"),
+        BARE: Session(quiet, "ours"),
+    }
     if versus is not None:
         timed[f"{OFF}, other"] = Session(off, "ours", versus)
         timed[f"{DEFAULT}, other"] = Session(default, "ours", versus)
@@ -166,6 +182,10 @@ def sessions(has_peer: bool, versus: str | None) -> dict[str, Session]:
     if has_peer:
         peer = pytest_command("pytest_benchmark.plugin", "--benchmark-compare")
         timed["pytest-benchmark"] = Session(peer, "peer")
+        saving = pytest_command(
+            "pytest_benchmark.plugin", "--benchmark-compare", "--benchmark-autosave"
+        )
+        timed[PEER_SAVING] = Session(saving, "peer")
     return timed
 
 
@@ -242,7 +262,9 @@ def measure(n: int, repeats: int, root: Path, has_peer: bool, versus: str | None
         print(row.line())
     for label, row in runs.items():
         if label.startswith("ours"):
-            print(f"{label:<24} / pytest-benchmark {ratio(row, peer):>20}", end="")
+            print(f"{label:<28} / pytest-benchmark {ratio(row, peer):>20}", end="")
+            if PEER_SAVING in runs:
+                print(f"   / (autosave) {ratio(row, runs[PEER_SAVING]):>20}", end="")
             print(f"   / floor {ratio(row, floor):>20}")
     if versus is not None:
         for label in (OFF, DEFAULT):
