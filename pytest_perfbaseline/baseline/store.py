@@ -311,14 +311,14 @@ class BaselineStore:
         if len(stored) == 1:
             result, environment = entry_result(nodeid, stored[0]), entry_environment(stored[0])
         else:
-            # Pooled from each session's columns: no session's rounds are built but the result's.
-            rounds, drift, environment = pool_values(
+            # Pooled from each session's columns: no round is built, the result holds columns too.
+            columns, drift, environment = pool_values(
                 [
                     SessionValues(entry_infos(s), LazyColumns(s), entry_environment(s))
                     for s in stored
                 ]
             )
-            result = entry_result(nodeid, stored[-1], rounds)
+            result = entry_result(nodeid, stored[-1], columns)
         return BaselineEntry(
             nodeid=nodeid,
             profile=profile,
