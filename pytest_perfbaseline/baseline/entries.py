@@ -14,7 +14,7 @@ import numbers
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast, get_args
 
-from ..metrics.names import MetricInfo, MetricKind, key_info
+from ..metrics.names import MetricInfo, MetricKind, MetricName, key_info
 from ..metrics.result import TestResult
 from .codec import stored_metric_name
 from .environment import Environment
@@ -201,7 +201,7 @@ def entry_result(
     gap histogram is stored, not the pooled gaps.
     """
     count: int = entry["rounds"]
-    metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
+    infos, names = _infos_and_names(entry["metrics"])
     if columns is None:
         columns = LazyColumns(entry)
     else:  # pooled: as many rounds as the longest column
@@ -210,7 +210,7 @@ def entry_result(
         nodeid,
         columns,
         count,
-        infos=entry_infos(entry),
+        infos=infos,
         itl_histogram=tuple(
             (float(lo), float(hi), int(n)) for lo, hi, n in entry.get("itl_histogram", [])
         ),
@@ -220,12 +220,22 @@ def entry_result(
         warmup=int(entry.get("warmup", 0)),
         implicit=bool(entry.get("implicit", False)),
         iterations=int(entry.get("iterations", 1)),
-        names={
-            name: stored_metric_name(metrics[name]["name"], name)
-            for name in sorted(metrics)
-            if "name" in metrics[name]
-        },
+        names=names,
     )
+
+
+def _infos_and_names(
+    metrics: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, MetricInfo], dict[str, MetricName]]:
+    """:func:`entry_infos`, and the structured names the metrics record, in one pass."""
+    infos: dict[str, MetricInfo] = {}
+    names: dict[str, MetricName] = {}
+    for name in sorted(metrics):
+        metric = metrics[name]
+        infos[name] = _metric_info(name, metric)
+        if "name" in metric:
+            names[name] = stored_metric_name(metric["name"], name)
+    return infos, names
 
 
 def entry_environment(entry: Mapping[str, Any]) -> Environment:

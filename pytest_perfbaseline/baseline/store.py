@@ -225,6 +225,7 @@ class BaselineStore:
         self._profile = check_profile(profile)
         self._lock_timeout = lock_timeout
         self._documents: dict[Path, _Document | BaselineError | None] = {}
+        self._files: dict[tuple[str, str], Path] = {}
 
     @property
     def root(self) -> Path:
@@ -237,7 +238,12 @@ class BaselineStore:
         return self._profile
 
     def _path(self, profile: str, nodeid: str) -> Path:
-        return self._root.joinpath(profile, *relative_file(nodeid))
+        # Worked out once per module: the tests of a module share its file.
+        key = (profile, split_nodeid(nodeid)[0])
+        path = self._files.get(key)
+        if path is None:
+            path = self._files[key] = self._root.joinpath(profile, *relative_file(nodeid))
+        return path
 
     def path_for(self, nodeid: str) -> Path:
         """The file that holds (or would hold) ``nodeid``'s baseline in this profile."""
