@@ -162,3 +162,32 @@ def test_a_pooled_result_is_the_newest_session_with_the_pooled_columns() -> None
     # counts are the newest session's: null past its rounds, in every round
     assert pooled.column("output_tokens") == [30.0, 31.0, 30.0, 32.0, *[None] * 8]
     assert [list(r) for r in pooled.rounds] == [sorted(INFOS)] * 12  # keys in name order
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_parsing_a_baseline_file_pauses_the_cyclic_collector_and_restores_it(
+    enabled: bool,
+) -> None:
+    import gc
+
+    from pytest_perfbaseline.baseline import jsontext
+
+    big = json.dumps({f"t{i}": {"values": [0.5] * 3, "unit": "s"} for i in range(5000)})
+    collections: list[str] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(phase)
+
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    gc.callbacks.append(note)
+    try:
+        assert len(jsontext.loads(big)) == 5000
+        with pytest.raises(jsontext.JSONTextError):
+            jsontext.loads(big[:-1])
+        assert gc.isenabled() is enabled
+    finally:
+        gc.callbacks.remove(note)
+        (gc.enable if was else gc.disable)()
+    assert collections == []  # 10,000 containers made, and no collection ran
