@@ -11,11 +11,10 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Iterator, Mapping
-from itertools import repeat
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast, get_args
 
-from ..metrics.names import MetricInfo, MetricKind, key_info
+from ..metrics.names import MetricInfo, MetricKind, MetricName, key_info
 from ..metrics.result import TestResult
 from .codec import stored_metric_name
 from .environment import Environment
@@ -69,11 +68,15 @@ _FLOAT = frozenset({float})
 
 
 def _metrics_document(result: TestResult) -> dict[str, Any]:
-    names = sorted(set(result.infos).union(*(r.keys() for r in result.rounds)))
+    columns = result.columns
+    if columns is None:
+        names = sorted(set(result.infos).union(*(r.keys() for r in result.rounds)))
+    else:
+        names = sorted(set(result.infos).union(columns))
     metrics: dict[str, Any] = {}
     for name in names:
         info = result.infos.get(name) or key_info(name) or _CUSTOM
-        values: list[Any] = [r.get(name) for r in result.rounds]
+        values: list[Any] = result.column(name)
         if not (_FLOAT.issuperset(map(type, values)) and all(map(math.isfinite, values))):
             # Not all finite floats, which are stored as they are: value by value.
             values = [
@@ -103,7 +106,7 @@ def entry_document(result: TestResult, environment: Environment) -> dict[str, An
     ]
     entry: dict[str, Any] = {
         "environment": environment.to_dict(),
-        "rounds": len(result.rounds),
+        "rounds": result.round_count,
         "rounds_requested": int(result.rounds_requested),
         "warmup": int(result.warmup),
         "implicit": bool(result.implicit),
@@ -163,6 +166,7 @@ class LazyColumns(Mapping[str, list[float | None]]):
 
     def __init__(self, entry: Mapping[str, Any]) -> None:
         self._metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
+        self._names = sorted(self._metrics)
         self._made: dict[str, list[float | None]] = {}
 
     def __getitem__(self, name: str) -> list[float | None]:
@@ -172,7 +176,7 @@ class LazyColumns(Mapping[str, list[float | None]]):
         return column
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._metrics))
+        return iter(self._names)
 
     def __len__(self) -> int:
         return len(self._metrics)
@@ -187,38 +191,52 @@ def entry_infos(entry: Mapping[str, Any]) -> dict[str, MetricInfo]:
 def entry_result(
     nodeid: str,
     entry: Mapping[str, Any],
-    rounds: tuple[Mapping[str, float | None], ...] | None = None,
+    columns: Mapping[str, Sequence[float | None]] | None = None,
 ) -> TestResult:
     """A checked entry as a TestResult (every round holds every metric; None if missing).
 
-    ``rounds`` replaces the entry's own rounds (the rounds of its test's pooled sessions).
-    ``itl_pooled`` is None: only the gap histogram is stored, not the pooled gaps.
+    The result holds its values by metric (:meth:`TestResult.from_columns`): no per-round
+    dict is made unless something reads its ``rounds``. ``columns`` replaces the entry's own values
+    (those of its test's pooled sessions, in name order). ``itl_pooled`` is None: only the
+    gap histogram is stored, not the pooled gaps.
     """
     count: int = entry["rounds"]
-    metrics: Mapping[str, Mapping[str, Any]] = entry["metrics"]
-    if rounds is None:
+    infos, names = _infos_and_names(entry["metrics"])
+    if columns is None:
+        # All at once: the gate reads every metric, and a dict reads faster than a lazy map.
         columns = entry_columns(entry)
-        rows = zip(*columns.values(), strict=True) if columns else repeat((), count)
-        rounds = tuple(map(dict, map(zip, repeat(tuple(columns)), rows)))
-    return TestResult(
-        nodeid=nodeid,
-        rounds=rounds,
-        infos=entry_infos(entry),
+    else:  # pooled: as many rounds as the longest column
+        count = max(map(len, columns.values()), default=0)
+    return TestResult.from_columns(
+        nodeid,
+        columns,
+        count,
+        infos=infos,
         itl_histogram=tuple(
             (float(lo), float(hi), int(n)) for lo, hi, n in entry.get("itl_histogram", [])
         ),
         itl_pooled=None,
         token_sources=dict(entry.get("token_sources", {})),
-        rounds_requested=int(entry.get("rounds_requested", count)),
+        rounds_requested=int(entry.get("rounds_requested", entry["rounds"])),
         warmup=int(entry.get("warmup", 0)),
         implicit=bool(entry.get("implicit", False)),
         iterations=int(entry.get("iterations", 1)),
-        names={
-            name: stored_metric_name(metrics[name]["name"], name)
-            for name in sorted(metrics)
-            if "name" in metrics[name]
-        },
+        names=names,
     )
+
+
+def _infos_and_names(
+    metrics: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, MetricInfo], dict[str, MetricName]]:
+    """:func:`entry_infos`, and the structured names the metrics record, in one pass."""
+    infos: dict[str, MetricInfo] = {}
+    names: dict[str, MetricName] = {}
+    for name in sorted(metrics):
+        metric = metrics[name]
+        infos[name] = _metric_info(name, metric)
+        if "name" in metric:
+            names[name] = stored_metric_name(metric["name"], name)
+    return infos, names
 
 
 def entry_environment(entry: Mapping[str, Any]) -> Environment:

@@ -27,7 +27,6 @@ stored sessions are dropped and it starts a fresh history (:func:`level_changed`
 
 from __future__ import annotations
 
-import itertools
 import math
 import operator
 import statistics
@@ -43,7 +42,7 @@ __all__ = [
     "DEFAULT_SESSIONS",
     "LEVEL_THRESHOLD",
     "MIN_DRIFT_SESSIONS",
-    "PooledRounds",
+    "PooledColumns",
     "PooledSessions",
     "SessionValues",
     "drift_allowance",
@@ -203,7 +202,7 @@ class SessionValues:
     @classmethod
     def of(cls, result: TestResult, environment: Environment) -> SessionValues:
         """A session from its result."""
-        columns = {name: [r.get(name) for r in result.rounds] for name in result.infos}
+        columns = {name: result.column(name) for name in result.infos}
         return cls(result.infos, columns, environment)
 
     def values(self, name: str) -> list[float]:
@@ -235,13 +234,14 @@ def _environment(environments: Sequence[Environment]) -> Environment:
     return replace(newest, machine_probe_s=min(probes) if probes else None)
 
 
-PooledRounds = tuple[tuple[dict[str, float | None], ...], dict[str, float], Environment]
-"""The rounds, drift allowances and environment of a test's pooled sessions."""
+PooledColumns = tuple[dict[str, list[float | None]], dict[str, float], Environment]
+"""The values by metric, drift allowances and environment of a test's pooled sessions."""
 
 
-def pool_values(sessions: Sequence[SessionValues]) -> PooledRounds:
+def pool_values(sessions: Sequence[SessionValues]) -> PooledColumns:
     """What :func:`pool_sessions` makes of two or more sessions, as parts: the newest
-    session's result with these rounds is the pooled result."""
+    session's result with these columns (in name order, each as long as the longest) is
+    the pooled result."""
     values: dict[str, list[float | None]] = {}
     drift: dict[str, float] = {}
     for name in sorted(sessions[-1].infos):
@@ -249,9 +249,10 @@ def pool_values(sessions: Sequence[SessionValues]) -> PooledRounds:
         if allowance > 1.0:
             drift[name] = allowance
     # Every round holds every metric: None past the end of a metric with fewer values.
-    rows = itertools.zip_longest(*values.values(), fillvalue=None)
-    rounds = tuple(map(dict, map(zip, repeat(tuple(values)), rows)))
-    return rounds, drift, _environment([s.environment for s in sessions])
+    count = max(map(len, values.values()), default=0)
+    for column in values.values():
+        column.extend(repeat(None, count - len(column)))
+    return values, drift, _environment([s.environment for s in sessions])
 
 
 def pool_sessions(sessions: Sequence[tuple[TestResult, Environment]]) -> PooledSessions:
@@ -260,9 +261,9 @@ def pool_sessions(sessions: Sequence[tuple[TestResult, Environment]]) -> PooledS
         raise ValueError("a baseline has at least one session")
     if len(sessions) == 1:
         return PooledSessions(sessions[0][0], sessions[0][1], {}, 1)
-    rounds, drift, environment = pool_values([SessionValues.of(r, e) for r, e in sessions])
+    columns, drift, environment = pool_values([SessionValues.of(r, e) for r, e in sessions])
     return PooledSessions(
-        result=replace(sessions[-1][0], rounds=rounds),
+        result=sessions[-1][0].with_columns(columns, max(map(len, columns.values()), default=0)),
         environment=environment,
         drift=drift,
         sessions=len(sessions),

@@ -225,6 +225,7 @@ class BaselineStore:
         self._profile = check_profile(profile)
         self._lock_timeout = lock_timeout
         self._documents: dict[Path, _Document | BaselineError | None] = {}
+        self._files: dict[tuple[str, str], Path] = {}
 
     @property
     def root(self) -> Path:
@@ -237,7 +238,12 @@ class BaselineStore:
         return self._profile
 
     def _path(self, profile: str, nodeid: str) -> Path:
-        return self._root.joinpath(profile, *relative_file(nodeid))
+        # Worked out once per module: the tests of a module share its file.
+        key = (profile, split_nodeid(nodeid)[0])
+        path = self._files.get(key)
+        if path is None:
+            path = self._files[key] = self._root.joinpath(profile, *relative_file(nodeid))
+        return path
 
     def path_for(self, nodeid: str) -> Path:
         """The file that holds (or would hold) ``nodeid``'s baseline in this profile."""
@@ -311,14 +317,14 @@ class BaselineStore:
         if len(stored) == 1:
             result, environment = entry_result(nodeid, stored[0]), entry_environment(stored[0])
         else:
-            # Pooled from each session's columns: no session's rounds are built but the result's.
-            rounds, drift, environment = pool_values(
+            # Pooled from each session's columns: no round is built, the result holds columns too.
+            columns, drift, environment = pool_values(
                 [
                     SessionValues(entry_infos(s), LazyColumns(s), entry_environment(s))
                     for s in stored
                 ]
             )
-            result = entry_result(nodeid, stored[-1], rounds)
+            result = entry_result(nodeid, stored[-1], columns)
         return BaselineEntry(
             nodeid=nodeid,
             profile=profile,

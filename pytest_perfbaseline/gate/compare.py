@@ -376,6 +376,8 @@ class BaselineSamples:
 
 def _columns(result: TestResult, metrics: Sequence[str]) -> dict[str, list[float]]:
     """Each metric's per-round values, as ``result.values`` gives them, in one pass."""
+    if result.columns is not None:  # held by metric already (a baseline's result)
+        return {name: result.values(name) for name in metrics}
     if not metrics or not result.rounds:
         return {name: result.values(name) for name in metrics}
     get = itemgetter(*metrics)

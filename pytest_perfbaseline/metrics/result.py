@@ -10,14 +10,45 @@ and are also how the JSON report records it. The baseline file stores it in its 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from itertools import repeat
+from typing import TYPE_CHECKING, Any, cast
 
 from .histogram import SortedGaps, gap_histogram, gap_summary
 from .names import MetricInfo, MetricName, legacy_name
-from .summary import Summary, metric_values, summarize_rounds
+from .summary import Summary, metric_values, summarize, summarize_rounds
 
 __all__ = ["Measurement", "TestResult"]
+
+Rounds = tuple[Mapping[str, float | None], ...]
+Columns = Mapping[str, Sequence[float | None]]
+
+
+class _LazyRounds:
+    """The ``rounds`` field of :class:`TestResult`: given to the constructor as usual, or,
+    for a result made :meth:`~TestResult.from_columns`, built from its columns when first
+    read (then kept).
+
+    A data descriptor, so the dataclass's ``__init__`` (``object.__setattr__``) stores
+    through it and the frozen class still refuses assignment.
+    """
+
+    def __get__(self, result: TestResult | None, owner: type | None = None) -> Rounds:
+        if result is None:  # no class default: the field stays a required argument
+            raise AttributeError("rounds")
+        rounds: Rounds | None = result.__dict__["_rounds"]
+        if rounds is None:
+            rounds = result.__dict__["_rounds"] = _rows(result._columns or {})
+        return rounds
+
+    def __set__(self, result: TestResult, rounds: Rounds) -> None:
+        result.__dict__["_rounds"] = rounds
+
+
+def _rows(columns: Columns) -> Rounds:
+    """Columns of one length as rounds, each a dict of every metric in the columns' order."""
+    rows = zip(*columns.values(), strict=True)
+    return tuple(map(dict, map(zip, repeat(tuple(columns)), rows)))
 
 
 @dataclass(frozen=True)
@@ -28,6 +59,8 @@ class TestResult:
 
     nodeid: str
     rounds: tuple[Mapping[str, float | None], ...]
+    if not TYPE_CHECKING:  # for a type checker, a plain field
+        rounds = _LazyRounds()
     infos: Mapping[str, MetricInfo]
     itl_histogram: tuple[tuple[float, float, int], ...]
     itl_pooled: Summary | None
@@ -48,6 +81,9 @@ class TestResult:
     _summaries: dict[str, Summary] | None = field(
         default=None, init=False, compare=False, repr=False
     )
+    _columns: Columns | None = field(default=None, init=False, compare=False, repr=False)
+    """Metric -> its value in every round, in a result made :meth:`from_columns` (rounds
+    are then built only when read)."""
 
     @classmethod
     def measured(
@@ -82,6 +118,70 @@ class TestResult:
             iterations=iterations,
         )
 
+    @classmethod
+    def from_columns(
+        cls,
+        nodeid: str,
+        columns: Columns,
+        count: int,
+        *,
+        infos: Mapping[str, MetricInfo],
+        itl_histogram: tuple[tuple[float, float, int], ...],
+        itl_pooled: Summary | None,
+        token_sources: Mapping[str, str],
+        rounds_requested: int,
+        warmup: int,
+        implicit: bool,
+        names: Mapping[str, MetricName],
+        iterations: int = 1,
+    ) -> TestResult:
+        """A result that holds its values by metric: ``columns`` maps each metric to its
+        value in each of ``count`` rounds (None where it has none).
+
+        Its :attr:`rounds` are those of a result given, for each round, a dict of every
+        metric in ``columns``' order, but they are built only if something reads them:
+        :meth:`values`, :meth:`column` and :meth:`summary` read the columns.
+        """
+        return cls(
+            nodeid=nodeid,
+            rounds=(),
+            infos=infos,
+            itl_histogram=itl_histogram,
+            itl_pooled=itl_pooled,
+            token_sources=token_sources,
+            rounds_requested=rounds_requested,
+            warmup=warmup,
+            implicit=implicit,
+            names=names,
+            iterations=iterations,
+        )._holding(columns, count)
+
+    def with_columns(self, columns: Columns, count: int) -> TestResult:
+        """This result with other values, held by metric as :meth:`from_columns` holds them."""
+        return replace(self, rounds=())._holding(columns, count)
+
+    def _holding(self, columns: Columns, count: int) -> TestResult:
+        if columns:
+            self.__dict__.update(_rounds=None, _columns=columns)
+        else:  # no metric, so no column to build them from: ``count`` empty rounds now
+            self.__dict__["_rounds"] = tuple(map(dict, repeat((), count)))
+        return self
+
+    @property
+    def columns(self) -> Columns | None:
+        """Metric -> its value in every round, when the result holds its values so (made
+        :meth:`from_columns`, as a result read from a baseline is, with one metric or
+        more); None otherwise."""
+        return self._columns
+
+    @property
+    def round_count(self) -> int:
+        """``len(rounds)``, without building the rounds of a result held by metric."""
+        columns = self._columns
+        if columns is None:
+            return len(self.rounds)
+        return len(next(iter(columns.values())))
+
     def name_of(self, metric: str) -> MetricName:
         """The structured name of ``metric``.
 
@@ -96,13 +196,33 @@ class TestResult:
 
     def values(self, metric: str) -> list[float]:
         """The metric's per-round values, leaving out rounds where it is missing or null."""
-        return metric_values(self.rounds, metric)
+        columns = self._columns
+        if columns is None:
+            return metric_values(self.rounds, metric)
+        column = columns.get(metric, ())
+        if None in column:
+            return [v for v in column if v is not None]
+        return list(cast("Sequence[float]", column))
+
+    def column(self, metric: str) -> list[float | None]:
+        """The metric's value in every round, None where a round has none."""
+        columns = self._columns
+        if columns is None:
+            return [r.get(metric) for r in self.rounds]
+        column = columns.get(metric)
+        if column is None:
+            return [None] * self.round_count
+        return list(column)
 
     def summary(self) -> dict[str, Summary]:
         """Summaries of every metric that has at least one value."""
         summaries = self._summaries
         if summaries is None:  # computed once: every report of the session asks for them
-            summaries = summarize_rounds(self.rounds, self.infos)
+            if self._columns is None:
+                summaries = summarize_rounds(self.rounds, self.infos)
+            else:
+                values = {name: self.values(name) for name in self.infos}
+                summaries = {name: summarize(v) for name, v in values.items() if v}
             object.__setattr__(self, "_summaries", summaries)
         return dict(summaries)
 
