@@ -256,7 +256,7 @@ def test_the_batched_comparison_gives_the_answers_of_the_separate_statistics() -
 def test_the_noise_estimate_is_statistics_variance_exactly() -> None:
     import statistics
 
-    from pytest_perfbaseline.gate.compare import _var
+    from pytest_perfbaseline.metrics.summary import exact_variance as _var
 
     rng = np.random.default_rng(2)
     for n in (2, 3, 10, 31, 200):

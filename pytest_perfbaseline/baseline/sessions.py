@@ -28,7 +28,6 @@ stored sessions are dropped and it starts a fresh history (:func:`level_changed`
 from __future__ import annotations
 
 import math
-import operator
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -36,6 +35,7 @@ from itertools import repeat
 
 from ..metrics.names import MetricInfo
 from ..metrics.result import TestResult
+from ..metrics.summary import exact_variance
 from .environment import Environment
 
 __all__ = [
@@ -118,26 +118,6 @@ def t_quantile_95(df: int) -> float:
     )
 
 
-def _variance(values: Sequence[float]) -> float:
-    """``statistics.variance(values)`` of two or more finite floats, without its fractions.
-
-    The same number (since Python 3.11): the exact sample variance, rounded once. Scaled by
-    a power of two that makes every value a whole number, the sums are exact integers, and
-    Python divides integers with a single correct rounding.
-    """
-    # frexp: v = m * 2**e with 53 bits of m, so v * 2**(53 - e) is whole, and for a smaller e.
-    shift: int = 53 - min(map(operator.itemgetter(1), map(math.frexp, values)))
-    try:
-        scaled: list[int] = list(map(int, map(math.ldexp, values, repeat(shift))))
-    except OverflowError:  # values some 2**970 apart: the slow way
-        return statistics.variance(values)
-    k, total = len(scaled), sum(scaled)
-    deviations: int = k * sum(map(operator.mul, scaled, scaled)) - total * total
-    if shift < 0:
-        return (deviations << (-2 * shift)) / (k * (k - 1))
-    return deviations / ((k * (k - 1)) << (2 * shift))
-
-
 def drift_allowance(log_medians: Sequence[float], median_noise: float = 0.0) -> float:
     """The ratio (>= 1) by which the next session's median may lie above the sessions' centre
     (a one-sided 95% prediction bound); 1.0 from fewer than :data:`MIN_DRIFT_SESSIONS`.
@@ -149,7 +129,7 @@ def drift_allowance(log_medians: Sequence[float], median_noise: float = 0.0) -> 
     k = len(log_medians)
     if k < MIN_DRIFT_SESSIONS:
         return 1.0
-    drift_var = max(0.0, _variance(log_medians) - median_noise)
+    drift_var = max(0.0, exact_variance(log_medians) - median_noise)
     return math.exp(t_quantile_95(k - 1) * math.sqrt(drift_var * (1 + 1 / k)))
 
 
@@ -157,7 +137,7 @@ def median_noise(samples: Sequence[Sequence[float]]) -> float:
     """The variance of a session's log-median due to its rounds' noise: the asymptotic
     ``(pi / 2) * variance / n`` of a median, averaged over the sessions."""
     parts = [
-        math.pi / 2 * _variance(logs) / len(logs)
+        math.pi / 2 * exact_variance(logs) / len(logs)
         for logs in (list(map(math.log, values)) for values in samples)
         if len(logs) > 1
     ]

@@ -29,6 +29,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ..metrics.result import TestResult
+from ..metrics.summary import exact_variance
 from .rounds import rounds_needed_hint
 from .settings import TestSettings
 
@@ -348,7 +349,7 @@ class _Sample:
     def log_variance(self) -> float:
         """The sample variance of the log values (the same for either sign)."""
         if self._variance is None:
-            self._variance = _var(self.logs(1.0))
+            self._variance = exact_variance(self.logs(1.0))
         return self._variance
 
 
@@ -542,23 +543,6 @@ def _compare_logs(q: _Question, test: MarginTest) -> Comparison:
         (pvalue, alpha, f"mann-whitney {test.method}"),
         rounds_needed,
     )
-
-
-def _var(values: list[float]) -> float:
-    """``statistics.variance`` (0 below two values): the exact variance, correctly rounded.
-
-    In integers rather than fractions: every float is an integer over a power of two, and
-    dividing Python integers rounds correctly.
-    """
-    n = len(values)
-    if n < 2:
-        return 0.0
-    ratios = [v.as_integer_ratio() for v in values]
-    scale = max(den for _, den in ratios)  # powers of two: each divides the largest
-    scaled = [num * (scale // den) for num, den in ratios]
-    total = sum(scaled)
-    squares = sum(a * a for a in scaled)
-    return (n * squares - total * total) / (n * (n - 1) * scale * scale)
 
 
 def _compare_linear(x: list[float], y: list[float], q: _Question) -> Comparison:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import operator
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import mul
 
 __all__ = ["Summary", "metric_values", "percentile", "summarize", "summarize_rounds"]
@@ -106,3 +109,25 @@ def summarize_rounds(
         if values:
             result[name] = summarize(values)
     return result
+
+
+def exact_variance(values: Sequence[float]) -> float:
+    """``statistics.variance(values)`` of finite floats (0.0 below two), without its fractions.
+
+    The same number (since Python 3.11): the exact sample variance, rounded once. Scaled by
+    a power of two that makes every value a whole number, the sums are exact integers, and
+    Python divides integers with a single correct rounding.
+    """
+    if len(values) < 2:
+        return 0.0
+    # frexp: v = m * 2**e with 53 bits of m, so v * 2**(53 - e) is whole, and for a smaller e.
+    shift: int = 53 - min(map(operator.itemgetter(1), map(math.frexp, values)))
+    try:
+        scaled: list[int] = list(map(int, map(math.ldexp, values, repeat(shift))))
+    except OverflowError:  # values some 2**970 apart: the slow way
+        return statistics.variance(values)
+    k, total = len(scaled), sum(scaled)
+    deviations: int = k * sum(map(operator.mul, scaled, scaled)) - total * total
+    if shift < 0:
+        return (deviations << (-2 * shift)) / (k * (k - 1))
+    return deviations / ((k * (k - 1)) << (2 * shift))
