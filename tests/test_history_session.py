@@ -124,11 +124,12 @@ def test_xdist_records_one_run(project: pytest.Pytester) -> None:
 def test_a_bad_store_is_one_warning_line(project: pytest.Pytester, value: str, said: str) -> None:
     if value.startswith("postgresql"):
         pytest.importorskip("psycopg")
-    result = project.runpytest(f"--perf-history={value}", "--perf-json=run.json")
+    result = project.runpytest(f"--perf-history={value}", "--perf-json=run.json", "-q")
     result.assert_outcomes(passed=1)
     assert result.ret == 0
     lines = [line for line in result.outlines if "run not recorded in the history" in line]
     assert len(lines) == 1
+    assert lines[0].startswith("perfbaseline: warning: ")  # a line of its own, not after the dots
     assert said in lines[0]
     assert "pw" not in lines[0]
     assert json.loads((project.path / "run.json").read_text())["tests"]

@@ -212,6 +212,14 @@ class PerfReporter:
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        self._summary(terminalreporter)
+        from ..history.session import history_warning
+
+        warning = history_warning(self.config)
+        if warning is not None:
+            terminalreporter.write_line(warning, yellow=True)
+
+    def _summary(self, terminalreporter: Any) -> None:
         if self.save_interrupted is not None:
             self._interrupted_summary(terminalreporter, self.save_interrupted)
             return
