@@ -29,16 +29,16 @@ from pytest_perfbaseline.history.recommend import (
     step_text,
     where_text,
 )
-from pytest_perfbaseline.history.recommendation import Recommendation, render_recommendations
-from pytest_perfbaseline.history.single_run import (
+from pytest_perfbaseline.metrics.names import MetricName, key_info
+from pytest_perfbaseline.metrics.result import TestResult
+from pytest_perfbaseline.reports.json_report import dumps, report_to_dict
+from pytest_perfbaseline.reports.recommendation import Recommendation, render_recommendations
+from pytest_perfbaseline.reports.run import RunReport, TestEntry
+from pytest_perfbaseline.reports.single_run import (
     TERMINAL_LIMIT,
     run_recommendations,
     session_lines,
 )
-from pytest_perfbaseline.metrics.names import MetricName, key_info
-from pytest_perfbaseline.metrics.result import TestResult
-from pytest_perfbaseline.reports.json_report import dumps, report_to_dict
-from pytest_perfbaseline.reports.run import RunReport, TestEntry
 
 TEST = "tests/test_chat.py::test_answer"
 
@@ -417,7 +417,7 @@ def test_a_session_shows_and_reports_its_recommendations(
 
 def test_the_session_side_imports_nothing_heavy() -> None:
     code = (
-        "import sys; import pytest_perfbaseline.history.single_run, "
+        "import sys; import pytest_perfbaseline.reports.single_run, "
         "pytest_perfbaseline.cli.recommend; "
         "print(sorted(m for m in ('numpy', 'scipy', 'tabulate') if m in sys.modules))"
     )
@@ -445,7 +445,7 @@ def test_a_step_reads_as_a_sentence_for_the_history_trend() -> None:
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="statistics.stdev rounds once from 3.11")
 def test_noise_stdev_is_statistics_stdev_to_the_bit() -> None:
-    from pytest_perfbaseline.history.single_run import _stdev
+    from pytest_perfbaseline.reports.single_run import _stdev
 
     rng = random.Random(11)
     samples = [
@@ -459,7 +459,7 @@ def test_noise_stdev_is_statistics_stdev_to_the_bit() -> None:
 
 
 def test_recommendations_are_worked_out_once_per_report(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_perfbaseline.history import single_run
+    from pytest_perfbaseline.reports import single_run
 
     rng = random.Random(1)
     report = run(result([{"ttft_s": 0.1 * math.exp(rng.gauss(0, 0.2))} for _ in range(5)]))

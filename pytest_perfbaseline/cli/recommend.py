@@ -100,7 +100,7 @@ def _runs(args: argparse.Namespace) -> list[RunReport]:
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..history.recommend import recommend_runs
-    from ..history.recommendation import render_recommendations
+    from ..reports.recommendation import render_recommendations
 
     runs = _runs(args)
     found = recommend_runs(runs)

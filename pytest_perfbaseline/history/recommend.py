@@ -4,7 +4,7 @@ A run is a ``--perf-json`` report (a :class:`~..reports.run.RunReport`, or its d
 history store returns it); runs are given oldest first, newest last. Over the runs: a step
 change not yet accepted into the baseline, slow drift, and a test inconclusive or undecided
 run after run; from the newest run, a stale baseline or one measured on another machine, and
-everything :func:`.single_run.run_recommendations` finds. Documented in docs/history.md.
+everything :func:`..reports.single_run.run_recommendations` finds. Documented in docs/history.md.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..gate.settings import DEFAULT_DELTAS, TestSettings
 from ..metrics.formatting import format_percent, format_ratio, format_value
-from .recommendation import Recommendation, render_recommendations, sort_recommendations
-from .single_run import run_recommendations
+from ..reports.recommendation import Recommendation, render_recommendations, sort_recommendations
+from ..reports.single_run import run_recommendations
 
 if TYPE_CHECKING:
     from ..reports.run import RunReport, TestEntry

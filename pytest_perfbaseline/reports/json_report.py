@@ -18,9 +18,9 @@ from typing import Any
 from ..baseline import jsontext
 from ..baseline.environment import Environment
 from ..gate.compare import TestComparison
-from ..history.single_run import session_recommendations
 from ..metrics.result import TestResult
 from .run import RunReport, TestEntry
+from .single_run import session_recommendations
 
 __all__ = [
     "REPORT_FORMAT",

@@ -15,7 +15,7 @@ from ..gate.compare import TestComparison
 from ..metrics.result import TestResult
 
 if TYPE_CHECKING:
-    from ..history.recommendation import Recommendation
+    from .recommendation import Recommendation
 
 __all__ = ["VERDICT_ORDER", "RunReport", "TestEntry"]
 
@@ -57,8 +57,8 @@ class RunReport:
     def recommendations(self) -> tuple[Recommendation, ...]:
         """What the run's results alone recommend, most pressing first: worked out once, for
         the terminal summary, the JSON report and the run history alike."""
-        from ..history.recommendation import sort_recommendations
-        from ..history.single_run import run_recommendations
+        from .recommendation import sort_recommendations
+        from .single_run import run_recommendations
 
         return tuple(sort_recommendations(run_recommendations(self)))
 

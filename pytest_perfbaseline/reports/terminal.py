@@ -451,7 +451,7 @@ def render_summary(
     lines += save_lines(saved, folder, save_skipped_reason)
     lines += [(f"wrote the {line}", {}) for line in outputs.written]
     lines += [(f"report NOT written: {e}", {"red": True}) for e in outputs.errors]
-    from ..history.single_run import session_lines
+    from .single_run import session_lines
 
     lines += session_lines(report, verbose=verbose)
     if not verbose and results:

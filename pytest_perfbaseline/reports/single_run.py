@@ -21,7 +21,7 @@ from ..metrics.formatting import format_cost, format_percent, format_seconds
 from .recommendation import Kind, Recommendation, render_recommendations
 
 if TYPE_CHECKING:
-    from ..reports.run import RunReport, TestEntry
+    from .run import RunReport, TestEntry
 
 __all__ = [
     "CACHED_SHARE_LOW",
