@@ -445,7 +445,7 @@ def test_a_step_reads_as_a_sentence_for_the_history_trend() -> None:
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="statistics.stdev rounds once from 3.11")
 def test_noise_stdev_is_statistics_stdev_to_the_bit() -> None:
-    from pytest_perfbaseline.reports.single_run import _stdev
+    from pytest_perfbaseline.metrics.summary import exact_stdev as _stdev
 
     rng = random.Random(11)
     samples = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import operator
 import statistics
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -111,23 +112,57 @@ def summarize_rounds(
     return result
 
 
-def exact_variance(values: Sequence[float]) -> float:
-    """``statistics.variance(values)`` of finite floats (0.0 below two), without its fractions.
+def _scaled_sums(values: Sequence[float]) -> tuple[int, int, int] | None:
+    """``(num, den, shift)`` with the exact sample variance ``num / den / 4**shift`` of two or
+    more finite floats; None when they lie some 2**970 apart (no common scale fits a float).
 
-    The same number (since Python 3.11): the exact sample variance, rounded once. Scaled by
-    a power of two that makes every value a whole number, the sums are exact integers, and
-    Python divides integers with a single correct rounding.
+    frexp: v = m * 2**e with 53 bits of m, so v * 2**(53 - e) is whole, and for a smaller e:
+    scaled by one power of two, every value is an integer and the sums are exact.
     """
-    if len(values) < 2:
-        return 0.0
-    # frexp: v = m * 2**e with 53 bits of m, so v * 2**(53 - e) is whole, and for a smaller e.
     shift: int = 53 - min(map(operator.itemgetter(1), map(math.frexp, values)))
     try:
         scaled: list[int] = list(map(int, map(math.ldexp, values, repeat(shift))))
-    except OverflowError:  # values some 2**970 apart: the slow way
-        return statistics.variance(values)
+    except OverflowError:
+        return None
     k, total = len(scaled), sum(scaled)
-    deviations: int = k * sum(map(operator.mul, scaled, scaled)) - total * total
+    return k * sum(map(operator.mul, scaled, scaled)) - total * total, k * (k - 1), shift
+
+
+def exact_variance(values: Sequence[float]) -> float:
+    """``statistics.variance(values)`` of finite floats (0.0 below two), without its fractions.
+
+    The same number (since Python 3.11): the exact sample variance, rounded once -- Python
+    divides integers with a single correct rounding.
+    """
+    if len(values) < 2:
+        return 0.0
+    sums = _scaled_sums(values)
+    if sums is None:  # the slow way
+        return statistics.variance(values)
+    deviations, den, shift = sums
     if shift < 0:
-        return (deviations << (-2 * shift)) / (k * (k - 1))
-    return deviations / ((k * (k - 1)) << (2 * shift))
+        return (deviations << (-2 * shift)) / den
+    return deviations / (den << (2 * shift))
+
+
+def exact_stdev(values: Sequence[float]) -> float:
+    """``statistics.stdev`` of two or more finite floats, in integers instead of fractions.
+
+    The same number (since Python 3.11, whose stdev is the exact sample variance's square
+    root, rounded once): the square root of the exact ratio of integers is taken with 55 bits
+    or more, the last one set when anything was cut off ("round to odd"), and one int/int
+    division (which Python rounds correctly) makes it a float.
+    """
+    sums = _scaled_sums(values) if sys.version_info >= (3, 11) else None
+    if sums is None:  # before 3.11 stdev rounds twice; or values too far apart: the slow way
+        return statistics.stdev(values)
+    num, den, shift = sums  # variance = num / den / 4**shift
+    if num == 0:
+        return 0.0
+    extra = max(0, (112 - num.bit_length() + den.bit_length()) // 2)
+    quotient, cut = divmod(num << (2 * extra), den)
+    root = math.isqrt(quotient)  # >= 2**54: sqrt(num / den) * 2**extra, rounded down
+    if cut or root * root != quotient:
+        root |= 1
+    scale = extra + shift  # the float is root / 2**scale
+    return root / (1 << scale) if scale >= 0 else float(root << -scale)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from ..gate.compare import Comparison, metric_alpha
 from ..gate.rounds import MAX_ROUNDS_NEEDED, rounds_needed_hint
 from ..gate.settings import DEFAULT_DELTAS, TestSettings
 from ..metrics.formatting import format_cost, format_percent, format_seconds
+from ..metrics.summary import exact_stdev
 from .recommendation import Kind, Recommendation, render_recommendations
 
 if TYPE_CHECKING:
@@ -116,37 +116,6 @@ def _noise_candidates(entry: TestEntry) -> list[tuple[str, list[float], Comparis
     return found
 
 
-def _stdev(values: Sequence[float]) -> float:
-    """``statistics.stdev`` of two or more finite floats, in integers instead of fractions.
-
-    The same number (since Python 3.11, whose stdev is the exact sample variance's square
-    root, rounded once): every float times a power of two is whole, so the variance is an
-    exact ratio of integers; its square root is taken with 55 bits or more, the last one
-    set when anything was cut off ("round to odd"), and one int/int division (which Python
-    rounds correctly) makes it a float.
-    """
-    if sys.version_info < (3, 11):  # pragma: no cover - before 3.11 stdev rounds twice
-        return statistics.stdev(values)
-    shift = 53 - min(math.frexp(v)[1] for v in values)
-    try:
-        scaled = [int(math.ldexp(v, shift)) for v in values]
-    except OverflowError:  # values some 2**970 apart: the slow way
-        return statistics.stdev(values)
-    k, total = len(scaled), sum(scaled)
-    # variance = num / den / 4**shift
-    num = k * sum(a * a for a in scaled) - total * total
-    den = k * (k - 1)
-    if num == 0:
-        return 0.0
-    extra = max(0, (112 - num.bit_length() + den.bit_length()) // 2)
-    quotient, cut = divmod(num << (2 * extra), den)
-    root = math.isqrt(quotient)  # >= 2**54: sqrt(num / den) * 2**extra, rounded down
-    if cut or root * root != quotient:
-        root |= 1
-    scale = extra + shift  # the float is root / 2**scale
-    return root / (1 << scale) if scale >= 0 else float(root << -scale)
-
-
 def _noisy(report: RunReport, entry: TestEntry) -> list[Recommendation]:
     candidates = _noise_candidates(entry)
     test_alpha = report.alpha / max(1, report.perf_tests)
@@ -156,7 +125,7 @@ def _noisy(report: RunReport, entry: TestEntry) -> list[Recommendation]:
         threshold = comparison.threshold if comparison else DEFAULT_DELTAS[kind]
         alpha = comparison.alpha if comparison and comparison.alpha else None
         alpha = alpha or metric_alpha(test_alpha, len(candidates))
-        sd_log = _stdev([math.log(v) for v in values])
+        sd_log = exact_stdev([math.log(v) for v in values])
         detect = DETECT_FACTOR * threshold
         shift = math.log1p(detect) - math.log1p(threshold)
         needed = rounds_needed_hint(shift / sd_log, alpha)
