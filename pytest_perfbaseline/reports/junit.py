@@ -6,7 +6,6 @@ import math
 
 from ..gate.compare import TestComparison
 from ..metrics.result import TestResult
-from ..metrics.summary import metric_values, percentile
 
 __all__ = ["JUNIT_KEY_METRICS", "junit_properties"]
 
@@ -21,13 +20,12 @@ def junit_properties(
     Names are ``perf.<metric>.median`` and, in compare mode, ``perf.verdict`` with
     ``perf.<metric>.verdict`` / ``perf.<metric>.ratio`` for the gated metrics.
     """
-    properties: list[tuple[str, object]] = [("perf.rounds", len(result.rounds))]
-    # Only the key metrics' medians, and nothing else of their summaries: a test's
-    # properties are made in its call phase. The same figure as ``result.summary()``'s median.
+    properties: list[tuple[str, object]] = [("perf.rounds", result.round_count)]
+    # The result keeps its summaries: the reports at session end read the same ones.
+    summaries = result.summary()
     for name in JUNIT_KEY_METRICS:
-        if name in result.infos and (values := metric_values(result.rounds, name)):
-            median = percentile(sorted(map(float, values)), 50.0)
-            properties.append((f"perf.{name}.median", f"{median:.6g}"))
+        if name in summaries:
+            properties.append((f"perf.{name}.median", f"{summaries[name].median:.6g}"))
     if comparison is not None:
         properties.append(("perf.verdict", comparison.verdict))
         if comparison.recheck is not None:
