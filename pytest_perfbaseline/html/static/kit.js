@@ -60,7 +60,7 @@ const PerfKit = (() => {
         node.setAttribute(key, value === true ? "" : String(value));
       }
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === false) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
