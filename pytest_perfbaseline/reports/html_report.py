@@ -21,7 +21,7 @@ from .run import VERDICT_ORDER
 if TYPE_CHECKING:
     from .run import RunReport
 
-__all__ = ["headline", "page_data", "render_html"]
+__all__ = ["headline", "page_data", "render_document", "render_html"]
 
 DISTRIBUTIONS = ("ttft_s", "tpot_s", "tokens_per_s")
 """The round metrics whose per-round values the page shows as distributions."""
@@ -37,12 +37,17 @@ _UNRANKED = len(VERDICT_ORDER)
 
 def render_html(report: RunReport, document: Mapping[str, Any] | None = None) -> str:
     """The page. ``document``: the report's JSON document, when the caller already has it."""
-    from ..html.page import render_page, static_text
-
     if document is None:
         from .json_report import report_to_dict
 
         document = report_to_dict(report)
+    return render_document(document)
+
+
+def render_document(document: Mapping[str, Any]) -> str:
+    """The page of a report's JSON document (a ``--perf-json`` file's, read back)."""
+    from ..html.page import render_page, static_text
+
     return render_page(
         title="pytest-perfbaseline report",
         data=page_data(document),
