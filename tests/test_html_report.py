@@ -293,3 +293,24 @@ def test_keyboard_reaches_the_skip_link_then_the_table_rows(page: Any) -> None:
     page.locator(".skip-link").focus()
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+@pytest.mark.browser
+def test_the_theme_follows_the_system_until_the_reader_picks_one(
+    browser: Any, compare_html: Path
+) -> None:
+    context = browser.new_context(color_scheme="dark")
+    page = context.new_page()
+    errors = browser_kit.page_errors(page)
+    page.goto(compare_html.as_uri())
+    page.wait_for_selector("section.test")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    page.emulate_media(color_scheme="light")
+    page.wait_for_function("document.documentElement.dataset.theme === 'light'")
+    page.locator(".theme-toggle").click()  # the reader's choice outlives the system's
+    page.emulate_media(color_scheme="light")
+    page.reload()
+    page.wait_for_selector("section.test")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert errors == []
+    context.close()

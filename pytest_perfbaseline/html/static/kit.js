@@ -19,7 +19,8 @@
  *   PerfKit.pattern(i)          a hatched CanvasPattern in colour i, for bar fills
  *   PerfKit.cssVar(name)        a CSS variable's current value (e.g. "--fg")
  *   PerfKit.themeToggle()       a button switching light/dark (remembered in localStorage
- *                               when the browser allows it); add it anywhere
+ *                               when the browser allows it); add it anywhere. Until it is
+ *                               used, <html data-theme> follows prefers-color-scheme
  *   PerfKit.skipLink(id)        a "Skip to content" link to #id, inserted first in <body>
  *   PerfKit.table(columns, rows, caption)
  *                               a focusable, scrollable <table class="data">: columns are
@@ -103,11 +104,8 @@ const PerfKit = (() => {
   function storedTheme() {
     try { return localStorage.getItem(THEME_KEY); } catch (e) { return null; }
   }
-  function currentTheme() {
-    const set = document.documentElement.dataset.theme;
-    if (set) return set;
-    return matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
-  }
+  const systemTheme = () => (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+  const currentTheme = () => document.documentElement.dataset.theme;
   function applyTheme(theme) {
     document.documentElement.dataset.theme = theme;
     try { localStorage.setItem(THEME_KEY, theme); } catch (e) { /* file: pages may refuse */ }
@@ -127,7 +125,7 @@ const PerfKit = (() => {
   }
   {
     const stored = storedTheme();
-    if (stored === "light" || stored === "dark") document.documentElement.dataset.theme = stored;
+    document.documentElement.dataset.theme = stored === "light" || stored === "dark" ? stored : systemTheme();
   }
 
   function skipLink(id) {
@@ -235,7 +233,10 @@ const PerfKit = (() => {
 
   addEventListener("beforeprint", renderAll);
   matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
-    if (!document.documentElement.dataset.theme) remakeCharts();
+    if (storedTheme()) return; // the reader chose one
+    document.documentElement.dataset.theme = systemTheme();
+    for (const button of document.querySelectorAll(".theme-toggle")) labelToggle(button);
+    remakeCharts();
   });
 
   return {
