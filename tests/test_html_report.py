@@ -306,7 +306,7 @@ def test_the_theme_follows_the_system_until_the_reader_picks_one(
     page.wait_for_selector("section.test")
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     page.emulate_media(color_scheme="light")
-    page.wait_for_function("document.documentElement.dataset.theme === 'light'")
+    page.wait_for_function("() => document.documentElement.dataset.theme === 'light'")
     page.locator(".theme-toggle").click()  # the reader's choice outlives the system's
     page.emulate_media(color_scheme="light")
     page.reload()
