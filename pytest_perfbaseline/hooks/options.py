@@ -229,6 +229,13 @@ FLAGS = (
         metavar="PATH",
     ),
     _flag(
+        "--perf-html",
+        "perf_html",
+        "write the session as one self-contained HTML page (verdicts worst first, charts; "
+        "opens offline) to PATH; default none",
+        metavar="PATH",
+    ),
+    _flag(
         "--perf-csv",
         "perf_csv",
         "write one CSV row per test and metric (statistics, baseline, change, verdict) to "
@@ -293,6 +300,7 @@ class Options:
     disabled: bool
     prices: Path | None
     json: Path | None = None
+    html: Path | None = None
     csv: Path | None = None
     markdown: Path | None = None
     github_summary: bool = True
@@ -304,7 +312,12 @@ class Options:
     """Saving replaces each test's stored sessions (instead of adding one)."""
 
     def report_paths(self) -> dict[str, Path]:
-        paths = {"--perf-json": self.json, "--perf-csv": self.csv, "--perf-markdown": self.markdown}
+        paths = {
+            "--perf-json": self.json,
+            "--perf-html": self.html,
+            "--perf-csv": self.csv,
+            "--perf-markdown": self.markdown,
+        }
         return {option: path for option, path in paths.items() if path is not None}
 
 
@@ -428,6 +441,7 @@ def read_options(config: pytest.Config) -> Options:
         disabled=get("perf_disable", parse_bool, False),
         prices=rootdir / prices if prices is not None else None,
         json=report_path("perf_json"),
+        html=report_path("perf_html"),
         csv=report_path("perf_csv"),
         markdown=report_path("perf_markdown"),
         github_summary=get("perf_github_summary", parse_bool, True),

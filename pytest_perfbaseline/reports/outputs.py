@@ -1,5 +1,6 @@
-"""Writing a session's report files: ``--perf-json``, ``--perf-csv``, ``--perf-markdown`` and
-the GitHub step summary, each rendered from the one :class:`~.run.RunReport`.
+"""Writing a session's report files: ``--perf-json``, ``--perf-html``, ``--perf-csv``,
+``--perf-markdown`` and the GitHub step summary, each rendered from the one
+:class:`~.run.RunReport`.
 
 A file that cannot be written is reported, never raised: the tests' results stand. A report
 replaces only a regular file: whatever else is at its path (a symbolic link, a FIFO, a device
@@ -54,6 +55,12 @@ def _renderer(option: str, document: Document | None) -> Callable[[RunReport], s
         if document is not None:
             return lambda report: dumps(report, document())
         return dumps
+    if option == "--perf-html":
+        from .html_report import render_html
+
+        if document is not None:
+            return lambda report: render_html(report, document())
+        return render_html
     if option == "--perf-csv":
         from .csv_report import render_csv
 
@@ -74,7 +81,7 @@ def write_reports(
     """Write each report file (``{option: path}``) and append to the step summary, if any.
 
     ``document`` returns the report's JSON document (built once per session, shared with the
-    run history); without it the ``--perf-json`` file builds its own.
+    run history); without it the ``--perf-json`` and ``--perf-html`` files build their own.
     """
     outputs = Outputs()
     for option, path in paths.items():
