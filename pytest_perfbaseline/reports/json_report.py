@@ -17,6 +17,7 @@ from typing import Any
 
 from ..baseline import jsontext
 from ..baseline.environment import Environment
+from ..gate.ab import ABResult
 from ..gate.compare import TestComparison
 from ..metrics.result import TestResult
 from .run import RunReport, TestEntry
@@ -81,6 +82,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
         "counts": report.counts() if report.compare else None,
         "tests": [_test_to_dict(entry) for entry in report.tests],
         "recommendations": [r.to_dict() for r in session_recommendations(report)],
+        "ab": [r.to_dict() for r in report.ab_tests],
     }
 
 
@@ -115,6 +117,7 @@ def report_from_dict(data: Mapping[str, Any]) -> RunReport:
         tests=tuple(_test_from_dict(item) for item in data["tests"]),
         saved=tuple(session.get("saved", ())),
         save_errors=tuple(session.get("save_errors", ())),
+        ab_tests=tuple(ABResult.from_dict(item) for item in data.get("ab", ())),
     )
 
 
