@@ -436,7 +436,8 @@ def render_summary(
     title = f"perfbaseline: {len(results)} perf test{'s' * (len(results) != 1)}"
     if report.ab_tests:
         count = len(report.ab_tests)
-        title += f", {count} A/B test{'s' * (count != 1)}"
+        ab = f"{count} A/B test{'s' * (count != 1)}"
+        title = f"{title}, {ab}" if results else f"perfbaseline: {ab}"
     lines: list[Line] = [(line, {}) for line in render_overview(results)] if results else []
     lines += [(line, {}) for line in render_iterations(results)]
     for result in results:
