@@ -63,7 +63,7 @@ def _comparison_to_dict(tc: TestComparison) -> dict[str, Any]:
 
 def report_to_dict(report: RunReport) -> dict[str, Any]:
     """The report as JSON-ready builtins (the ``--perf-json`` document)."""
-    return {
+    document = {
         "format": REPORT_FORMAT,
         "version": REPORT_VERSION,
         "created_at": report.created_at,
@@ -82,8 +82,10 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
         "counts": report.counts() if report.compare else None,
         "tests": [_test_to_dict(entry) for entry in report.tests],
         "recommendations": [r.to_dict() for r in session_recommendations(report)],
-        "ab": [r.to_dict() for r in report.ab_tests],
     }
+    if report.ab_tests:  # absent without A/B tests: such reports are as they always were
+        document["ab"] = [r.to_dict() for r in report.ab_tests]
+    return document
 
 
 def _comparison_from_dict(nodeid: str, data: Mapping[str, Any]) -> TestComparison:
