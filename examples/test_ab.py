@@ -10,9 +10,7 @@ SHORT_PROMPT = "Answer briefly: what is 2 + 2?"
 def test_prompt_variants(perf, openai_llm):
     def ask(prompt, max_tokens):
         def run():
-            for _ in perf.stream(
-                openai_llm.stream, prompt, max_tokens=max_tokens, format="openai"
-            ):
+            for _ in perf.stream(openai_llm.stream, prompt, max_tokens=max_tokens, format="openai"):
                 pass
 
         return run

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -87,20 +88,12 @@ def run_ab(
     variants = _variants(perf, a, b, labels)
     for index, keep in _schedule(*perf.ab_plan()):
         variant = variants[index]
-        with perf.attributed(variant.recorder):
-            variant.recorder.begin_round()
-            try:
-                returned = variant.fn(*args, **kwargs)
-                if returned is not None and inspect.isawaitable(returned):
-                    if inspect.iscoroutine(returned):
-                        returned.close()
-                    raise TypeError(
-                        "the workload returned an awaitable: use `await perf.arun_ab(...)`"
-                    )
-            except BaseException:
-                variant.recorder.discard_round()
-                raise
-            _end_round(perf, variant, keep)
+        with _round(perf, variant, keep):
+            returned = variant.fn(*args, **kwargs)
+            if returned is not None and inspect.isawaitable(returned):
+                if inspect.iscoroutine(returned):
+                    returned.close()
+                raise TypeError("the workload returned an awaitable: use `await perf.arun_ab(...)`")
     return variants
 
 
@@ -118,24 +111,27 @@ async def run_ab_async(
     variants = _variants(perf, a, b, labels)
     for index, keep in _schedule(*perf.ab_plan()):
         variant = variants[index]
-        with perf.attributed(variant.recorder):
-            variant.recorder.begin_round()
-            try:
-                awaitable = variant.fn(*args, **kwargs)
-                if not inspect.isawaitable(awaitable):
-                    raise TypeError(
-                        "perf.arun_ab() needs coroutine functions (async def); for plain "
-                        "functions use perf.ab(...)"
-                    )
-                await awaitable
-            except BaseException:
-                variant.recorder.discard_round()
-                raise
-            _end_round(perf, variant, keep)
+        with _round(perf, variant, keep):
+            awaitable = variant.fn(*args, **kwargs)
+            if not inspect.isawaitable(awaitable):
+                raise TypeError(
+                    "perf.arun_ab() needs coroutine functions (async def); for plain "
+                    "functions use perf.ab(...)"
+                )
+            await awaitable
     return variants
 
 
-def _end_round(perf: Perf, variant: Variant, keep: bool) -> None:
-    record = variant.recorder.end_round()
+@contextmanager
+def _round(perf: Perf, variant: Variant, keep: bool) -> Iterator[None]:
+    """One round of ``variant``: what the ``with`` block records is its, kept if ``keep``."""
+    with perf.attributed(variant.recorder):
+        variant.recorder.begin_round()
+        try:
+            yield
+        except BaseException:
+            variant.recorder.discard_round()
+            raise
+        record = variant.recorder.end_round()
     if keep:
         variant.results.append(perf.compute_round(record))
