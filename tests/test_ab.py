@@ -314,6 +314,8 @@ def test_reports(suite: pytest.Pytester) -> None:
         "--perf-json=r.json", "--perf-csv=r.csv", "--perf-markdown=r.md", "--junitxml=j.xml"
     )
     result.assert_outcomes(passed=3, failed=1)
+    assert "not recorded" not in result.stdout.str()  # the history keeps the JSON document
+    assert list(suite.path.glob(".pytest_cache/**/*history*"))
     document = json.loads((suite.path / "r.json").read_text("utf-8"))
     jsonschema.Draft202012Validator(load_schema()).validate(document)
     assert document["tests"] == []
