@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .gate.ab import ABMetric, ABResult
     from .measure.perf import ColdStartWarning, Measurement, Perf, UnpricedModelWarning
     from .measure.recorder import TimedStream
     from .metrics.names import MetricInfo
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from .usage.tokens import Usage
 
 __all__ = [
+    "ABMetric",
+    "ABResult",
     "ColdStartWarning",
     "Measurement",
     "MetricInfo",
@@ -34,6 +37,8 @@ __all__ = [
 __version__ = "0.1.0"
 
 _HOMES = {
+    "ABMetric": ".gate.ab",
+    "ABResult": ".gate.ab",
     "ColdStartWarning": ".measure.perf",
     "Measurement": ".metrics.result",
     "MetricInfo": ".metrics.names",

@@ -23,6 +23,7 @@ from ..gate.settings import SettingError, TestSettings, parse_marker
 from .context import PerfBaselineWarning, SessionContext
 
 if TYPE_CHECKING:
+    from ..gate.ab import ABResult
     from ..gate.compare import Recheck, TestComparison
     from ..gate.confirm import MachineState
     from ..gate.judge import Judge, Reference
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from ..measure.perf import Perf
     from ..metrics.result import TestResult
 
-__all__ = ["COMPARISON_ATTR", "LEVEL_ATTR", "RESULT_ATTR", "PerfMeasurer"]
+__all__ = ["AB_ATTR", "COMPARISON_ATTR", "LEVEL_ATTR", "RESULT_ATTR", "PerfMeasurer"]
 
 _T = TypeVar("_T")
 
@@ -38,6 +39,7 @@ PERF_KEY = pytest.StashKey["Perf"]()
 SETTINGS_KEY = pytest.StashKey[TestSettings]()
 RESULT_KEY = pytest.StashKey["TestResult"]()
 COMPARISON_KEY = pytest.StashKey["TestComparison"]()
+AB_KEY = pytest.StashKey["ABResult"]()
 MAX_ATTEMPTS = 2
 """Re-measures of a suspected regression: a second one, after waiting again, when the first
 was made on a machine busy enough to explain it."""
@@ -46,6 +48,8 @@ was made on a machine busy enough to explain it."""
 # reports: a TestResult and a TestComparison in the process, their to_dict() when serialised.
 RESULT_ATTR = "perfbaseline"
 COMPARISON_ATTR = "perfbaseline_comparison"
+AB_ATTR = "perfbaseline_ab"
+"""An A/B test's ABResult (``perf.ab``): in the process, or its to_dict() when serialised."""
 LEVEL_ATTR = "perfbaseline_level_thresholds"
 """The test's gated time and rate metrics and their thresholds: a save starts the test's
 history afresh when one of them moved by more (markers are only read where the test runs)."""
@@ -117,10 +121,37 @@ class PerfMeasurer:
             warn_cold_start=True,
             disabled=self.options.disabled,
             min_round_s=settings.min_round_s,
+            ab_judge=self._ab_judge(settings),
         )
         item.stash[PERF_KEY] = perf
         item.stash[SETTINGS_KEY] = settings
         return perf
+
+    def _ab_judge(self, settings: TestSettings) -> Callable[..., ABResult]:
+        """Decides the test's ``perf.ab`` with its threshold, gate and share of the budget."""
+        alpha = (
+            settings.alpha
+            if settings.alpha is not None
+            else self.options.alpha / max(1, self.context.perf_tests)
+        )
+
+        def judge(a: TestResult, b: TestResult, labels: tuple[str, str], fail: bool) -> ABResult:
+            from ..gate.ab import judge_ab
+
+            return judge_ab(a, b, labels=labels, settings=settings, test_alpha=alpha, fail=fail)
+
+        return judge
+
+    def _ab_outcome(self, item: pytest.Item, result: ABResult) -> None:
+        """Keep an A/B test's result for the reports, and fail the test if b regressed."""
+        from ..gate.ab import ab_failure_message, with_nodeid
+        from ..reports.ab import ab_junit_properties
+
+        result = with_nodeid(result, item.nodeid)
+        item.stash[AB_KEY] = result
+        item.user_properties.extend(ab_junit_properties(result))
+        if result.regressed and result.fail and self.options.fail:
+            pytest.fail(ab_failure_message(result), pytrace=False)
 
     # -- the call phase ------------------------------------------------------------------------
 
@@ -130,6 +161,10 @@ class PerfMeasurer:
         outcome = yield  # a failing test raises here, and its rounds are not kept
         call_s = time.perf_counter() - started
         perf = item.stash.get(PERF_KEY, None)
+        if perf is not None and perf.ab_result is not None and not self.options.disabled:
+            # an A/B test decides itself: nothing saved, nothing compared with a baseline
+            self._ab_outcome(item, perf.ab_result)
+            return outcome
         if perf is None or self.options.disabled or not perf.measured:
             return outcome
         from ..reports.junit import junit_properties
@@ -399,6 +434,9 @@ class PerfMeasurer:
             comparison = item.stash.get(COMPARISON_KEY, None)
             if comparison is not None:
                 setattr(report, COMPARISON_ATTR, comparison)
+            ab = item.stash.get(AB_KEY, None)
+            if ab is not None:
+                setattr(report, AB_ATTR, ab)
         if call.when != "setup":
             # The report now carries all that leaves the test. pytest keeps every item until
             # the session ends, and the Perf holds each round's chunks: let them go now.
@@ -413,7 +451,7 @@ class PerfMeasurer:
         # as plain builtins, the only encoding of them that crosses (see from_serializable).
         data = yield
         if data is not None:
-            for key in (RESULT_ATTR, COMPARISON_ATTR):
+            for key in (RESULT_ATTR, COMPARISON_ATTR, AB_ATTR):
                 value = data.get(key)
                 if value is not None and not isinstance(value, dict):
                     data[key] = value.to_dict()
@@ -441,6 +479,11 @@ def _objects_from_builtins(report: pytest.TestReport) -> None:
         from ..gate.compare import TestComparison
 
         setattr(report, COMPARISON_ATTR, TestComparison.from_dict(comparison))
+    ab = getattr(report, AB_ATTR, None)
+    if isinstance(ab, dict):
+        from ..gate.ab import ABResult
+
+        setattr(report, AB_ATTR, ABResult.from_dict(ab))
 
 
 def _level_thresholds(settings: TestSettings, result: TestResult) -> dict[str, float]:
@@ -457,6 +500,7 @@ def _release(item: pytest.Item) -> None:
     _drop(item.stash, SETTINGS_KEY)
     _drop(item.stash, RESULT_KEY)
     _drop(item.stash, COMPARISON_KEY)
+    _drop(item.stash, AB_KEY)
 
 
 def _drop(stash: pytest.Stash, key: pytest.StashKey[_T]) -> None:

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .context import SessionContext
-from .measuring import COMPARISON_ATTR, LEVEL_ATTR, RESULT_ATTR
+from .measuring import AB_ATTR, COMPARISON_ATTR, LEVEL_ATTR, RESULT_ATTR
 
 if TYPE_CHECKING:
     from ..baseline.store import SaveInterrupted, SaveReport
+    from ..gate.ab import ABResult
     from ..gate.compare import TestComparison
     from ..metrics.result import TestResult
     from ..reports.outputs import Outputs
@@ -63,6 +64,7 @@ class PerfReporter:
         self.options = context.options
         self.results: dict[str, TestResult] = {}
         self.comparisons: dict[str, TestComparison] = {}
+        self.ab_results: dict[str, ABResult] = {}
         self.level_thresholds: dict[str, dict[str, float]] = {}
         self.outcomes: dict[str, str] = {}
         self.saved: SaveReport | None = None
@@ -87,6 +89,9 @@ class PerfReporter:
         comparison = getattr(report, COMPARISON_ATTR, None)
         if comparison is not None:
             self.comparisons[report.nodeid] = comparison
+        ab = getattr(report, AB_ATTR, None)
+        if ab is not None:
+            self.ab_results[report.nodeid] = ab
 
     # -- end of session ------------------------------------------------------------------------
 
@@ -98,7 +103,7 @@ class PerfReporter:
             # which would describe a save that did not happen, are not written.
             session.exitstatus = pytest.ExitCode.INTERRUPTED
             return
-        if not self.results:
+        if not (self.results or self.ab_results):
             return
         from ..reports.json_report import report_to_dict
         from ..reports.outputs import write_reports
@@ -209,6 +214,7 @@ class PerfReporter:
             ),
             saved=saved.saved if saved else (),
             save_errors=tuple(str(e) for e in saved.errors) if saved else (),
+            ab_tests=tuple(self.ab_results[nodeid] for nodeid in sorted(self.ab_results)),
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -223,7 +229,7 @@ class PerfReporter:
         if self.save_interrupted is not None:
             self._interrupted_summary(terminalreporter, self.save_interrupted)
             return
-        if not (self.results or self.save_skipped_reason):
+        if not (self.results or self.ab_results or self.save_skipped_reason):
             return
         from ..reports.outputs import Outputs, relative
         from ..reports.terminal import render_summary

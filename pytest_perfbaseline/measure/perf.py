@@ -10,7 +10,8 @@ import inspect
 import math
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..metrics.histogram import SortedGaps
 from ..metrics.names import MetricInfo, MetricName, key_info
@@ -21,6 +22,12 @@ from .compute import RoundMetrics, compute_round
 from .recorder import Clock, CustomValue, Recorder, RoundRecord, TimedStream
 from .spans import SpanScope, current_attribution
 
+if TYPE_CHECKING:
+    from ..gate.ab import ABResult
+    from .ab import Variant
+
+ABJudge = Callable[[TestResult, TestResult, tuple[str, str], bool], "ABResult"]
+"""Decides an A/B test from variant a's and b's results, the labels and ``fail=``."""
 __all__ = [
     "MAX_METRIC_VALUE",
     "ColdStartWarning",
@@ -147,6 +154,15 @@ def _recorded_anything(record: RoundRecord) -> bool:
     return bool(record.streams or record.usages or record.spans or record.custom)
 
 
+def _default_ab_judge(
+    a: TestResult, b: TestResult, labels: tuple[str, str], fail: bool
+) -> ABResult:
+    # the one import upwards, for a plain-script Perf: the default settings and budget
+    from ..gate.ab import judge_ab
+
+    return judge_ab(a, b, labels=labels, fail=fail)
+
+
 def _warn(warning: Warning) -> None:
     warnings.warn(warning, stacklevel=3)
 
@@ -171,6 +187,9 @@ class Perf:
     - ``perf.metric(name, value, unit=..., higher_is_better=...)``: a custom per-round value.
     - ``perf.rounds``: per-round ``{metric: value}``; ``perf.summary[metric]``: n, mean, median,
       stdev, min, max, p50, p90, p95, p99.
+    - ``perf.ab(a, b, *args, labels=("a", "b"), fail=True)`` / ``await perf.arun_ab(...)``:
+      an A/B test of two workloads in interleaved rounds (``measure/ab.py``); ``ab_judge``
+      decides it (the plugin's uses the test's threshold, gate and budget).
 
     With ``min_round_s`` > 0 (the pytest plugin passes ``perf_min_round_time``, 5 ms by
     default; a plain ``Perf`` does not calibrate), a workload whose warm-up round was shorter
@@ -197,6 +216,7 @@ class Perf:
         warn_cold_start: bool = False,
         disabled: bool = False,
         min_round_s: float = 0.0,
+        ab_judge: ABJudge | None = None,
     ) -> None:
         if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
             raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
@@ -227,6 +247,8 @@ class Perf:
         self._results: list[RoundMetrics] = []
         self._measured = False
         self._more_rounds: int | None = None
+        self._ab_judge = ab_judge or _default_ab_judge
+        self._ab_result: ABResult | None = None
 
     # -- running workloads ---------------------------------------------------------------------
 
@@ -363,6 +385,85 @@ class Perf:
         for model in sorted(metrics.unreported_models - self._warned_no_usage):
             self._warned_no_usage.add(model)
             self._on_no_usage(model)
+
+    # -- A/B ------------------------------------------------------------------------------------
+
+    def ab(
+        self,
+        a: Callable[..., Any],
+        b: Callable[..., Any],
+        *args: Any,
+        labels: tuple[str, str] = ("a", "b"),
+        fail: bool = True,
+        **kwargs: Any,
+    ) -> ABResult:
+        """A/B test: ``a(*args, **kwargs)`` and ``b(...)`` in interleaved rounds, ABBA order.
+
+        Warm-up rounds of both first, then the test's rounds as pairs. Returns the
+        :class:`~pytest_perfbaseline.ABResult`: per metric both sides' summaries, the ratio
+        b/a with its interval, the p-value and the verdict. Under pytest, b regressed against a
+        on a gated metric fails the test (``fail=False``: reported only).
+        """
+        __tracebackhide__ = True
+        from .ab import check_labels, run_ab
+
+        labels = check_labels(labels)
+        return self._decide_ab(run_ab(self, a, b, args, kwargs, labels=labels), fail)
+
+    async def arun_ab(
+        self,
+        a: Callable[..., Awaitable[Any]],
+        b: Callable[..., Awaitable[Any]],
+        *args: Any,
+        labels: tuple[str, str] = ("a", "b"),
+        fail: bool = True,
+        **kwargs: Any,
+    ) -> ABResult:
+        """Like :meth:`ab` for coroutine functions; await it inside an async test."""
+        __tracebackhide__ = True
+        from .ab import check_labels, run_ab_async
+
+        labels = check_labels(labels)
+        return self._decide_ab(await run_ab_async(self, a, b, args, kwargs, labels=labels), fail)
+
+    def _decide_ab(self, variants: tuple[Variant, Variant], fail: bool) -> ABResult:
+        a, b = (self._measurement(v.results, v.label) for v in variants)
+        labels = (variants[0].label, variants[1].label)
+        result = self._ab_judge(a, b, labels, bool(fail))
+        if self._disabled:
+            from dataclasses import replace
+
+            result = replace(result, measured=False, metrics=())
+        self._ab_result = result
+        return result
+
+    def ab_plan(self) -> tuple[int, int]:
+        """(warm-up rounds, pairs) of an A/B test; disabled: each workload once, not kept."""
+        warmup, rounds = self._plan()
+        return (1, 0) if self._disabled else (warmup, rounds)
+
+    @contextmanager
+    def attributed(self, recorder: Recorder) -> Iterator[None]:
+        """Record what ``perf.stream`` / spans / usage / metrics see into ``recorder``."""
+        saved, self._recorder = self._recorder, recorder
+        try:
+            yield
+        finally:
+            self._recorder = saved
+
+    def compute_round(self, record: RoundRecord) -> RoundMetrics:
+        """A closed round's metrics, priced and warned about as the test's own rounds."""
+        return self._compute(record)
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every round is timed with."""
+        return self._recorder.clock
+
+    @property
+    def ab_result(self) -> ABResult | None:
+        """What the test's ``perf.ab`` / ``perf.arun_ab`` decided (None: it made none)."""
+        return self._ab_result
 
     # -- recording -----------------------------------------------------------------------------
 
@@ -517,6 +618,7 @@ class Perf:
         self._iterations = 1
         self._probes = []
         self._more_rounds = None
+        self._ab_result = None
 
     def more_rounds(self, rounds: int) -> None:
         """Keep the rounds measured so far, and let the workload be measured for ``rounds`` more.

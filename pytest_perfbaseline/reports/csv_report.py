@@ -48,8 +48,9 @@ CSV_COLUMNS = (
     "verdict",
     "gated",
     "rounds_needed",
+    "ab_labels",
 )
-"""The header, in order."""
+"""The header, in order (``ab_labels``: ``a|b`` on an A/B test's rows, empty otherwise)."""
 
 Cell = str | int | float | bool | None
 
@@ -109,6 +110,7 @@ def _rows(entry: TestEntry) -> list[list[Cell]]:
                 info.higher_is_better,
                 *stats,
                 *_comparison_cells(compared.get(name)),
+                None,
             ]
         )
     return rows
@@ -125,5 +127,10 @@ def render_csv(report: RunReport) -> str:
     writer.writerow(CSV_COLUMNS)
     for entry in sorted(report.tests, key=lambda e: e.nodeid):
         for row in _rows(entry):
+            writer.writerow([_cell(v) for v in row])
+    from .ab import ab_csv_rows
+
+    for ab in sorted(report.ab_tests, key=lambda r: r.nodeid):
+        for row in ab_csv_rows(ab):
             writer.writerow([_cell(v) for v in row])
     return buffer.getvalue()

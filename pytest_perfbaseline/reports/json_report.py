@@ -17,6 +17,7 @@ from typing import Any
 
 from ..baseline import jsontext
 from ..baseline.environment import Environment
+from ..gate.ab import ABResult
 from ..gate.compare import TestComparison
 from ..metrics.result import TestResult
 from .run import RunReport, TestEntry
@@ -62,7 +63,7 @@ def _comparison_to_dict(tc: TestComparison) -> dict[str, Any]:
 
 def report_to_dict(report: RunReport) -> dict[str, Any]:
     """The report as JSON-ready builtins (the ``--perf-json`` document)."""
-    return {
+    document = {
         "format": REPORT_FORMAT,
         "version": REPORT_VERSION,
         "created_at": report.created_at,
@@ -82,6 +83,9 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
         "tests": [_test_to_dict(entry) for entry in report.tests],
         "recommendations": [r.to_dict() for r in session_recommendations(report)],
     }
+    if report.ab_tests:  # absent without A/B tests: such reports are as they always were
+        document["ab"] = [r.to_dict() for r in report.ab_tests]
+    return document
 
 
 def _comparison_from_dict(nodeid: str, data: Mapping[str, Any]) -> TestComparison:
@@ -115,6 +119,7 @@ def report_from_dict(data: Mapping[str, Any]) -> RunReport:
         tests=tuple(_test_from_dict(item) for item in data["tests"]),
         saved=tuple(session.get("saved", ())),
         save_errors=tuple(session.get("save_errors", ())),
+        ab_tests=tuple(ABResult.from_dict(item) for item in data.get("ab", ())),
     )
 
 

@@ -340,6 +340,9 @@ def render_markdown(
     if entries:
         sections.append(_overview(report, entries))
     sections.append(_notes(report, entries))
+    from .ab import ab_markdown
+
+    sections.append(ab_markdown(report.ab_tests))
     if report.compare and details:
         sections.append(_details(entries))
     return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"

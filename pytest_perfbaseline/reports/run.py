@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..baseline.environment import Environment
+from ..gate.ab import ABResult
 from ..gate.compare import TestComparison
 from ..metrics.result import TestResult
 
@@ -52,6 +53,8 @@ class RunReport:
     tests: tuple[TestEntry, ...]
     saved: tuple[str, ...] = ()
     save_errors: tuple[str, ...] = ()
+    ab_tests: tuple[ABResult, ...] = ()
+    """The A/B tests (``perf.ab``), by node id: decided within the test, never saved."""
 
     @cached_property
     def recommendations(self) -> tuple[Recommendation, ...]:

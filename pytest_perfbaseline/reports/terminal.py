@@ -434,6 +434,10 @@ def render_summary(
     """
     results = [entry.result for entry in report.tests]
     title = f"perfbaseline: {len(results)} perf test{'s' * (len(results) != 1)}"
+    if report.ab_tests:
+        count = len(report.ab_tests)
+        ab = f"{count} A/B test{'s' * (count != 1)}"
+        title = f"{title}, {ab}" if results else f"perfbaseline: {ab}"
     lines: list[Line] = [(line, {}) for line in render_overview(results)] if results else []
     lines += [(line, {}) for line in render_iterations(results)]
     for result in results:
@@ -448,6 +452,9 @@ def render_summary(
         lines += verdict_lines(
             comparisons, profile=report.profile, verbose=verbose, saving=report.save
         )
+    from .ab import ab_terminal_lines
+
+    lines += ab_terminal_lines(report.ab_tests, verbose=verbose)
     lines += save_lines(saved, folder, save_skipped_reason)
     lines += [(f"wrote the {line}", {}) for line in outputs.written]
     lines += [(f"report NOT written: {e}", {"red": True}) for e in outputs.errors]

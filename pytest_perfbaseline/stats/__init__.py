@@ -9,6 +9,9 @@ can share one implementation:
 - effect sizes: :func:`cohens_d` with :func:`interpret_cohens_d`, and the Hodges-Lehmann shift
   :func:`hodges_lehmann` with Moses' interval :func:`hodges_lehmann_ci` and its multiplicative
   form :func:`hodges_lehmann_ratio`;
+- paired samples: the signed-rank test :func:`wilcoxon_signed_rank` (exact even with ties,
+  optionally threshold-shifted) and the paired Hodges-Lehmann shift with Tukey's interval
+  :func:`paired_hodges_lehmann`;
 - one-sample intervals: :func:`mean_ci` and the distribution-free :func:`median_ci`;
 - planning: :func:`rounds_needed`.
 
@@ -30,12 +33,15 @@ from .mannwhitney import MannWhitneyResult, mann_whitney_u
 from .power import rounds_needed
 from .shift import RatioEstimate, hodges_lehmann, hodges_lehmann_ci, hodges_lehmann_ratio
 from .ttest import TTestResult, paired_ttest, student_ttest, welch_ttest
+from .wilcoxon import PairedShift, WilcoxonResult, paired_hodges_lehmann, wilcoxon_signed_rank
 
 __all__ = [
     "MannWhitneyResult",
+    "PairedShift",
     "RatioEstimate",
     "SampleLike",
     "TTestResult",
+    "WilcoxonResult",
     "cohens_d",
     "hodges_lehmann",
     "hodges_lehmann_ci",
@@ -44,8 +50,10 @@ __all__ = [
     "mann_whitney_u",
     "mean_ci",
     "median_ci",
+    "paired_hodges_lehmann",
     "paired_ttest",
     "rounds_needed",
     "student_ttest",
     "welch_ttest",
+    "wilcoxon_signed_rank",
 ]
