@@ -18,6 +18,7 @@ from .compare import _nonempty_gate, _print_verdicts, _settings, _summary
 from .options import Command, typed
 
 if TYPE_CHECKING:
+    from ..gate.compare import TestComparison
     from ..gate.judge import Judge, Reference
     from ..metrics.result import TestResult
     from ..revisions import Job, Revision, Side
@@ -142,8 +143,11 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             Plan(args.pairs, args.rounds, tuple(args.pytest_args)),
             lambda line: print(f"{args.prog}: {line}", file=err, flush=True),
         )
-    except (GitError, SessionError) as exc:
-        raise CommandError(str(exc) if "\n" in str(exc) else one_line(str(exc))) from None
+    except GitError as exc:
+        raise CommandError(one_line(str(exc))) from None
+    except SessionError as exc:
+        print(f"{args.prog}: {exc}; its output ended with:\n{exc.tail}", file=err)
+        raise CommandError(f"{exc} (its output is above)") from None
     return _report(args, revision, job, out)
 
 
@@ -151,9 +155,14 @@ def _report(args: argparse.Namespace, revision: Revision, job: Job, out: TextIO)
     """Gate every test both sides passed, print the table and what else happened."""
     settings = _settings(args)
     common = sorted(job.ref.passed.keys() & job.working.passed.keys())
-    judge = _judge(job, len(common), args)
-    comparisons = [judge.judge(*_pair(job, revision, nodeid), settings) for nodeid in common]
-    failures = [judge.failure_message(tc) for tc in comparisons if tc.regressed]
+    comparisons: list[TestComparison] = []
+    failures: list[str] = []
+    test_alpha = args.alpha / max(1, len(common))
+    if common:
+        judge = _judge(job, len(common), args)
+        test_alpha = judge.test_alpha(settings)
+        comparisons = [judge.judge(*_pair(job, revision, n), settings) for n in common]
+        failures = [judge.failure_message(tc) for tc in comparisons if tc.regressed]
     print(_describe(f"REF     {revision}", job.ref), file=out)
     print(_describe("current the working tree", job.working), file=out)
     print(file=out)
@@ -161,12 +170,13 @@ def _report(args: argparse.Namespace, revision: Revision, job: Job, out: TextIO)
     only_ref, only_working = _unpaired(job)
     _print_other(job, str(revision), only_ref, only_working, out)
     print(file=out)
-    summary = _summary(args.alpha, judge.test_alpha(settings), comparisons, (), ())
+    summary = _summary(args.alpha, test_alpha, comparisons, (), ())
     extra = [f"{len(only_ref)} only in {revision}"] if only_ref else []
     extra += [f"{len(only_working)} only in the working tree"] if only_working else []
-    extra += [f"{len(job.working.failed)} failed in the working tree"] if job.working.failed else []
+    broken = job.working.sessions_failing
+    extra += [f"tests failed in {plural(broken, 'session')} of the working tree"] if broken else []
     print("; ".join([summary, *extra]), file=out)
-    return EXIT_FAILED if failures or job.working.failed else EXIT_OK
+    return EXIT_FAILED if failures or broken else EXIT_OK
 
 
 def _describe(label: str, side: Side) -> str:
@@ -192,7 +202,7 @@ def _judge(job: Job, tests: int, args: argparse.Namespace) -> Judge:
     from .common import now
 
     here = job.working.environment
-    assert here is not None  # a job runs at least one session per side
+    assert here is not None  # a test of the working tree passed: its session reported
     return Judge(
         alpha=args.alpha,
         perf_tests=tests,
@@ -216,20 +226,22 @@ def _print_other(
 ) -> None:
     """Tests on one side only, tests that failed, sessions with failures."""
     lines = []
+    maybe = " (or failed in the working tree: see below)" if job.working.sessions_failing else ""
     if only_ref:
-        lines.append(f"only in {ref}: {', '.join(only_ref)}")
+        lines.append(f"only in {ref}{maybe}: {', '.join(only_ref)}")
+    maybe = f" (or failed in {ref}: see below)" if job.ref.sessions_failing else ""
     if only_working:
-        lines.append(f"only in the working tree: {', '.join(only_working)}")
+        lines.append(f"only in the working tree{maybe}: {', '.join(only_working)}")
     for side, name in ((job.ref, ref), (job.working, "the working tree")):
         if side.failed:
             lines.append(
                 f"failed in {name} (not compared; not a performance verdict): "
                 f"{', '.join(sorted(side.failed))}"
             )
-        elif side.sessions_failing:
+        if side.sessions_failing:
             lines.append(
-                f"{plural(side.sessions_failing, 'session')} of {name} had failing tests "
-                f"that are not perf tests; the first one's output ended with:\n{side.tail}"
+                f"tests failed in {plural(side.sessions_failing, 'session')} of {name}; "
+                f"the first one's output ended with:\n{side.tail}"
             )
     if lines:
         print(file=out)

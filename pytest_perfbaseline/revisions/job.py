@@ -37,12 +37,14 @@ class Side:
 
     def add(self, run: SessionRun) -> None:
         """Take one session's report in."""
-        report = run.report
-        self.profile, self.environment = report.profile, report.environment
         self.sessions += 1
         if run.exit_code == 1 and not self.sessions_failing:
             self.tail = run.tail
         self.sessions_failing += run.exit_code == 1
+        report = run.report
+        if report is None:
+            return
+        self.profile, self.environment = report.profile, report.environment
         for entry in report.tests:
             if entry.outcome == "passed":
                 self.passed.setdefault(entry.nodeid, []).append((entry.result, report.environment))
@@ -65,7 +67,8 @@ def _trees(root: Path, cwd: Path, ref_root: Path, revision: Revision) -> dict[st
     if not ref_cwd.is_dir():
         raise SessionError(
             f"the folder {where} does not exist at {revision}: run the command from a "
-            "folder both revisions have (the repository's top folder, for instance)"
+            "folder both revisions have (the repository's top folder, for instance)",
+            "",
         )
     return {
         REF: Tree(REF, str(revision), ref_root, ref_cwd),
@@ -100,4 +103,11 @@ def run_job(
             progress(f"session {index}/{total}: {tree.name} done in {run.seconds:.1f} s")
             sides[side].add(run)
             runs.append(run)
+    if not any(run.report for run in runs):
+        last = runs[-1]
+        raise SessionError(
+            "no session wrote a --perf-json report: no perf test ran (are the perf tests "
+            "selected, and is pytest-perfbaseline active in these trees?)",
+            last.tail,
+        )
     return Job(sides[REF], sides[WORKING], runs)
