@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from ..gate.settings import DEFAULT_ALPHA, parse_alpha, parse_threshold
 from .common import EXIT_FAILED, EXIT_OK, CommandError, commit_text, one_line, plural
-from .compare import _nonempty_gate, _print_verdicts, _settings, _summary
-from .options import Command, typed
+from .compare import _print_verdicts, _settings, _summary, add_gate_arguments
+from .options import Command
 
 if TYPE_CHECKING:
     from ..gate.compare import TestComparison
@@ -97,30 +96,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"measured rounds per test in each session (default {DEFAULT_SESSION_ROUNDS}; "
         "a marker's rounds= wins)",
     )
-    parser.add_argument(
-        "--threshold",
-        metavar="DELTA",
-        type=typed(parse_threshold, "threshold"),
-        help="practical margin: '15%%', 0.15 or per metric 'ttft_s=20%%,cost_usd=2%%' "
-        "(default: 10%% for times, 5%% for token counts and cost)",
-    )
-    parser.add_argument(
-        "--gate",
-        metavar="METRICS",
-        type=typed(_nonempty_gate, "gate"),
-        help="comma-separated metrics (fnmatch patterns) that can regress (default: the "
-        "plugin's gate list and custom metrics)",
-    )
-    parser.add_argument(
-        "--alpha",
-        metavar="P",
-        type=typed(parse_alpha, "alpha"),
-        default=DEFAULT_ALPHA,
-        help=f"false-alarm rate of the whole comparison (default {DEFAULT_ALPHA})",
-    )
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="list unchanged metrics in the table too"
-    )
+    add_gate_arguments(parser)
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
