@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..history import commands as history_commands
-from . import compare, listing, power, prune, recommend, show
+from . import ab, compare, listing, power, prune, recommend, show
 from .common import EXIT_FAILED, EXIT_USAGE, CommandError, one_line
 from .options import Command, Run, store_options
 
@@ -30,6 +30,7 @@ COMMANDS: tuple[Command, ...] = (
     power.COMMAND,
     history_commands.COMMAND,
     recommend.COMMAND,
+    ab.COMMAND,
 )
 
 _DESCRIPTION = """\
@@ -64,6 +65,17 @@ def _parser(prog: str) -> _Parser:
     return parser
 
 
+def _split_passed_on(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """``ab REF [options] -- PYTEST_ARGS``: the words before ``--``, and those after it when
+    the command passes them on (None otherwise: ``--`` is then argparse's as usual)."""
+    if "--" not in argv:
+        return argv, None
+    cut = argv.index("--")
+    if ab.COMMAND.name not in argv[:cut]:
+        return argv, None
+    return argv[:cut], argv[cut + 1 :]
+
+
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     """Run ``perfbaseline`` with ``argv`` (default: the process's arguments); the exit status.
 
@@ -74,11 +86,14 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     where = prog
     try:
         try:
-            args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+            words, passed_on = _split_passed_on(list(sys.argv[1:] if argv is None else argv))
+            args = parser.parse_args(words)
         except SystemExit as exc:  # --help (0); argparse's own exits
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         where = args.prog = f"{prog} {args.command}"
         args.top_prog = prog
+        if passed_on is not None:
+            args.pytest_args = passed_on
         run: Run = args.run
         return run(args, out, err)
     except CommandError as exc:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..gate.settings import TestSettings
     from ..reports.run import RunReport
 
-__all__ = ["COMMAND"]
+__all__ = ["COMMAND", "add_gate_arguments"]
 
 _EPILOG = """\
 BASELINE and CURRENT are reports written by 'pytest --perf-json=PATH'. Every test in both is
@@ -50,6 +50,12 @@ examples:
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("baseline", metavar="BASELINE", help="the baseline's --perf-json report")
     parser.add_argument("current", metavar="CURRENT", help="the current run's --perf-json report")
+    add_gate_arguments(parser)
+
+
+def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--threshold``, ``--gate``, ``--alpha`` and ``-v``: the gate's settings for every test,
+    and how much of the table to print (``ab`` takes them too)."""
     parser.add_argument(
         "--threshold",
         metavar="DELTA",
