@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..history import commands as history_commands
-from . import compare, listing, power, prune, recommend, show
+from . import compare, dashboard, listing, power, prune, recommend, show
 from .common import EXIT_FAILED, EXIT_USAGE, CommandError, one_line
 from .options import Command, Run, store_options
 
@@ -30,6 +30,7 @@ COMMANDS: tuple[Command, ...] = (
     power.COMMAND,
     history_commands.COMMAND,
     recommend.COMMAND,
+    dashboard.COMMAND,
 )
 
 _DESCRIPTION = """\

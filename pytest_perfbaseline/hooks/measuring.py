@@ -117,6 +117,7 @@ class PerfMeasurer:
             warn_cold_start=True,
             disabled=self.options.disabled,
             min_round_s=settings.min_round_s,
+            on_round=self.context.on_round,
         )
         item.stash[PERF_KEY] = perf
         item.stash[SETTINGS_KEY] = settings
