@@ -3,14 +3,17 @@
 :func:`dashboard_data` reads a :class:`~.store.HistoryStore` into a columnar document: the
 runs once (a table of columns), and per test and metric its medians over the runs that
 measured it, pointing into that table by position. Beside them: change points
-(``analysis.change_points``), the latest 1h / 24h / 7d rolling medians, runs whose verdict was
-regressed, undecided or improved, saved baseline versions, cost per run by model and agent,
-and the recommendations of the newest runs. :func:`dashboard_page` renders it with the page
-kit (``html/page.py``); the page draws each chart only when it scrolls into view.
+(``analysis.change_points``), the 1h / 24h / 7d rolling medians as of the latest run, runs
+whose verdict was regressed, undecided or improved, saved baseline versions, cost per run by
+model and agent, and the recommendations of the newest runs. :func:`dashboard_page` renders
+it with the page kit (``html/page.py``); the page draws each chart only when it scrolls into
+view.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import statistics
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -25,7 +28,7 @@ __all__ = [
     "WINDOWS",
     "dashboard_data",
     "dashboard_page",
-    "rolling_medians",
+    "latest_rolling_median",
 ]
 
 DASHBOARD_VERSION = 1
@@ -52,19 +55,16 @@ def _epoch(text: str) -> int:
     return int(when.timestamp())
 
 
-def rolling_medians(
+def latest_rolling_median(
     times: Sequence[float], values: Sequence[float | None], window_s: float
-) -> list[float | None]:
-    """Per point: the median of the values of points within ``window_s`` up to it (times
+) -> float | None:
+    """The median of the values of the points within ``window_s`` up to the last one (times
     ascending, seconds); None where that window holds no value."""
-    result: list[float | None] = []
-    start = 0
-    for i, when in enumerate(times):
-        while when - times[start] > window_s:
-            start += 1
-        inside = [v for v in values[start : i + 1] if v is not None]
-        result.append(statistics.median(inside) if inside else None)
-    return result
+    if not times:
+        return None
+    start = bisect.bisect_left(times, times[-1] - window_s)
+    inside = [v for v in values[start:] if v is not None]
+    return statistics.median(inside) if inside else None
 
 
 def _runs_table(runs: Sequence[RunSummary]) -> dict[str, list[Any]]:
@@ -108,28 +108,36 @@ def _steps(points: Sequence[SeriesPoint]) -> list[list[Any]]:
 
 
 def _series(
-    points: Sequence[SeriesPoint], where: Mapping[str, int], test: int, metric: int
+    points: Sequence[SeriesPoint],
+    where: Mapping[str, int],
+    epochs: Sequence[int],
+    test: int,
+    metric: int,
 ) -> dict[str, Any]:
     """One test's metric over runs: positions in the run table (the first one and the steps
     between them), medians, rounds, marked verdicts, change points, the latest rolling
     medians."""
     positions = [where[p.run_id] for p in points]
-    steps = [b - a for a, b in zip(positions, positions[1:], strict=False)]
+    steps = [b - a for a, b in itertools.pairwise(positions)]
     entry: dict[str, Any] = {"t": test, "m": metric, "r0": positions[0]}
     if any(step != 1 for step in steps):
         entry["rd"] = steps
     entry["v"] = [_short(p.median) for p in points]
     counts = {p.n for p in points}
     entry["n"] = counts.pop() if len(counts) == 1 else [p.n for p in points]
-    marks = {str(i): VERDICT_MARKS.index(p.verdict) for i, p in enumerate(points) if p.verdict in VERDICT_MARKS}
+    marks = {
+        str(i): VERDICT_MARKS.index(p.verdict)
+        for i, p in enumerate(points)
+        if p.verdict in VERDICT_MARKS
+    }
     if marks:
         entry["x"] = marks
     found = _steps(points)
     if found:
         entry["cp"] = found
-    times = [_epoch(p.finished_at) for p in points]
+    times = [epochs[i] for i in positions]
     values = [p.median for p in points]
-    entry["roll"] = [_short(rolling_medians(times, values, size)[-1]) for _, size in WINDOWS]
+    entry["roll"] = [_short(latest_rolling_median(times, values, size)) for _, size in WINDOWS]
     return entry
 
 
@@ -182,11 +190,14 @@ def dashboard_data(store: HistoryStore, selection: RunFilter | None = None) -> d
     """The runs ``selection`` keeps, as the dashboard's JSON document (builtins only)."""
     runs = store.runs(selection)
     where = {run.run_id: i for i, run in enumerate(runs)}
+    table = _runs_table(runs)
     tests: dict[str, int] = {}
     metrics: dict[str, int] = {}
     units: list[list[Any]] = []
     series = []
-    for nodeid, metric, unit, higher in _pairs(store) if runs else []:
+    only = selection.test if selection is not None else None
+    pairs = [pair for pair in _pairs(store) if only is None or pair[0] == only] if runs else []
+    for nodeid, metric, unit, higher in pairs:
         points = [p for p in store.series(nodeid, metric, selection) if p.run_id in where]
         if not points:
             continue
@@ -194,14 +205,14 @@ def dashboard_data(store: HistoryStore, selection: RunFilter | None = None) -> d
             metrics[metric] = len(metrics)
             units.append([metric, unit, higher])
         test = tests.setdefault(nodeid, len(tests))
-        series.append(_series(points, where, test, metrics[metric]))
+        series.append(_series(points, where, table["t"], test, metrics[metric]))
     return {
         "version": DASHBOARD_VERSION,
         "store": store.db.location.describe(),
         "generated": int(datetime.now(timezone.utc).timestamp()),
         "windows": [name for name, _ in WINDOWS],
         "verdicts": list(VERDICT_MARKS),
-        "runs": _runs_table(runs),
+        "runs": table,
         "tests": list(tests),
         "metrics": units,
         "series": series,

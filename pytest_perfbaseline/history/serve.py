@@ -82,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "perfbaseline"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the terminal shows the URL and warnings, not every poll
 
     def _send(self, status: int, body: bytes, kind: str) -> None:
@@ -106,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         return is_loopback(name)
 
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+    def do_GET(self) -> None:
         if not self._host_allowed():
             self._json(403, {"error": "this server answers requests to a loopback address"})
             return
@@ -144,5 +144,6 @@ class DashboardServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else str(host)
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{name}]" if ":" in name else name
         return f"http://{shown}:{port}/"
