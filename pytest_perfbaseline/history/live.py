@@ -6,8 +6,10 @@ A session that records its run in the history also says how far it has got, in a
 One file per process, named after the session and, on a pytest-xdist worker, the worker:
 the controller knows how many tests are done of how many; the process measuring a test
 knows which test it is and which round. Each file is replaced atomically, at most every
-:data:`WRITE_EVERY_S` (a test boundary or a round that comes sooner only marks it due), and
-is removed when the session ends. Nothing here knows about pytest.
+:data:`WRITE_EVERY_S`: a change that comes sooner is written by a timer thread when that time
+is up (one timer at a time, started only then), so the file never lags behind for long, and
+the rounds loop never waits for a disk. It is removed when the session ends. Nothing here
+knows about pytest.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -85,7 +88,8 @@ class LiveWriter:
     """Publishes one process's :class:`LiveState` to ``folder``; quiet after a failed write.
 
     ``on_error`` is told (once) why the file could not be written; from then on nothing is
-    written, so a full disk costs one message, not one per test.
+    written, so a full disk costs one message, not one per test. ``later(delay, write)`` runs
+    ``write`` after ``delay`` seconds (default: a daemon timer thread).
     """
 
     def __init__(
@@ -95,6 +99,7 @@ class LiveWriter:
         *,
         on_error: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
+        later: Callable[[float, Callable[[], None]], None] | None = None,
     ) -> None:
         name = state.session + (f"-{state.worker}" if state.worker else "")
         self.path = folder / (name + _SUFFIX)
@@ -104,39 +109,66 @@ class LiveWriter:
         self._last = -WRITE_EVERY_S
         self._due = False
         self._broken = False
+        self._waiting = False
+        self._later = later or _timer
+        self._lock = threading.Lock()
 
     def changed(self) -> None:
-        """The state changed: write it if the last write is old enough, else mark it due."""
+        """The state changed: write it if the last write is old enough, else soon after."""
         self._due = True
-        if self._clock() - self._last >= WRITE_EVERY_S:
+        wait = WRITE_EVERY_S - (self._clock() - self._last)
+        if wait <= 0:
+            self.write()
+        elif not self._waiting and not self._broken:
+            self._waiting = True
+            self._later(wait, self._deferred)
+
+    def _deferred(self) -> None:
+        self._waiting = False
+        if self._due:
             self.write()
 
     def write(self) -> None:
         """Write the state now."""
-        if self._broken:
-            return
-        self._last = self._clock()
-        self._due = False
-        self.state.updated_at = _utc_now()
-        try:
-            write_atomically(self.path, json.dumps(asdict(self.state), separators=(",", ":")))
-        except OSError as exc:
-            self._broken = True
-            self._on_error(f"live progress not published to {self.path}: {exc}")
+        with self._lock:
+            if self._broken or self.closed:
+                return
+            self._last = self._clock()
+            self._due = False
+            self.state.updated_at = _utc_now()
+            text = json.dumps(asdict(self.state), separators=(",", ":"))
+            try:
+                write_atomically(self.path, text)
+            except OSError as exc:
+                self._broken = True
+                message = f"live progress not published to {self.path}: {exc}"
+            else:
+                return
+        self._on_error(message)
 
     @property
     def due(self) -> bool:
         """A change is waiting for its write."""
         return self._due
 
+    closed = False
+
     def close(self) -> None:
-        """The session ended: remove the file."""
+        """The session ended: remove the file (a pending write is dropped)."""
+        with self._lock:
+            self.closed = True
         if self._broken:
             return
         try:
             self.path.unlink(missing_ok=True)
         except OSError as exc:
             self._on_error(f"live progress file {self.path} not removed: {exc}")
+
+
+def _timer(delay: float, run: Callable[[], None]) -> None:
+    timer = threading.Timer(delay, run)
+    timer.daemon = True  # a session ending never waits for it
+    timer.start()
 
 
 def _alive(state: dict[str, Any], now: datetime) -> bool:

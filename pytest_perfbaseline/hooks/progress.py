@@ -40,6 +40,10 @@ clock: Callable[[], float] = time.monotonic
 """The clock of the terminal line and the live files (the tests replace it)."""
 
 
+def _now() -> float:
+    return clock()
+
+
 def line_text(done: int, planned: int, elapsed_s: float, left_s: float | None) -> str:
     """``perf: round 3/20  elapsed 3.1 s  ~4 s left`` (no estimate before a round is done)."""
     text = f"perf: round {done}/{planned}  elapsed {elapsed_s:.1f} s"
@@ -64,11 +68,11 @@ class ProgressLine:
 
     def start(self) -> None:
         """A test starts."""
-        self._started = self._measuring = clock()
+        self._started = self._measuring = _now()
         self._last_draw = -REDRAW_S
 
     def round(self, done: int, planned: int, warmup: bool) -> None:
-        now = clock()
+        now = _now()
         if warmup:
             self._measuring = now  # the estimate counts measured rounds only
             return
@@ -165,7 +169,7 @@ class ProgressPlugin:
         local = Path(".") if cache is None else cache.mkdir(str(DEFAULT_FILE.parent))
         branch = git_branch(Path(self.config.rootpath)) if self.worker is None else None
         state = LiveState(self.session_id, self.worker, branch=branch)
-        return LiveWriter(live_folder(location, local), state, on_error=self._warn)
+        return LiveWriter(live_folder(location, local), state, on_error=self._warn, clock=_now)
 
     def _warn(self, message: str) -> None:
         self.context.warn(PerfBaselineWarning(message))
@@ -207,13 +211,19 @@ class ProgressPlugin:
             state.round, state.rounds, state.warmup = done, planned, warmup
             writer.changed()
 
+    @pytest.hookimpl(tryfirst=True)  # on a worker: before xdist tells the controller
     def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
         if self.line is not None:
             self.line.start()
-        if self.writer is not None and not self.distributing:
-            state = self.writer.state
-            state.current, state.round, state.rounds, state.warmup = nodeid, 0, 0, False
-            self.writer.changed()
+        writer = self.writer
+        if writer is None:
+            return
+        if self.distributing:
+            self._changed(writer)
+            return
+        state = writer.state
+        state.current, state.round, state.rounds, state.warmup = nodeid, 0, 0, False
+        writer.changed()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -246,7 +256,7 @@ class ProgressPlugin:
         """Whether some worker publishes (it has perf tests): only then does the controller."""
         if writer.state.updated_at:
             return True
-        now = clock()
+        now = _now()
         if now - self._armed_check < 0.5:
             return False
         self._armed_check = now
