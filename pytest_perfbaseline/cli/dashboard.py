@@ -98,15 +98,16 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         server = DashboardServer((args.host, args.port), source)
     except OSError as exc:
         raise CommandError(f"cannot listen on {args.host} port {args.port}: {exc}") from None
-    if not is_loopback(args.host):
-        print(
-            f"warning: listening on {args.host}, reachable from the network: anyone who can "
-            "reach this machine can read the run history",
-            file=err,
-        )
-    print(f"serving the dashboard of {location.describe()} at {server.url}", file=out)
-    print("Ctrl-C stops it", file=out, flush=True)
     try:
+        if not is_loopback(args.host):
+            print(
+                f"warning: listening on {args.host}, reachable from the network: anyone who "
+                "can reach this machine can read the run history",
+                file=err,
+                flush=True,
+            )
+        print(f"serving the dashboard of {location.describe()} at {server.url}", file=out)
+        print("Ctrl-C stops it", file=out, flush=True)
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
         print("stopped", file=out)
