@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from dashboard_fakes import fill_history
+from fakes import INI
 
 from pytest_perfbaseline.cli import main
 from pytest_perfbaseline.history.dashboard import (
@@ -154,6 +155,7 @@ def test_an_empty_store_is_an_empty_dashboard(tmp_path: Path) -> None:
 
 def test_a_pytester_session_is_on_the_dashboard(pytester: pytest.Pytester) -> None:
     db = pytester.path / "history.sqlite"
+    pytester.makeini(INI)
     pytester.makepyfile(
         """
         import pytest

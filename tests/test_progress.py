@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fakes import INI
 
 from pytest_perfbaseline.history.live import LiveState, LiveWriter, read_live
 from pytest_perfbaseline.hooks import progress
@@ -124,6 +125,7 @@ def test_an_interactive_terminal_shows_the_line_and_clears_it(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "160")  # room for the line after the file's name
+    pytester.makeini(INI)
     pytester.makepyfile(SLOW_SUITE)
     pytester.makeconftest(FAKE_TTY)
     result = pytester.runpytest_subprocess("--color=yes", "--perf-history=off")
@@ -149,6 +151,7 @@ def test_no_line_when_quiet_or_not_interactive(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: list[str], tty: bool
 ) -> None:
     monkeypatch.setenv("COLUMNS", "160")
+    pytester.makeini(INI)
     pytester.makepyfile(SLOW_SUITE)
     pytester.makeconftest(FAKE_TTY if tty else FAKE_TTY.replace("lambda: True", "lambda: False"))
     result = pytester.runpytest_subprocess(*args, "--perf-history=off")
@@ -277,6 +280,7 @@ def test_a_session_publishes_its_progress_and_removes_it(
     pytester: pytest.Pytester, ticks: Ticks
 ) -> None:
     db = pytester.path / "h" / "history.sqlite"
+    pytester.makeini(INI)
     live = db.parent / "live"
     pytester.makepyfile(LIVE_SUITE.format(live=str(live)))
     result = pytester.runpytest_inprocess("-p", "no:randomly", f"--perf-history=sqlite:///{db}")
@@ -287,6 +291,7 @@ def test_a_session_publishes_its_progress_and_removes_it(
 
 def test_no_perf_tests_no_live_file(pytester: pytest.Pytester) -> None:
     db = pytester.path / "h" / "history.sqlite"
+    pytester.makeini(INI)
     pytester.makepyfile("def test_plain():\n    pass\n")
     result = pytester.runpytest_inprocess(f"--perf-history=sqlite:///{db}")
     result.assert_outcomes(passed=1)
@@ -328,6 +333,7 @@ def test_under_xdist_workers_publish_their_test_and_the_controller_the_count(
 ) -> None:
     pytest.importorskip("xdist")
     db = pytester.path / "h" / "history.sqlite"
+    pytester.makeini(INI)
     live = db.parent / "live"
     pytester.makepyfile(XDIST_SUITE.format(live=str(live)))
     result = pytester.runpytest_subprocess("-n", "2", f"--perf-history=sqlite:///{db}")
