@@ -7,17 +7,21 @@ in every tenth test, and the cost of two models and two agents.
 
 from __future__ import annotations
 
+import contextlib
 import random
+import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from fakes import ENV, plain_report
-from history_fakes import _INFOS, METRICS
+from history_fakes import METRICS, fake_result
 
 from pytest_perfbaseline.history.location import StoreLocation
 from pytest_perfbaseline.history.record import RunMeta, run_record
-from pytest_perfbaseline.history.store import HistoryStore
+from pytest_perfbaseline.history.serve import DashboardServer, DataSource
+from pytest_perfbaseline.history.store import HistoryStore, RunFilter
 from pytest_perfbaseline.metrics.names import MetricInfo, MetricName
 from pytest_perfbaseline.metrics.result import TestResult
 from pytest_perfbaseline.reports.json_report import report_to_dict
@@ -34,24 +38,14 @@ def _result(nodeid: str, level: float, rng: random.Random, rounds: int) -> TestR
         for scope, owner in BREAKDOWNS:
             row[f"{scope}.{owner}.cost_usd"] = level * 1e-3 * (1 + rng.random() / 10)
         values.append(row)
-    infos = {m: _INFOS[m] for m in METRICS}
-    names = {m: MetricName("round", None, m) for m in METRICS}
+    result = fake_result(nodeid, level, rounds)
+    infos = dict(result.infos)
+    names = dict(result.names)
     for scope, owner in BREAKDOWNS:
         key = f"{scope}.{owner}.cost_usd"
         infos[key] = _COST
         names[key] = MetricName(scope, owner, "cost_usd")  # type: ignore[arg-type]
-    return TestResult(
-        nodeid=nodeid,
-        rounds=tuple(values),
-        infos=infos,
-        itl_histogram=(),
-        itl_pooled=None,
-        token_sources={},
-        rounds_requested=rounds,
-        warmup=0,
-        implicit=False,
-        names=names,
-    )
+    return replace(result, rounds=tuple(values), infos=infos, names=names)
 
 
 def fill_history(
@@ -84,3 +78,22 @@ def fill_history(
             meta = RunMeta(source="session", started_at=when, branch=branch)
             store.append(run_record(report_to_dict(report), meta))
     return location
+
+
+@contextlib.contextmanager
+def serving(location: StoreLocation, live: Path | None = None) -> Iterator[DashboardServer]:
+    """The dashboard server of ``location`` on a free loopback port, in a thread."""
+    source = DataSource(
+        open_store=lambda: HistoryStore.open(location, create=False),
+        selection=lambda store: RunFilter(),
+        live_folder=live,
+    )
+    server = DashboardServer(("127.0.0.1", 0), source)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()

@@ -10,15 +10,13 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboard_fakes import fill_history
+from dashboard_fakes import fill_history, serving
 from fakes import INI
 
 from pytest_perfbaseline.cli import main
@@ -28,7 +26,7 @@ from pytest_perfbaseline.history.dashboard import (
     latest_rolling_median,
 )
 from pytest_perfbaseline.history.location import StoreLocation
-from pytest_perfbaseline.history.serve import DashboardServer, DataSource, is_loopback
+from pytest_perfbaseline.history.serve import is_loopback
 from pytest_perfbaseline.history.store import HistoryStore, RunFilter
 
 
@@ -247,24 +245,6 @@ def test_usage_errors_are_one_line_and_status_2(
 
 
 # -- the server --------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def serving(location: StoreLocation, live: Path | None = None) -> Iterator[DashboardServer]:
-    source = DataSource(
-        open_store=lambda: HistoryStore.open(location, create=False),
-        selection=lambda store: RunFilter(),
-        live_folder=live,
-    )
-    server = DashboardServer(("127.0.0.1", 0), source)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 def _get(url: str, host: str | None = None) -> tuple[int, bytes]:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import browser as browser_kit
 import pytest
-from dashboard_fakes import fill_history
+from dashboard_fakes import fill_history, serving
 
 from pytest_perfbaseline.history.dashboard import dashboard_data, dashboard_page
 from pytest_perfbaseline.history.location import StoreLocation
-from pytest_perfbaseline.history.serve import DashboardServer, DataSource
-from pytest_perfbaseline.history.store import HistoryStore, RunFilter
+from pytest_perfbaseline.history.serve import DashboardServer
+from pytest_perfbaseline.history.store import HistoryStore
 
 browser = browser_kit.browser
 pytestmark = pytest.mark.browser
@@ -109,20 +108,8 @@ def test_filters_change_what_is_shown(browser: Any, offline: Path) -> None:
 def served(tmp_path: Path) -> Iterator[tuple[DashboardServer, StoreLocation, Path]]:
     location = fill_history(tmp_path / "history.sqlite", tests=3, runs=5)
     live = tmp_path / "live"
-    source = DataSource(
-        open_store=lambda: HistoryStore.open(location, create=False),
-        selection=lambda store: RunFilter(),
-        live_folder=live,
-    )
-    server = DashboardServer(("127.0.0.1", 0), source)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(location, live) as server:
         yield server, location, live
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 def test_served_page_shows_new_runs_and_live_progress_without_reload(
