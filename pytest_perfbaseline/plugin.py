@@ -19,6 +19,7 @@ from .gate.settings import MARKER_KEYS
 from .hooks.context import CONTEXT_KEY, PerfBaselineWarning, SessionContext
 from .hooks.measuring import PerfMeasurer
 from .hooks.options import add_options, check_output_paths, read_options
+from .hooks.progress import PROGRESS_NAME, ProgressPlugin
 
 if TYPE_CHECKING:
     from .measure.perf import Perf
@@ -51,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
     measurer = PerfMeasurer(context)
     config.stash[MEASURER_KEY] = measurer
     config.pluginmanager.register(measurer, MEASURER_NAME)
+    config.pluginmanager.register(ProgressPlugin(config, context), PROGRESS_NAME)
     if is_controller:
         from .hooks.reporting import PerfReporter
 
@@ -58,7 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for name in (MEASURER_NAME, REPORTER_NAME):
+    for name in (MEASURER_NAME, PROGRESS_NAME, REPORTER_NAME):
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:
             config.pluginmanager.unregister(plugin)

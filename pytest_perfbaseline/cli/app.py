@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..history import commands as history_commands
-from . import ab, compare, listing, power, prune, recommend, show
+from . import ab, compare, dashboard, listing, power, prune, recommend, show
 from .common import EXIT_FAILED, EXIT_USAGE, CommandError, one_line
 from .options import Command, Run, store_options
 
@@ -31,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     history_commands.COMMAND,
     recommend.COMMAND,
     ab.COMMAND,
+    dashboard.COMMAND,
 )
 
 _DESCRIPTION = """\

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..gate.judge import Judge
     from ..gate.machine import MachineWatch
     from ..gate.neighbours import Neighbours
+    from ..measure.perf import RoundHook
     from ..usage.tokens import Usage
 
 __all__ = ["CONTEXT_KEY", "PerfBaselineWarning", "SessionContext"]
@@ -40,6 +41,8 @@ class SessionContext:
         self.perf_tests = 0
         """Perf tests that will run (known after collection): they share the alpha budget."""
         self.machine: MachineWatch | None = None
+        self.on_round: RoundHook | None = None
+        """Told of every round of every test measured here (live progress), when set."""
         self._neighbours: Neighbours | None = None
         self._environment: Environment | None = None
         self._store: BaselineStore | None = None

@@ -122,6 +122,7 @@ class PerfMeasurer:
             disabled=self.options.disabled,
             min_round_s=settings.min_round_s,
             ab_judge=self._ab_judge(settings),
+            on_round=self.context.on_round,
         )
         item.stash[PERF_KEY] = perf
         item.stash[SETTINGS_KEY] = settings

@@ -33,6 +33,7 @@ __all__ = [
     "ColdStartWarning",
     "Measurement",
     "Perf",
+    "RoundHook",
     "UnpricedModelWarning",
 ]
 
@@ -41,6 +42,11 @@ MAX_METRIC_VALUE = 1e100
 million rounds of such values stay finite."""
 
 T = TypeVar("T")
+
+RoundHook = Callable[[int, int, bool], None]
+"""``on_round(done, planned, warmup)``, called after each round: measured rounds kept so far of
+those planned (``warmup`` False), or warm-up and calibration rounds run so far of the warm-up
+rounds asked for (``warmup`` True). Called from the rounds loop: it must be quick."""
 
 
 class UnpricedModelWarning(UserWarning):
@@ -217,6 +223,7 @@ class Perf:
         disabled: bool = False,
         min_round_s: float = 0.0,
         ab_judge: ABJudge | None = None,
+        on_round: RoundHook | None = None,
     ) -> None:
         if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
             raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
@@ -249,6 +256,9 @@ class Perf:
         self._more_rounds: int | None = None
         self._ab_judge = ab_judge or _default_ab_judge
         self._ab_result: ABResult | None = None
+        self._planned = (0, 0)
+        self.on_round = on_round
+        """Called after every round, warm-up included: see :data:`RoundHook`."""
 
     # -- running workloads ---------------------------------------------------------------------
 
@@ -265,8 +275,11 @@ class Perf:
         self._recorder.discard_round()
         self._recorder.allow_implicit = False
         if self._disabled:
+            self._planned = (0, len(self._results) + 1)
             return 0, 1
-        return self._warmup, self._more_rounds or self._rounds_requested
+        rounds = self._more_rounds or self._rounds_requested
+        self._planned = (self._warmup, len(self._results) + rounds)
+        return self._warmup, rounds
 
     def __call__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         __tracebackhide__ = True
@@ -357,9 +370,13 @@ class Perf:
         if not keep:
             end_ns = record.end_ns if record.end_ns is not None else record.start_ns
             self._probes.append((end_ns - record.start_ns, _recorded_anything(record)))
+            if self.on_round is not None:
+                self.on_round(len(self._probes), self._planned[0], True)
             return
         metrics = self._compute(record) if calls == 1 else self._per_call(record, calls)
         self._results.append(metrics)
+        if self.on_round is not None:
+            self.on_round(len(self._results), self._planned[1], False)
 
     def _per_call(self, record: RoundRecord, calls: int) -> RoundMetrics:
         """A calibrated round's metrics: ``round_s`` is the time of one of its calls."""
