@@ -39,6 +39,14 @@ from ..gate.settings import (
     parse_positive_int,
     parse_threshold,
 )
+from ..integrations.mlflow_run import (
+    DEFAULT_EXPERIMENT,
+    INSTALL_HINT,
+    MlflowTarget,
+    mlflow_installed,
+    parse_experiment,
+    parse_mlflow,
+)
 
 __all__ = ["FLAGS", "Flag", "Options", "add_options", "check_output_paths", "read_options"]
 
@@ -263,6 +271,23 @@ FLAGS = (
         metavar="off|URL",
     ),
     _flag(
+        "--perf-mlflow",
+        "perf_mlflow",
+        "log the session as one MLflow run (per test and metric its median, p95 and mean; "
+        "docs/integrations.md) to a tracking URI ('http://HOST:PORT', 'sqlite:///PATH'); "
+        "without a value ('on' in the ini file): MLFLOW_TRACKING_URI, else MLflow's default; "
+        "default off",
+        nargs="?",
+        const="on",
+        metavar="URI",
+    ),
+    _flag(
+        "--perf-mlflow-experiment",
+        "perf_mlflow_experiment",
+        f"the MLflow experiment of --perf-mlflow's runs; default {DEFAULT_EXPERIMENT}",
+        metavar="NAME",
+    ),
+    _flag(
         "--perf-prices",
         "perf_prices",
         "TOML or JSON price file (ours or LiteLLM's model_prices_and_context_window.json) "
@@ -310,6 +335,8 @@ class Options:
     """Saving sessions kept per test."""
     baseline_fresh: bool = False
     """Saving replaces each test's stored sessions (instead of adding one)."""
+    mlflow: MlflowTarget | None = None
+    """Where the session is logged as an MLflow run; None: not logged."""
 
     def report_paths(self) -> dict[str, Path]:
         paths = {
@@ -447,6 +474,23 @@ def read_options(config: pytest.Config) -> Options:
         github_summary=get("perf_github_summary", parse_bool, True),
         baseline_sessions=get("perf_baseline_sessions", parse_positive_int, DEFAULT_SESSIONS),
         baseline_fresh=get("perf_baseline_fresh", parse_bool, False),
+        mlflow=_mlflow_target(get),
+    )
+
+
+def _mlflow_target(
+    get: Callable[[str, Callable[[Any, str], Any], Any], Any],
+) -> MlflowTarget | None:
+    uri = get("perf_mlflow", parse_mlflow, None)
+    if uri is None:
+        return None
+    if not mlflow_installed():
+        raise pytest.UsageError(
+            f"pytest-perfbaseline: --perf-mlflow needs mlflow, which is not installed: "
+            f"{INSTALL_HINT}"
+        )
+    return MlflowTarget(
+        uri or None, get("perf_mlflow_experiment", parse_experiment, DEFAULT_EXPERIMENT)
     )
 
 

@@ -125,6 +125,16 @@ class PerfReporter:
 
         record_session(self.config, report, started=self.started, document=document)
         failed = bool(self.outputs.errors) or bool(self.saved and self.saved.errors)
+        if self.options.mlflow is not None:
+            from ..integrations.mlflow_run import log_session
+
+            log_session(
+                self.config,
+                report,
+                self.options,
+                document,
+                failed=failed or session.exitstatus != pytest.ExitCode.OK,
+            )
         if failed and session.exitstatus == pytest.ExitCode.OK:
             # Reported in the terminal summary and the exit status, not as a warning: at
             # session end, `-W error` would turn a warning into a traceback.
@@ -223,6 +233,10 @@ class PerfReporter:
 
         warning = history_warning(self.config)
         if warning is not None:
+            terminalreporter.write_line(warning, yellow=True)
+        from ..integrations.mlflow_run import mlflow_warning
+
+        if (warning := mlflow_warning(self.config)) is not None:
             terminalreporter.write_line(warning, yellow=True)
 
     def _summary(self, terminalreporter: Any) -> None:
