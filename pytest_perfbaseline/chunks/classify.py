@@ -283,7 +283,7 @@ class ChunkClassifier:
             source, count = "counter", self._counted
         else:
             source, count = "chunks", output_chunks
-        return StreamTotals(count, source, usage, acc.model)
+        return StreamTotals(count, source, usage, acc.model, acc.family)
 
 
 def analyze_chunks(

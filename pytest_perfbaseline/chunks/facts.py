@@ -55,6 +55,9 @@ class StreamTotals(NamedTuple):
     token_source: TokenSource
     usage: Usage | None
     model: str | None
+    family: str | None = None
+    """The provider family whose chunks told the model ("openai", "anthropic", "gemini");
+    None for plain chunks (text, objects of no known family)."""
 
 
 # isinstance(x, Mapping) costs ~200 ns (an ABC check); this runs for every field of every
@@ -128,7 +131,7 @@ class UsageAccumulator:
     "last value wins" per field is correct for all of them, and adding up would not be.
     """
 
-    __slots__ = ("fields", "held", "inclusive_input", "model", "read_held")
+    __slots__ = ("family", "fields", "held", "inclusive_input", "model", "read_held")
 
     def __init__(self) -> None:
         self.fields: dict[str, int] = {}
@@ -144,6 +147,8 @@ class UsageAccumulator:
         # reports cache reads and writes beside input_tokens.
         self.inclusive_input = True
         self.model: str | None = None
+        self.family: str | None = None
+        """Set where a family's rules read the model (once a stream, not per chunk)."""
 
     def release(self) -> None:
         """Read the report held, if any (see :attr:`held`)."""
