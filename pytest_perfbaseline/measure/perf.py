@@ -182,6 +182,9 @@ class Perf:
     ``perf(fn)`` has run, activity outside it is timed but not kept. With
     ``warn_cold_start=True`` (the pytest plugin's choice) :meth:`finish` warns with
     :class:`ColdStartWarning`, through ``on_warning``, when an implicit round timed a stream.
+
+    ``on_round`` is called with each measured round's record once its metrics are computed
+    (not with warm-up or calibration rounds): ``--perf-otel`` records its calls from there.
     """
 
     def __init__(
@@ -197,6 +200,7 @@ class Perf:
         warn_cold_start: bool = False,
         disabled: bool = False,
         min_round_s: float = 0.0,
+        on_round: Callable[[RoundRecord], None] | None = None,
     ) -> None:
         if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
             raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
@@ -227,6 +231,7 @@ class Perf:
         self._results: list[RoundMetrics] = []
         self._measured = False
         self._more_rounds: int | None = None
+        self._on_round = on_round
 
     # -- running workloads ---------------------------------------------------------------------
 
@@ -338,6 +343,8 @@ class Perf:
             return
         metrics = self._compute(record) if calls == 1 else self._per_call(record, calls)
         self._results.append(metrics)
+        if self._on_round is not None:
+            self._on_round(record)
 
     def _per_call(self, record: RoundRecord, calls: int) -> RoundMetrics:
         """A calibrated round's metrics: ``round_s`` is the time of one of its calls."""
@@ -460,6 +467,8 @@ class Perf:
         open_round = self._recorder.current_round
         if open_round is not None and open_round.implicit:
             self._results.append(self._compute(self._recorder.end_round()))
+            if self._on_round is not None:
+                self._on_round(open_round)
             if open_round.streams and self._warn_cold_start:
                 self._on_warning(ColdStartWarning(COLD_START_MESSAGE))
         self._recorder.allow_implicit = False
