@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..gate.judge import Judge
     from ..gate.machine import MachineWatch
     from ..gate.neighbours import Neighbours
+    from ..measure.recorder import RoundRecord
     from ..usage.tokens import Usage
 
 __all__ = ["CONTEXT_KEY", "PerfBaselineWarning", "SessionContext"]
@@ -40,6 +41,8 @@ class SessionContext:
         self.perf_tests = 0
         """Perf tests that will run (known after collection): they share the alpha budget."""
         self.machine: MachineWatch | None = None
+        self.on_round: Callable[[str, RoundRecord], None] | None = None
+        """Called with a test's node id and each round it measured (``--perf-otel``)."""
         self._neighbours: Neighbours | None = None
         self._environment: Environment | None = None
         self._store: BaselineStore | None = None

@@ -10,6 +10,7 @@ any plugin that serialises reports).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import warnings
@@ -106,6 +107,7 @@ class PerfMeasurer:
         from ..measure.perf import Perf
 
         settings = self.test_settings(item)
+        on_round = self.context.on_round
         perf = Perf(
             rounds=settings.rounds,
             warmup=settings.warmup,
@@ -117,6 +119,7 @@ class PerfMeasurer:
             warn_cold_start=True,
             disabled=self.options.disabled,
             min_round_s=settings.min_round_s,
+            on_round=None if on_round is None else functools.partial(on_round, item.nodeid),
         )
         item.stash[PERF_KEY] = perf
         item.stash[SETTINGS_KEY] = settings

@@ -256,6 +256,16 @@ FLAGS = (
         metavar="off|URL",
     ),
     _flag(
+        "--perf-otel",
+        "perf_otel",
+        "record every measured stream and call as OpenTelemetry GenAI client metrics "
+        "(docs/integrations.md; needs pytest-perfbaseline[otel]); 'per-test': also label "
+        "them with the test (test.case.name); default off",
+        nargs="?",
+        const="on",
+        metavar="on|off|per-test",
+    ),
+    _flag(
         "--perf-prices",
         "perf_prices",
         "TOML or JSON price file (ours or LiteLLM's model_prices_and_context_window.json) "
@@ -302,6 +312,8 @@ class Options:
     """Saving sessions kept per test."""
     baseline_fresh: bool = False
     """Saving replaces each test's stored sessions (instead of adding one)."""
+    otel: str = "off"
+    """``--perf-otel``: 'off', 'on' or 'per-test' (records labelled with the test)."""
 
     def report_paths(self) -> dict[str, Path]:
         paths = {"--perf-json": self.json, "--perf-csv": self.csv, "--perf-markdown": self.markdown}
@@ -345,6 +357,15 @@ def _text(accepted: str) -> Callable[[Any, str], str]:
         return text
 
     return parse
+
+
+def _otel(value: Any, origin: str) -> str:
+    if str(value).strip().lower() == "per-test":
+        return "per-test"
+    try:
+        return "on" if parse_bool(value, origin) else "off"
+    except SettingError:
+        raise SettingError(f"{origin} must be 'on', 'off' or 'per-test', got {value!r}") from None
 
 
 def _gate(value: Any, origin: str) -> tuple[str, ...]:
@@ -433,6 +454,7 @@ def read_options(config: pytest.Config) -> Options:
         github_summary=get("perf_github_summary", parse_bool, True),
         baseline_sessions=get("perf_baseline_sessions", parse_positive_int, DEFAULT_SESSIONS),
         baseline_fresh=get("perf_baseline_fresh", parse_bool, False),
+        otel=get("perf_otel", _otel, "off"),
     )
 
 
