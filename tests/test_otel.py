@@ -7,15 +7,20 @@ plugin through the ``pytest_perfbaseline_otel_meter_provider`` hook.
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
 import socket
 import sys
+import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from fakes import INI, simulated_suite
+
+pytest.importorskip("opentelemetry.sdk.metrics", reason="needs pytest-perfbaseline[otel]")
+
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -283,7 +288,10 @@ def test_zz_imports():
 
 @pytest.mark.parametrize(("flag", "imported"), [((), False), (("--perf-otel",), True)])
 def test_opentelemetry_is_imported_only_with_the_flag(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, flag: tuple[str, ...], imported: bool
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    flag: tuple[str, ...],
+    imported: bool,
 ) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{_refused_port()}")
     pytester.makeini(OTEL_INI)
@@ -372,6 +380,64 @@ def _refused_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+class Collector(http.server.BaseHTTPRequestHandler):
+    """A loopback OTLP/HTTP collector: keeps each metrics request it is sent."""
+
+    requests: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        self.requests.append(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def collector() -> Iterator[str]:
+    Collector.requests = []
+    server = http.server.HTTPServer(("127.0.0.1", 0), Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_plugins_own_provider_exports_over_otlp_http(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, collector: str
+) -> None:
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector)
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=ci")
+    result = project.runpytest_subprocess("--perf-otel", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    assert "not exported" not in result.stdout.str()
+    assert len(Collector.requests) == 1  # the session's last export
+    request = ExportMetricsServiceRequest.FromString(Collector.requests[0])
+    (resource,) = request.resource_metrics
+    attributes = {a.key: a.value.string_value for a in resource.resource.attributes}
+    assert attributes["service.name"] == "pytest-perfbaseline"
+    assert attributes["deployment.environment.name"] == "ci"
+    (scope,) = resource.scope_metrics
+    assert scope.scope.name == "pytest-perfbaseline"
+    assert scope.schema_url == "https://opentelemetry.io/schemas/1.41.0"
+    metrics = {m.name: m for m in scope.metrics}
+    assert set(metrics) == {DURATION, TOKENS, FIRST_CHUNK, PER_CHUNK}
+    for metric in metrics.values():  # the advised boundaries reach the collector
+        bounds = [list(p.explicit_bounds) for p in metric.histogram.data_points]
+        expected = SPEC_TOKEN_BUCKETS if metric.name == TOKENS else SPEC_DURATION_BUCKETS
+        assert bounds
+        assert all(b == expected for b in bounds)
+    assert sum(p.count for p in metrics[DURATION].histogram.data_points) == 3 + 4
 
 
 @pytest.mark.parametrize("workers", [(), ("-n", "2")])
