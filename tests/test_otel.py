@@ -462,3 +462,37 @@ def test_an_unreachable_collector_is_one_warning_and_the_run_passes(
 
 def test_the_module_keeps_the_conventions_names_public() -> None:
     assert {"OPERATION_DURATION", "TOKEN_USAGE", "SEMCONV_VERSION"} <= set(otel_metrics.__all__)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "family"),
+    [
+        ("openai", "openai"),
+        ("openai-responses", "openai"),
+        ("anthropic", "anthropic"),
+        ("text", None),
+    ],
+)
+def test_the_classifier_tells_the_family_of_a_streams_chunks(fmt: str, family: str | None) -> None:
+    from pytest_perfbaseline import SimulatedModel
+    from pytest_perfbaseline.chunks import ChunkClassifier
+
+    classifier = ChunkClassifier()
+    model = SimulatedModel(sleep=lambda _: None)
+    classifier.feed_all(model.stream("hi", max_tokens=3, format=fmt))  # type: ignore[arg-type]
+    assert classifier.family == family
+
+
+def test_a_gemini_stream_is_a_google_generate_content_call() -> None:
+    from pytest_perfbaseline.chunks import ChunkClassifier
+
+    chunk = {
+        "candidates": [{"content": {"parts": [{"text": "hi"}], "role": "model"}}],
+        "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 1},
+        "modelVersion": "gemini-2.5-flash",
+    }
+    classifier = ChunkClassifier()
+    classifier.feed_all([chunk, chunk])
+    assert classifier.family == "gemini"
+    call = CallFacts("gemini-2.5-flash", "gemini-2.5-flash", classifier.family, 3, 1)
+    assert call_attributes(call)["gen_ai.provider.name"] == "gcp.gen_ai"

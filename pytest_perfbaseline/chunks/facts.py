@@ -55,9 +55,6 @@ class StreamTotals(NamedTuple):
     token_source: TokenSource
     usage: Usage | None
     model: str | None
-    family: str | None = None
-    """The provider family whose chunks told the model ("openai", "anthropic", "gemini");
-    None for plain chunks (text, objects of no known family)."""
 
 
 # isinstance(x, Mapping) costs ~200 ns (an ABC check); this runs for every field of every

@@ -359,7 +359,7 @@ class CallFacts:
     response_model: str | None
     """The model the stream reported."""
     family: str | None
-    """The provider family of the stream's chunks (:attr:`StreamTotals.family`)."""
+    """The provider family of the stream's chunks (:attr:`ChunkClassifier.family`)."""
     input_tokens: int | None
     """None: not reported."""
     output_tokens: int | None
@@ -384,7 +384,7 @@ def _stream_call(record: StreamRecord) -> CallFacts:
     return CallFacts(
         requested_model=record.model_hint or response_model,
         response_model=response_model,
-        family=facts.family,
+        family=record.classifier.family,
         input_tokens=usage.input_tokens if usage is not None else None,
         output_tokens=facts.output_tokens if counted else None,
         duration_ns=end_ns - record.start_ns,
