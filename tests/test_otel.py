@@ -322,7 +322,8 @@ def pytest_unconfigure(config):
         for sm in rm.scope_metrics:
             for m in sm.metrics:
                 counts[m.name] = sum(p.count for p in m.data.data_points)
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # not PYTEST_XDIST_WORKER: under an outer xdist run the controller inherits it
+    worker = getattr(config, "workerinput", {}).get("workerid", "controller")
     with open(os.path.join(os.environ["POINTS_DIR"], worker + ".json"), "w") as f:
         json.dump(counts, f)
 """
