@@ -29,6 +29,13 @@ __all__ = ["PerfBaselineWarning"]
 MEASURER_KEY = pytest.StashKey[PerfMeasurer]()
 MEASURER_NAME = "perfbaseline-measure"
 REPORTER_NAME = "perfbaseline-report"
+OTEL_NAME = "perfbaseline-otel"
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from .hooks import specs
+
+    pluginmanager.add_hookspecs(specs)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,6 +56,12 @@ def pytest_configure(config: pytest.Config) -> None:
         check_output_paths(options)
     context = SessionContext(config, options)
     config.stash[CONTEXT_KEY] = context
+    if options.otel != "off" and not options.disabled:
+        from .integrations.otel_export import OtelSession
+
+        otel = OtelSession.start(config, per_test=options.otel == "per-test")
+        config.pluginmanager.register(otel, OTEL_NAME)
+        context.on_record = otel.record_round
     measurer = PerfMeasurer(context)
     config.stash[MEASURER_KEY] = measurer
     config.pluginmanager.register(measurer, MEASURER_NAME)
@@ -60,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for name in (MEASURER_NAME, PROGRESS_NAME, REPORTER_NAME):
+    for name in (MEASURER_NAME, PROGRESS_NAME, REPORTER_NAME, OTEL_NAME):
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:
             config.pluginmanager.unregister(plugin)

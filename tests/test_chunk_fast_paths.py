@@ -70,6 +70,7 @@ def same_state(first: UsageAccumulator, second: UsageAccumulator) -> None:
     assert first.fields == second.fields
     assert first.model == second.model
     assert first.inclusive_input == second.inclusive_input
+    assert first.family == second.family
 
 
 anthropic_usage = st.fixed_dictionaries(

@@ -84,6 +84,7 @@ def _content_block_start_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
 def _read_message(chunk: Any, acc: UsageAccumulator) -> bool:
     message = get_field(chunk, "message")
     if message is not None:
+        acc.family = "anthropic"
         acc.set_model(get_field(message, "model"))
         _read_usage(get_field(message, "usage"), acc)
     return False

@@ -270,6 +270,12 @@ class ChunkClassifier:
         if self._error is None:
             self._error = error
 
+    @property
+    def family(self) -> str | None:
+        """The provider family whose rules read the stream's model ("openai", "anthropic",
+        "gemini"); None for plain chunks (text, objects of no known family)."""
+        return self._acc.family
+
     def totals(self, output_chunks: int) -> StreamTotals:
         """What the stream said, given how many of its chunks carried output."""
         if self._error is not None:

@@ -128,7 +128,7 @@ class UsageAccumulator:
     "last value wins" per field is correct for all of them, and adding up would not be.
     """
 
-    __slots__ = ("fields", "held", "inclusive_input", "model", "read_held")
+    __slots__ = ("family", "fields", "held", "inclusive_input", "model", "read_held")
 
     def __init__(self) -> None:
         self.fields: dict[str, int] = {}
@@ -144,6 +144,8 @@ class UsageAccumulator:
         # reports cache reads and writes beside input_tokens.
         self.inclusive_input = True
         self.model: str | None = None
+        self.family: str | None = None
+        """Set where a family's rules read the model (once a stream, not per chunk)."""
 
     def release(self) -> None:
         """Read the report held, if any (see :attr:`held`)."""

@@ -74,6 +74,7 @@ def _part_has_output(part: Any) -> bool:
 
 def gemini_chunk_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
     """Classify a Gemini chunk and record the model and usage it reports."""
+    acc.family = "gemini"
     acc.set_model(get_field(chunk, "model_version") or get_field(chunk, "modelVersion"))
     meta = get_field(chunk, "usage_metadata") or get_field(chunk, "usageMetadata")
     if meta is not None:
@@ -179,6 +180,7 @@ def gemini_dict_has_output(
     """:func:`gemini_chunk_has_output` for a chunk that is parsed JSON (a dict);
     ``candidates`` saves reading them again."""
     if acc.model is None:
+        acc.family = "gemini"
         acc.set_model(chunk.get("model_version") or chunk.get("modelVersion"))
     meta = chunk.get("usage_metadata") or chunk.get("usageMetadata")
     if type(meta) is dict:
@@ -274,6 +276,7 @@ class GeminiDicts:
                     add(other(chunk, acc))
                     continue
                 if acc.model is None:
+                    acc.family = "gemini"
                     acc.set_model(chunk.get("model_version") or chunk.get("modelVersion"))
                 meta = chunk.get("usageMetadata")
                 if type(meta) is dict:

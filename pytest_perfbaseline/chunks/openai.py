@@ -136,6 +136,7 @@ def _delta_has_output(delta: Any) -> bool:
 def chat_chunk_has_output(chunk: Any, acc: UsageAccumulator, choices: Any = None) -> bool:
     """Classify a Chat Completions chunk; ``choices`` saves reading them again from a dict."""
     if acc.model is None:
+        acc.family = "openai"
         acc.set_model(get_field(chunk, "model"))
     is_dict = type(chunk) is dict
     usage = chunk.get("usage") if is_dict else getattr(chunk, "usage", None)
@@ -211,6 +212,7 @@ def _responses_delta_has_output(chunk: Any, acc: UsageAccumulator) -> bool:
 def _read_responses_envelope(chunk: Any, acc: UsageAccumulator) -> bool:
     response = get_field(chunk, "response")
     if response is not None:
+        acc.family = "openai"
         acc.set_model(get_field(response, "model"))
         _read_usage(get_field(response, "usage"), acc, responses=True)
     return False

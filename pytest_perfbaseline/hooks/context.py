@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ..gate.machine import MachineWatch
     from ..gate.neighbours import Neighbours
     from ..measure.perf import RoundHook
+    from ..measure.recorder import RoundRecord
     from ..usage.tokens import Usage
 
 __all__ = ["CONTEXT_KEY", "PerfBaselineWarning", "SessionContext"]
@@ -43,6 +44,8 @@ class SessionContext:
         self.machine: MachineWatch | None = None
         self.on_round: RoundHook | None = None
         """Told of every round of every test measured here (live progress), when set."""
+        self.on_record: Callable[[str, RoundRecord], None] | None = None
+        """Called with a test's node id and each round it measured (``--perf-otel``)."""
         self._neighbours: Neighbours | None = None
         self._environment: Environment | None = None
         self._store: BaselineStore | None = None

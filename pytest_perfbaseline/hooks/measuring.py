@@ -10,6 +10,7 @@ any plugin that serialises reports).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import warnings
@@ -110,6 +111,7 @@ class PerfMeasurer:
         from ..measure.perf import Perf
 
         settings = self.test_settings(item)
+        on_record = self.context.on_record
         perf = Perf(
             rounds=settings.rounds,
             warmup=settings.warmup,
@@ -123,6 +125,7 @@ class PerfMeasurer:
             min_round_s=settings.min_round_s,
             ab_judge=self._ab_judge(settings),
             on_round=self.context.on_round,
+            on_record=None if on_record is None else functools.partial(on_record, item.nodeid),
         )
         item.stash[PERF_KEY] = perf
         item.stash[SETTINGS_KEY] = settings

@@ -288,6 +288,16 @@ FLAGS = (
         metavar="NAME",
     ),
     _flag(
+        "--perf-otel",
+        "perf_otel",
+        "record every measured stream and call as OpenTelemetry GenAI client metrics "
+        "(docs/integrations.md; needs pytest-perfbaseline[otel]); 'per-test': also label "
+        "them with the test (test.case.name); default off",
+        nargs="?",
+        const="on",
+        metavar="on|off|per-test",
+    ),
+    _flag(
         "--perf-prices",
         "perf_prices",
         "TOML or JSON price file (ours or LiteLLM's model_prices_and_context_window.json) "
@@ -337,6 +347,8 @@ class Options:
     """Saving replaces each test's stored sessions (instead of adding one)."""
     mlflow: MlflowTarget | None = None
     """Where the session is logged as an MLflow run; None: not logged."""
+    otel: str = "off"
+    """``--perf-otel``: 'off', 'on' or 'per-test' (records labelled with the test)."""
 
     def report_paths(self) -> dict[str, Path]:
         paths = {
@@ -385,6 +397,15 @@ def _text(accepted: str) -> Callable[[Any, str], str]:
         return text
 
     return parse
+
+
+def _otel(value: Any, origin: str) -> str:
+    if str(value).strip().lower() == "per-test":
+        return "per-test"
+    try:
+        return "on" if parse_bool(value, origin) else "off"
+    except SettingError:
+        raise SettingError(f"{origin} must be 'on', 'off' or 'per-test', got {value!r}") from None
 
 
 def _gate(value: Any, origin: str) -> tuple[str, ...]:
@@ -475,6 +496,7 @@ def read_options(config: pytest.Config) -> Options:
         baseline_sessions=get("perf_baseline_sessions", parse_positive_int, DEFAULT_SESSIONS),
         baseline_fresh=get("perf_baseline_fresh", parse_bool, False),
         mlflow=_mlflow_target(get),
+        otel=get("perf_otel", _otel, "off"),
     )
 
 

@@ -45,7 +45,7 @@ from ..usage.tokens import Usage
 from .recorder import RoundRecord, StreamRecord, UsageRecord
 from .spans import SPAN_KINDS, Attribution
 
-__all__ = ["MetricNameClash", "RoundMetrics", "compute_round"]
+__all__ = ["CallFacts", "MetricNameClash", "RoundMetrics", "compute_round", "round_calls"]
 
 _TOKEN_FIELDS = (
     "input_tokens",
@@ -347,3 +347,63 @@ def _timed_only(rnd: RoundRecord) -> RoundMetrics:
     return RoundMetrics(
         values, _TIMED_ONLY_NAMES, _NO_GAPS, _NO_SOURCES, _NO_CUSTOM, _NO_MODELS, _NO_MODELS
     )
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """One API call of a finished round as telemetry describes it: a stream or a call
+    accounted with ``record_usage``."""
+
+    requested_model: str | None
+    """The ``model=`` the stream's source was called with, or ``record_usage``'s model."""
+    response_model: str | None
+    """The model the stream reported."""
+    family: str | None
+    """The provider family of the stream's chunks (:attr:`ChunkClassifier.family`)."""
+    input_tokens: int | None
+    """None: not reported."""
+    output_tokens: int | None
+    """None: neither reported nor counted (a count of chunks is not one of tokens)."""
+    duration_ns: int | None = None
+    """Stream start to its end; None for a call accounted with ``record_usage``."""
+    ttft_ns: int | None = None
+    """Stream start to its first chunk with output; None when none came."""
+    gaps_ns: Sequence[int] = ()
+    """The gaps between the stream's consecutive chunks with output, in arrival order."""
+    failed: bool = False
+    """The stream's source raised (the workload caught it)."""
+
+
+def _stream_call(record: StreamRecord) -> CallFacts:
+    stats = _stream_stats(record)
+    facts = stats.facts
+    usage = facts.usage
+    response_model = facts.model or (usage.model if usage else None)
+    counted = facts.token_source != "chunks"
+    end_ns = record.end_ns if record.end_ns is not None else record.start_ns
+    return CallFacts(
+        requested_model=record.model_hint or response_model,
+        response_model=response_model,
+        family=record.classifier.family,
+        input_tokens=usage.input_tokens if usage is not None else None,
+        output_tokens=facts.output_tokens if counted else None,
+        duration_ns=end_ns - record.start_ns,
+        ttft_ns=stats.ttft_ns,
+        gaps_ns=list(stats.gaps_ns()),
+        failed=record.failed,
+    )
+
+
+def round_calls(rnd: RoundRecord) -> list[CallFacts]:
+    """Every API call of a round :func:`compute_round` has computed, streams first.
+
+    Read from the round's records again (their chunks are classified by then), so that what
+    only telemetry needs costs nothing to a round that nobody observes.
+    """
+    calls = [_stream_call(record) for record in rnd.streams]
+    for recorded in rnd.usages:
+        input_tokens, output_tokens = recorded.counts[0], recorded.counts[1]
+        calls.append(
+            CallFacts(recorded.model, None, None, input_tokens, output_tokens),
+        )
+    return calls

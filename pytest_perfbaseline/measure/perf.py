@@ -207,6 +207,10 @@ class Perf:
     ``perf(fn)`` has run, activity outside it is timed but not kept. With
     ``warn_cold_start=True`` (the pytest plugin's choice) :meth:`finish` warns with
     :class:`ColdStartWarning`, through ``on_warning``, when an implicit round timed a stream.
+
+    ``on_round`` is told of every round, warm-up included (:data:`RoundHook`: live progress);
+    ``on_record`` is called with each measured round's record once its metrics are computed
+    (not with warm-up or calibration rounds): ``--perf-otel`` records its calls from there.
     """
 
     def __init__(
@@ -224,6 +228,7 @@ class Perf:
         min_round_s: float = 0.0,
         ab_judge: ABJudge | None = None,
         on_round: RoundHook | None = None,
+        on_record: Callable[[RoundRecord], None] | None = None,
     ) -> None:
         if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
             raise ValueError(f"rounds must be an integer >= 1, got {rounds!r}")
@@ -259,6 +264,7 @@ class Perf:
         self._planned = (0, 0)
         self.on_round = on_round
         """Called after every round, warm-up included: see :data:`RoundHook`."""
+        self._on_record = on_record
 
     # -- running workloads ---------------------------------------------------------------------
 
@@ -377,6 +383,8 @@ class Perf:
         self._results.append(metrics)
         if self.on_round is not None:
             self.on_round(len(self._results), self._planned[1], False)
+        if self._on_record is not None:
+            self._on_record(record)
 
     def _per_call(self, record: RoundRecord, calls: int) -> RoundMetrics:
         """A calibrated round's metrics: ``round_s`` is the time of one of its calls."""
@@ -578,6 +586,8 @@ class Perf:
         open_round = self._recorder.current_round
         if open_round is not None and open_round.implicit:
             self._results.append(self._compute(self._recorder.end_round()))
+            if self._on_record is not None:
+                self._on_record(open_round)
             if open_round.streams and self._warn_cold_start:
                 self._on_warning(ColdStartWarning(COLD_START_MESSAGE))
         self._recorder.allow_implicit = False
