@@ -8,8 +8,6 @@ not recorded; the session's outcome never changes and the other reports are alre
 
 from __future__ import annotations
 
-import logging
-import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -114,25 +112,7 @@ def _utc(epoch: float) -> Any:
     return datetime.fromtimestamp(epoch, timezone.utc)
 
 
-WARNING_KEY = pytest.StashKey[str]()
-"""The session's one history warning, for the terminal summary to print on a line of its own."""
-
-
-def history_warning(config: pytest.Config) -> str | None:
-    """The line saying why this session's run was not recorded; None when it was (or off)."""
-    return config.stash.get(WARNING_KEY, None)
-
-
 def _warn(config: pytest.Config, message: str) -> None:
-    """One line in the terminal summary (or on stderr), and a WARNING event: never a traceback.
+    from ..end_warnings import warn_at_end
 
-    Kept for the summary: at session end the terminal may still be on the progress line.
-    """
-    from ..events import emit
-
-    emit("history not recorded", "", message, level=logging.WARNING)
-    line = f"perfbaseline: warning: {message}"
-    if config.pluginmanager.get_plugin("terminalreporter") is not None:
-        config.stash[WARNING_KEY] = line
-    else:
-        print(line, file=sys.stderr)
+    warn_at_end(config, "history not recorded", message)

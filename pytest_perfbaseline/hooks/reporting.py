@@ -229,15 +229,10 @@ class PerfReporter:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         self._summary(terminalreporter)
-        from ..history.session import history_warning
+        from ..end_warnings import end_warnings
 
-        warning = history_warning(self.config)
-        if warning is not None:
-            terminalreporter.write_line(warning, yellow=True)
-        from ..integrations.mlflow_run import mlflow_warning
-
-        if (warning := mlflow_warning(self.config)) is not None:
-            terminalreporter.write_line(warning, yellow=True)
+        for line in end_warnings(self.config):
+            terminalreporter.write_line(line, yellow=True)
 
     def _summary(self, terminalreporter: Any) -> None:
         if self.save_interrupted is not None:

@@ -12,7 +12,6 @@ mlflow is imported only here, and only when the flag is given.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
@@ -42,7 +41,6 @@ __all__ = [
     "MlflowTarget",
     "log_session",
     "mlflow_installed",
-    "mlflow_warning",
     "parse_mlflow",
 ]
 
@@ -135,24 +133,11 @@ def mlflow_installed() -> bool:
 
 # -- the session's run ---------------------------------------------------------------------------
 
-WARNING_KEY = pytest.StashKey[str]()
-"""Why this session's run was not logged, for the terminal summary's line of its own."""
-
-
-def mlflow_warning(config: pytest.Config) -> str | None:
-    """The line saying why the session's MLflow run was not logged; None when it was (or off)."""
-    return config.stash.get(WARNING_KEY, None)
-
 
 def _warn(config: pytest.Config, message: str) -> None:
-    from ..events import emit
+    from ..end_warnings import warn_at_end
 
-    emit("mlflow not logged", "", message, level=logging.WARNING)
-    line = f"perfbaseline: warning: {message}"
-    if config.pluginmanager.get_plugin("terminalreporter") is not None:
-        config.stash[WARNING_KEY] = line
-    else:
-        print(line, file=sys.stderr)
+    warn_at_end(config, "mlflow not logged", message)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -245,21 +244,15 @@ class OtelSession:
         if workeroutput is not None:  # a pytest-xdist worker: the controller reports it
             workeroutput[_WORKER_WARNING] = self.warning
             return
-        from ..events import emit
+        from ..end_warnings import warn_at_end
 
-        emit("otel not exported", "", self.warning, level=logging.WARNING)
-        if self._config.pluginmanager.get_plugin("terminalreporter") is None:
-            print(f"perfbaseline: warning: {self.warning}", file=sys.stderr)
+        warn_at_end(self._config, "otel not exported", self.warning)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         warning = getattr(node, "workeroutput", {}).get(_WORKER_WARNING)
         if warning and self.warning is None:
             self.warning = str(warning)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.warning is not None:
-            terminalreporter.write_line(f"perfbaseline: warning: {self.warning}", yellow=True)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.close()
