@@ -132,7 +132,7 @@ def test_verdicts_are_marked_and_gaps_in_runs_kept(tmp_path: Path) -> None:
             "DELETE FROM results WHERE run_id = ? AND nodeid LIKE '%_1'", (runs[2].run_id,)
         )
     data = _data(location)
-    assert data["verdicts"] == ["regressed", "undecided", "improved"]
+    assert data["verdicts"] == ["regressed", "undecided", "improved", "excused"]
     marked = _one(data, "tests/test_chat.py::test_reply_0", "round_s")
     assert marked["x"] == {"3": 1}  # unchanged is not marked
     gap = _one(data, "tests/test_chat.py::test_reply_1", "round_s")
@@ -311,3 +311,43 @@ def test_serve_warns_off_loopback_and_stops_cleanly_on_ctrl_c(
     assert "stopped" in out
     assert "reachable from the network" in err
     assert "Traceback" not in err
+
+
+def _rechecked_run(location: StoreLocation, when: str, outcome: str) -> None:
+    """One more run in which test 0's round_s looked worse and was re-measured: ``outcome``."""
+    from dataclasses import replace
+
+    from fakes import ENV, plain_report
+    from history_fakes import fake_result
+
+    from pytest_perfbaseline.gate.compare import Comparison, Recheck, TestComparison
+    from pytest_perfbaseline.history.record import RunMeta, run_record
+    from pytest_perfbaseline.reports.json_report import report_to_dict
+
+    nodeid = "tests/test_chat.py::test_reply_0"
+    c = Comparison(
+        "round_s", "unchanged", True, "s", False, 0.1, 10, 10, 0.1, 0.1, 1.0, 0.95, 1.05, 0.5,  # type: ignore[arg-type]
+        0.01, "mann-whitney exact",
+    )  # fmt: skip
+    recheck = Recheck(confirmation=outcome)  # type: ignore[arg-type]
+    tc = TestComparison(nodeid, (c,), 0.01, suspected=("round_s",), recheck=recheck)
+    report = plain_report(
+        [fake_result(nodeid, 0.01)], profile="ci", env=replace(ENV, saved_at=when)
+    )
+    entry = replace(report.tests[0], comparison=tc)
+    report = replace(report, compare=True, tests=(entry,))
+    with HistoryStore.open(location) as store:
+        store.append(run_record(report_to_dict(report), RunMeta("session", when, "main")))
+
+
+def test_excused_regressions_are_marked(tmp_path: Path) -> None:
+    """A suspected metric that re-measuring did not confirm is marked excused on its run (and so
+    in the runs table's badges); a confirmed one is left to its verdict."""
+    location = fill_history(tmp_path / "h.sqlite", tests=2, runs=3)
+    _rechecked_run(location, "2026-12-01T00:00:00Z", "not confirmed")
+    _rechecked_run(location, "2026-12-02T00:00:00Z", "confirmed")
+    data = _data(location)
+    assert data["verdicts"] == ["regressed", "undecided", "improved", "excused"]
+    marked = _one(data, "tests/test_chat.py::test_reply_0", "round_s")
+    assert marked["x"] == {"3": 3}  # run 3 excused; run 4's "unchanged" not marked
+    assert "x" not in _one(data, "tests/test_chat.py::test_reply_0", "ttft_s")  # not suspected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 import numpy as np
 import pytest
@@ -156,3 +157,46 @@ def test_drift_looks_only_at_the_window_and_needs_enough_runs() -> None:
     assert drift([1.0, 2.0, 3.0, 4.0, 5.0]) is None  # fewer than 2 * 3 runs
     with pytest.raises(ValueError, match="window"):
         drift([1.0] * 10, recent=3, window=5)
+
+
+def _reference_split_statistics(rows: Any, min_size: int) -> Any:
+    """Q of every split, the distance matrices of the whole batch at once, as first written."""
+    n = rows.shape[1]
+    dist = np.abs(rows[:, :, None] - rows[:, None, :])
+    lower = np.tril(dist, -1).sum(axis=2)
+    upper = dist.sum(axis=2) - lower
+    total = lower.sum(axis=1, keepdims=True)
+    within_left = np.cumsum(lower, axis=1)
+    within_right = np.cumsum(upper[:, ::-1], axis=1)[:, ::-1]
+    t = np.arange(min_size, n - min_size + 1, dtype=np.float64)
+    k = n - t
+    wl = within_left[:, min_size - 1 : n - min_size]
+    wr = within_right[:, min_size : n - min_size + 1]
+    between = total - wl - wr
+    energy = 2 * between / (t * k) - wl / (t * (t - 1) / 2) - wr / (k * (k - 1) / 2)
+    return t * k / n * energy
+
+
+@pytest.mark.parametrize("batch", [1, 3, 4, 5, 50])
+@pytest.mark.parametrize("n", [6, 7, 40, 201])
+def test_the_chunked_split_statistics_are_the_reference_bit_for_bit(batch: int, n: int) -> None:
+    from pytest_perfbaseline.history import analysis
+
+    rows = np.random.default_rng(n * 100 + batch).lognormal(0, 0.3, size=(batch, n))
+    got = analysis._split_statistics(rows, 3)
+    assert np.array_equal(got, _reference_split_statistics(rows, 3))
+
+
+def test_change_points_are_those_of_the_reference_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_perfbaseline.history import analysis
+
+    rng = random.Random(7)
+    cases = []
+    for size in (12, 60, 200, 260):
+        for shape in range(4):
+            level = [1.0 * (1.3 if shape and i >= size * shape // 4 else 1.0) for i in range(size)]
+            cases.append([v * (1 + rng.gauss(0, 0.03)) for v in level])
+    found = [analysis.change_points(series) for series in cases]
+    assert any(found)
+    monkeypatch.setattr(analysis, "_split_statistics", _reference_split_statistics)
+    assert [analysis.change_points(series) for series in cases] == found

@@ -270,7 +270,7 @@ def test_a_runs_rows_are_stored_as_the_metric_rows_say(tmp_path: Path) -> None:
     with sqlite3.connect(location.target) as conn:
         stored = conn.execute(
             "SELECT nodeid, metric, scope, owner, unit, higher_is_better, n, median, mean, stdev, "
-            "p95, rounds, verdict, baseline_version FROM results ORDER BY nodeid, metric"
+            "p95, rounds, verdict, baseline_version, recheck FROM results ORDER BY nodeid, metric"
         ).fetchall()
     expected = []
     for row in sorted(rows, key=lambda r: (r.nodeid, r.metric)):
@@ -283,3 +283,37 @@ def test_a_runs_rows_are_stored_as_the_metric_rows_say(tmp_path: Path) -> None:
     test = next(t for t in report["tests"] if t["nodeid"] == first.nodeid)
     assert first.rounds == tuple(r.get(first.metric) for r in test["rounds"])
     assert first.median == test["metrics"][first.metric]["summary"]["median"]
+
+
+def test_a_version_2_store_gets_its_rechecks_backfilled(location: StoreLocation) -> None:
+    """Migrating to version 3 reads each stored report once for what re-measures decided."""
+    report = fake_report("2026-11-20T10:00:00Z")
+    report["tests"][0]["comparison"] = {
+        "suspected": ["ttft_s"],
+        "recheck": {"confirmation": "not confirmed"},
+        "metrics": {"ttft_s": {"verdict": "unchanged"}},
+    }
+    old = run_record(report, RunMeta("session", None))
+    db = connect(location, create=True)
+    migrate_to(db, 2)
+    with db.transaction():
+        from pytest_perfbaseline.history.store import _run_values
+
+        db.execute(
+            "INSERT INTO runs (run_id, started_at, finished_at, git_commit, git_branch, git_dirty, "
+            "profile, mode, cpu, cores, python, plugin, ci_provider, ci_job, ci_url, source, "
+            "tests, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _run_values(old),
+        )
+        db.executemany(
+            "INSERT INTO results (run_id, nodeid, metric, unit, higher_is_better, n, rounds) "
+            "VALUES (?, ?, ?, ?, 0, 5, '[]')",
+            [(old.run_id, row.nodeid, row.metric, row.unit) for row in old.rows],
+        )
+    db.close()
+    with HistoryStore.open(location) as store:
+        [point] = store.series("test_m.py::test_0", "ttft_s")
+        assert point.recheck == "not confirmed"
+        assert store.series("test_m.py::test_0", "round_s")[0].recheck is None
+        assert store.series("test_m.py::test_1", "ttft_s")[0].recheck is None
+    assert [row.recheck for row in old.rows if row.metric == "ttft_s"] == ["not confirmed", None]

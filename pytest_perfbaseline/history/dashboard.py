@@ -4,10 +4,10 @@
 runs once (a table of columns), and per test and metric its medians over the runs that
 measured it, pointing into that table by position. Beside them: change points
 (``analysis.change_points``), the 1h / 24h / 7d rolling medians as of the latest run, runs
-whose verdict was regressed, undecided or improved, saved baseline versions, cost per run by
-model and agent, and the recommendations of the newest runs. :func:`dashboard_page` renders
-it with the page kit (``html/page.py``); the page draws each chart only when it scrolls into
-view.
+whose verdict was regressed, undecided or improved or whose suspected regression was excused
+(``results.recheck``), saved baseline versions, cost per run by model and agent, and the
+recommendations of the newest runs. :func:`dashboard_page` renders it with the page kit
+(``html/page.py``); the page draws each chart only when it scrolls into view.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .store import HistoryStore, RunFilter, RunSummary, SeriesPoint
 
 __all__ = [
     "DASHBOARD_VERSION",
+    "MARKS",
     "SERIES_SCOPES",
     "VERDICT_MARKS",
     "WINDOWS",
@@ -40,6 +41,9 @@ SERIES_SCOPES = ("round", "stream", "custom")
 summed into the cost over time instead."""
 VERDICT_MARKS = ("regressed", "undecided", "improved")
 """Verdicts a chart marks on its run (any other verdict, or none, is not marked)."""
+MARKS = (*VERDICT_MARKS, "excused")
+"""What a chart's mark on a run can say: a verdict, or ``excused``: the metric looked worse,
+the test was re-measured, and the re-measure did not confirm it (the test passed)."""
 RECOMMEND_RUNS = 50
 """The newest runs the recommendations are drawn from, as ``perfbaseline recommend``."""
 _DIGITS = 4
@@ -107,6 +111,15 @@ def _steps(points: Sequence[SeriesPoint]) -> list[list[Any]]:
     ]
 
 
+def _mark(point: SeriesPoint) -> int | None:
+    """The point's mark (a position in :data:`MARKS`), if any."""
+    if point.verdict in VERDICT_MARKS:
+        return VERDICT_MARKS.index(point.verdict)
+    if point.recheck == "not confirmed":
+        return MARKS.index("excused")
+    return None
+
+
 def _series(
     points: Sequence[SeriesPoint],
     where: Mapping[str, int],
@@ -125,11 +138,7 @@ def _series(
     entry["v"] = [_short(p.median) for p in points]
     counts = {p.n for p in points}
     entry["n"] = counts.pop() if len(counts) == 1 else [p.n for p in points]
-    marks = {
-        str(i): VERDICT_MARKS.index(p.verdict)
-        for i, p in enumerate(points)
-        if p.verdict in VERDICT_MARKS
-    }
+    marks = {str(i): mark for i, p in enumerate(points) if (mark := _mark(p)) is not None}
     if marks:
         entry["x"] = marks
     found = _steps(points)
@@ -198,7 +207,8 @@ def dashboard_data(store: HistoryStore, selection: RunFilter | None = None) -> d
     only = selection.test if selection is not None else None
     pairs = [pair for pair in _pairs(store) if only is None or pair[0] == only] if runs else []
     for nodeid, metric, unit, higher in pairs:
-        points = [p for p in store.series(nodeid, metric, selection) if p.run_id in where]
+        found = store.series(nodeid, metric, selection, rounds=False)
+        points = [p for p in found if p.run_id in where]
         if not points:
             continue
         if metric not in metrics:
@@ -211,7 +221,7 @@ def dashboard_data(store: HistoryStore, selection: RunFilter | None = None) -> d
         "store": store.db.location.describe(),
         "generated": int(datetime.now(timezone.utc).timestamp()),
         "windows": [name for name, _ in WINDOWS],
-        "verdicts": list(VERDICT_MARKS),
+        "verdicts": list(MARKS),
         "runs": table,
         "tests": list(tests),
         "metrics": units,

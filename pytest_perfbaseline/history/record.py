@@ -51,6 +51,10 @@ class MetricRow:
     verdict: str | None
     baseline_version: str | None
     """When the baseline compared with was saved (UTC), as the report names it."""
+    recheck: str | None = None
+    """On a metric that looked worse and had the test re-measured (a suspected one): how the
+    re-measure ended, ``confirmed``, ``not confirmed`` (excused: the test passed) or
+    ``undecided``; None on every other metric."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +92,21 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def rechecked(comparison: Mapping[str, Any]) -> tuple[frozenset[str], str | None]:
+    """A test comparison's (JSON form) suspected metrics and how their re-measure ended
+    (None when the test was not re-measured for a suspicion)."""
+    outcome = (comparison.get("recheck") or {}).get("confirmation")
+    if outcome in (None, "none"):
+        return frozenset(), None
+    return frozenset(comparison.get("suspected") or ()), str(outcome)
+
+
 def _test_rows(test: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """The test's rows as plain tuples, in :class:`MetricRow`'s field order."""
     nodeid = test["nodeid"]
     comparison = test.get("comparison") or {}
     compared = comparison.get("metrics") or {}
+    suspected, outcome = rechecked(comparison)
     rounds: Sequence[Mapping[str, Any]] = test.get("rounds") or ()
     rows = []
     for metric, info in sorted(test["metrics"].items()):
@@ -119,6 +133,7 @@ def _test_rows(test: Mapping[str, Any]) -> list[tuple[Any, ...]]:
                 ),
                 verdict,
                 comparison.get("baseline_saved_at") if comparison else None,
+                outcome if metric in suspected else None,  # recheck
             )
         )
     return rows

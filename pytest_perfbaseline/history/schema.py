@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Callable
 
 from .backends import Database, HistoryError
+from .record import rechecked
 
 __all__ = ["SCHEMA_VERSION", "NewerSchema", "migrate", "schema_version"]
 
@@ -99,7 +100,27 @@ def _baseline_versions(db: Database) -> None:
         )
 
 
-_STEPS: dict[int, Callable[[Database], None]] = {1: _statements(_V1), 2: _baseline_versions}
+def _recheck_column(db: Database) -> None:
+    """Version 3: each suspected metric's re-measure outcome (``results.recheck``), so the
+    dashboard marks excused regressions without reading every report; backfilled from the
+    stored reports, once."""
+    db.execute("ALTER TABLE results ADD COLUMN recheck TEXT")
+    for run_id, blob in db.execute("SELECT run_id, report FROM runs"):
+        report = json.loads(zlib.decompress(bytes(blob)))
+        for test in report["tests"]:
+            suspected, outcome = rechecked(test.get("comparison") or {})
+            for metric in sorted(suspected):
+                db.execute(
+                    "UPDATE results SET recheck = ? WHERE run_id = ? AND nodeid = ? AND metric = ?",
+                    (outcome, run_id, test["nodeid"], metric),
+                )
+
+
+_STEPS: dict[int, Callable[[Database], None]] = {
+    1: _statements(_V1),
+    2: _baseline_versions,
+    3: _recheck_column,
+}
 SCHEMA_VERSION = max(_STEPS)
 """The version this code writes."""
 

@@ -107,6 +107,8 @@ class SeriesPoint:
     rounds: tuple[float | None, ...]
     verdict: str | None
     higher_is_better: bool
+    recheck: str | None = None
+    """How the test's re-measure ended on this metric, if it looked worse (``MetricRow``)."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,8 @@ class BaselineVersion:
 _INSERT_RUN = f"INSERT INTO runs ({_RUN_COLUMNS}, report) VALUES ({', '.join('?' * 18)})"
 _INSERT_RESULT = (
     "INSERT INTO results (run_id, nodeid, metric, scope, owner, unit, higher_is_better, n, "
-    "median, mean, stdev, p95, rounds, verdict, baseline_version) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "median, mean, stdev, p95, rounds, verdict, baseline_version, recheck) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -267,13 +269,20 @@ class HistoryStore:
         return report_of(bytes(rows[0][0]))
 
     def series(
-        self, nodeid: str, metric: str, selection: RunFilter | None = None
+        self,
+        nodeid: str,
+        metric: str,
+        selection: RunFilter | None = None,
+        *,
+        rounds: bool = True,
     ) -> list[SeriesPoint]:
-        """A test's metric over the runs ``selection`` keeps, oldest first."""
+        """A test's metric over the runs ``selection`` keeps, oldest first; ``rounds=False``
+        leaves each point's rounds empty (not parsed: most of the cost of a long series)."""
         where, params = (selection or RunFilter()).where("r")
+        column = "m.rounds" if rounds else "NULL"
         rows = self.db.execute(
-            "SELECT r.run_id, r.finished_at, r.git_commit, m.n, m.median, m.rounds, m.verdict, "
-            "m.higher_is_better "
+            f"SELECT r.run_id, r.finished_at, r.git_commit, m.n, m.median, {column}, m.verdict, "
+            "m.higher_is_better, m.recheck "
             "FROM results m JOIN runs r ON r.run_id = m.run_id "
             f"{where}{' AND' if where else ' WHERE'} m.nodeid = ? AND m.metric = ? "
             "ORDER BY r.finished_at, r.run_id",
@@ -286,9 +295,10 @@ class HistoryStore:
                 row[2],
                 row[3],
                 row[4],
-                tuple(json.loads(row[5])),
+                tuple(json.loads(row[5])) if rounds else (),
                 row[6],
                 bool(row[7]),
+                row[8],
             )
             for row in rows
         ]

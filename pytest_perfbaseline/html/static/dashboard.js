@@ -7,9 +7,9 @@
   const el = PerfKit.el;
   const PAGE = 24; // test charts added per "Show more"
   const POLL_MS = 2000;
-  const MARK_STYLE = ["triangle", "rectRot", "triangle"]; // regressed, undecided, improved
-  const MARK_ROTATE = [0, 0, 180];
-  const MARK_VAR = ["--bad", "--warn", "--good"];
+  const MARK_STYLE = ["triangle", "rectRot", "triangle", "crossRot"]; // regressed, undecided, improved, excused
+  const MARK_ROTATE = [0, 0, 180, 0];
+  const MARK_VAR = ["--bad", "--warn", "--good", "--neutral"];
   const ROLL_S = 86400;
   let data = null;
   let limit = PAGE;
