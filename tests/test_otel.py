@@ -263,7 +263,7 @@ def test_both_variants_of_an_ab_test_are_recorded(
     pytester: pytest.Pytester, meter: ProvidedMeter
 ) -> None:
     pytester.makeini(OTEL_INI)
-    pytester.makepyfile(test_ab=AB_SUITE)
+    pytester.makepyfile(test_otel_ab_variants=AB_SUITE)
     result = pytester.runpytest("--perf-otel", "-p", "no:cacheprovider", plugins=[meter])
     result.assert_outcomes(passed=1)
     points = recorded(meter.reader)
