@@ -1,17 +1,18 @@
 """How often ``perf.ab`` fails an A/A test, and how often it catches a slowed variant b.
 
 Run:  python benchmarks/ab_calibration.py [--aa-runs 200] [--detect-runs 20] [--busy]
+                                         [--threshold 5%] [--slowdowns 1.1]
 
 Every run is one ``Perf.ab`` on the real clock, as a test's call would make it, judged with
-the default threshold (10%) and gate at the test budget ``--alpha`` (0.01: a session of one
-perf test at the default ``--perf-alpha``):
+``--threshold`` (default the gate's 10%) and the default gate at the test budget ``--alpha``
+(0.01: a session of one perf test at the default ``--perf-alpha``):
 
-- **A/A**: the same simulated-model workload as a and b, ``--aa-runs`` times: the share of
-  runs that fail (verdict ``regressed``) should stay at or below alpha;
+- **A/A**: the same workload as a and b, ``--aa-runs`` times per workload (0: none): the
+  share of runs that fail (verdict ``regressed``) should stay at or below alpha;
 - **detection**: b slowed by +10% and +20% (``--slowdowns``), ``--detect-runs`` times each,
   on the simulated model (every delay stretched) and on a CPU-bound workload (a pure-Python
-  loop made that much longer): the share caught (``regressed``). +10% is the threshold
-  itself: a change of exactly the threshold is by design hardly ever failed.
+  loop made that much longer): the share caught (``regressed``). A change equal to the
+  threshold is by design not caught: measure +10% with ``--threshold 5%``.
 
 ``--busy`` runs this repository's test suite in a loop alongside (the bursty neighbour of
 ``gate_calibration.py``). The table prints the measured median ratio b/a of each cell, the
@@ -30,6 +31,7 @@ from typing import Any, NamedTuple
 
 from pytest_perfbaseline import Perf, SimulatedModel
 from pytest_perfbaseline.gate.ab import ABResult, judge_ab
+from pytest_perfbaseline.gate.settings import TestSettings, Threshold, parse_threshold
 from pytest_perfbaseline.metrics.result import TestResult
 
 
@@ -53,6 +55,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--slowdowns", default="1.1,1.2", help="b's slowdowns (1.1,1.2)")
     parser.add_argument("--workloads", default="simulated,cpu", help="simulated and/or cpu (both)")
     parser.add_argument("--busy", action="store_true", help="loop the test suite alongside")
+    parser.add_argument(
+        "--threshold",
+        type=parse_threshold,
+        default=Threshold(default=0.10),
+        help="the gate's threshold, as --perf-threshold takes it (default 10%%)",
+    )
     return parser.parse_args(argv)
 
 
@@ -90,11 +98,13 @@ WORKLOADS = {"simulated": simulated, "cpu": cpu}
 KEY_METRIC = {"simulated": "ttft_s", "cpu": "round_s"}
 
 
-def one_run(workload: str, slowdown: float, pairs: int, alpha: float) -> ABResult:
-    def judge(a: TestResult, b: TestResult, labels: tuple[str, str], fail: bool) -> ABResult:
-        return judge_ab(a, b, labels=labels, test_alpha=alpha, fail=fail)
+def one_run(workload: str, slowdown: float, args: argparse.Namespace) -> ABResult:
+    settings = TestSettings(threshold=args.threshold)
 
-    perf = Perf(rounds=pairs, warmup=1, ab_judge=judge)
+    def judge(a: TestResult, b: TestResult, labels: tuple[str, str], fail: bool) -> ABResult:
+        return judge_ab(a, b, labels=labels, settings=settings, test_alpha=args.alpha, fail=fail)
+
+    perf = Perf(rounds=args.pairs, warmup=1, ab_judge=judge)
     make = WORKLOADS[workload]
     return perf.ab(make(1.0)(perf), make(slowdown)(perf))
 
@@ -103,7 +113,7 @@ def run_cell(workload: str, slowdown: float, runs: int, args: argparse.Namespace
     started = time.perf_counter()
     failed, ratios = 0, []
     for _ in range(runs):
-        result = one_run(workload, slowdown, args.pairs, args.alpha)
+        result = one_run(workload, slowdown, args)
         failed += result.verdict == "regressed"
         ratio = result.metric(KEY_METRIC[workload]).ratio
         if ratio is not None:
@@ -112,8 +122,10 @@ def run_cell(workload: str, slowdown: float, runs: int, args: argparse.Namespace
 
 
 def table(cells: list[Cell], args: argparse.Namespace) -> str:
+    threshold = args.threshold.describe()
     lines = [
-        "| workload | b | runs | failed (regressed) | rate | median measured b/a | seconds |",
+        f"| workload | b | runs | failed (regressed) at threshold {threshold} | rate | "
+        "median measured b/a | seconds |",
         "|---|---|---|---|---|---|---|",
     ]
     for c in cells:
@@ -126,7 +138,7 @@ def table(cells: list[Cell], args: argparse.Namespace) -> str:
     condition = "busy (test suite looping alongside)" if args.busy else "quiet"
     lines.append("")
     lines.append(
-        f"{condition}; {args.pairs} pairs, alpha {args.alpha} per test, threshold 10%; "
+        f"{condition}; {args.pairs} pairs, alpha {args.alpha} per test, threshold {threshold}; "
         f"A/A target: failed rate <= alpha"
     )
     return "\n".join(lines)
@@ -143,12 +155,10 @@ def main(argv: list[str] | None = None) -> None:
         context = neighbour("bursty", 0, clean_env())
     cells = []
     with context:
-        if "simulated" in workloads:
-            cells.append(run_cell("simulated", 1.0, args.aa_runs, args))
-            print(table(cells, args).splitlines()[-3], flush=True)
         for workload in workloads:
-            for slowdown in slowdowns:
-                cells.append(run_cell(workload, slowdown, args.detect_runs, args))
+            for slowdown in ([1.0] if args.aa_runs > 0 else []) + slowdowns:
+                runs = args.aa_runs if slowdown == 1.0 else args.detect_runs
+                cells.append(run_cell(workload, slowdown, runs, args))
                 print(table(cells, args).splitlines()[-3], flush=True)
     print()
     print(table(cells, args))

@@ -11,7 +11,8 @@ loop alike), and a third time unchanged (a docs-only commit). Then, ``--runs`` t
 - A/A: ``perfbaseline ab HEAD~1`` from the unchanged commit ... passed (exit 0)?
 
 gating ``round_s`` alone, the default threshold (10%) and alpha (0.01). Prints how many runs
-of each went which way and the seconds per run. Every run is a full job: worktree, sessions
+of each went which way and the seconds per run, and a line per job as it ends (a partial
+run still tells something). Every run is a full job: worktree, sessions
 in their own processes, cleanup. Figures from a busy machine are figures from a busy
 machine: say so when you quote them.
 """
@@ -121,10 +122,21 @@ def main() -> None:
             status, seconds = one_run(repo, "HEAD~2", args)
             caught += status == 1
             times.append(seconds)
+            verdict = "caught" if status == 1 else "missed"
+            print(
+                f"run {run + 1}/{args.runs}: A/B +{args.slowdown:.0%} {verdict} "
+                f"(exit {status}, {seconds:.1f} s)",
+                flush=True,
+            )
             status, seconds = one_run(repo, "HEAD~1", args)
             passed += status == 0
             times.append(seconds)
-            print(f"run {run + 1}/{args.runs}: caught {caught}, passed {passed}", flush=True)
+            verdict = "passed" if status == 0 else "FAILED (false alarm)"
+            print(
+                f"run {run + 1}/{args.runs}: A/A unchanged {verdict} "
+                f"(exit {status}, {seconds:.1f} s); so far caught {caught}, passed {passed}",
+                flush=True,
+            )
     print(
         f"\n{args.pairs} pairs x {args.rounds} rounds, round_s gated at 10%, alpha 0.01:\n"
         f"  A/B +{args.slowdown:.0%}: caught in {caught} of {args.runs} runs\n"

@@ -164,6 +164,55 @@ def test_streams_and_usage_belong_to_their_variant(clock: FakeClock) -> None:
     assert result.metric("chat.e2e_s").ratio == pytest.approx(6 / 4)
 
 
+def test_the_hooks_are_told_of_both_variants_rounds(clock: FakeClock) -> None:
+    seen: list[tuple[int, int, bool]] = []
+    records: list[Any] = []
+    perf = Perf(
+        rounds=2,
+        warmup=1,
+        clock=clock,
+        on_round=lambda done, planned, warmup: seen.append((done, planned, warmup)),
+        on_record=records.append,
+    )
+
+    def chat(tokens: int) -> Any:
+        def run() -> None:
+            events = [(0.05, {"choices": [{"delta": {"content": "x"}}]})] * tokens
+            for _ in perf.stream(scripted(clock, events)):
+                pass
+
+        return run
+
+    perf.ab(chat(4), chat(6))
+    # rounds of both variants counted together: 2 warm-ups, then 2 pairs of 2
+    assert seen == [(1, 2, True), (2, 2, True)] + [(n, 4, False) for n in (1, 2, 3, 4)]
+    # each measured round's own stream, in ABBA order; no warm-up round
+    assert [len(r.streams[0].times) for r in records] == [4, 6, 6, 4]
+
+
+def test_async_hooks_and_disabled(clock: FakeClock) -> None:
+    seen: list[tuple[int, int, bool]] = []
+    records: list[Any] = []
+
+    def hooks(**kwargs: Any) -> Perf:
+        return Perf(
+            clock=clock,
+            on_round=lambda done, planned, warmup: seen.append((done, planned, warmup)),
+            on_record=records.append,
+            **kwargs,
+        )
+
+    async def work() -> None:
+        await clock.asleep(0.01)
+
+    asyncio.run(hooks(rounds=1, warmup=0).arun_ab(work, work))
+    assert (seen, len(records)) == ([(1, 2, False), (2, 2, False)], 2)
+    seen.clear()
+    records.clear()
+    hooks(rounds=5, warmup=2, disabled=True).ab(lambda: None, lambda: None)
+    assert (seen, records) == ([(1, 2, True), (2, 2, True)], [])  # each once, not kept
+
+
 def test_async_workloads(clock: FakeClock) -> None:
     perf = Perf(rounds=6, warmup=1, clock=clock)
     calls: list[str] = []

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,9 +25,11 @@ import pytest_perfbaseline
 from pytest_perfbaseline.cli import main
 from pytest_perfbaseline.cli.app import _split_passed_on
 from pytest_perfbaseline.revisions import (
+    Terminated,
     import_paths,
     pair_allowance,
     schedule,
+    sigterm_unwinds,
 )
 from pytest_perfbaseline.revisions.runner import pytest_command
 
@@ -238,7 +241,14 @@ def test_a_session_that_does_not_run_is_an_error_with_its_output(
     assert_clean(repo)
 
 
-def test_ctrl_c_removes_the_worktree(repo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sent", "status", "said"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_and_sigterm_remove_the_worktree(
+    repo: Path, tmp_path: Path, sent: signal.Signals, status: int, said: str
+) -> None:
     started = tmp_path / "started"
     slow = f"""\
 import pathlib, time
@@ -267,15 +277,35 @@ def test_slow(perf):
         # The first session's test is running, in REF's worktree.
         assert process.poll() is None, process.communicate()
         assert worktrees(repo) == 2
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sent)
         _, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 130, err
-    assert "interrupted" in err
+    assert process.returncode == status, err
+    assert said in err
     assert_clean(repo)
+
+
+def test_sigterm_handler_is_restored_and_left_alone_off_the_main_thread() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with sigterm_unwinds():
+        assert signal.getsignal(signal.SIGTERM) is not before
+        with pytest.raises(Terminated):
+            signal.raise_signal(signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+    inside: list[object] = []
+
+    def off_main() -> None:
+        with sigterm_unwinds():
+            inside.append(signal.getsignal(signal.SIGTERM))
+
+    thread = threading.Thread(target=off_main)
+    thread.start()
+    thread.join()
+    assert inside == [before]
 
 
 def test_sessions_alternate_which_tree_goes_first() -> None:

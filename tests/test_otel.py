@@ -242,6 +242,36 @@ def test_per_test_labels_each_record_with_the_test(
     ]
 
 
+AB_SUITE = (
+    simulated_suite(jitter=0.0)
+    + """
+
+gpt = SimulatedModel(model="gpt-4o-mini", ttft_s=0.040, itl_s=0.005, sleep=clock.sleep)
+
+
+@pytest.mark.perf(rounds=3, warmup=1)
+def test_ab(perf):
+    def answer(tokens):
+        return lambda: list(perf.stream(gpt.stream, "hi", max_tokens=tokens, format="openai"))
+
+    perf.ab(answer(4), answer(8), fail=False)
+"""
+)
+
+
+def test_both_variants_of_an_ab_test_are_recorded(
+    pytester: pytest.Pytester, meter: ProvidedMeter
+) -> None:
+    pytester.makeini(OTEL_INI)
+    pytester.makepyfile(test_otel_ab_variants=AB_SUITE)
+    result = pytester.runpytest("--perf-otel", "-p", "no:cacheprovider", plugins=[meter])
+    result.assert_outcomes(passed=1)
+    points = recorded(meter.reader)
+    assert only(points[DURATION], gen_ai__provider__name="openai").count == 2 * 3  # no warm-up
+    outputs = only(points[TOKENS], gen_ai__provider__name="openai", gen_ai__token__type="output")
+    assert outputs.sum == 3 * 4 + 3 * 8
+
+
 def test_the_ini_option_turns_it_on(pytester: pytest.Pytester, meter: ProvidedMeter) -> None:
     pytester.makeini(OTEL_INI + "perf_otel = on\n")
     pytester.makepyfile(test_models=SUITE)

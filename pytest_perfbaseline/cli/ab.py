@@ -22,9 +22,11 @@ if TYPE_CHECKING:
     from ..metrics.result import TestResult
     from ..revisions import Job, Revision, Side
 
-__all__ = ["COMMAND", "DEFAULT_PAIRS", "DEFAULT_SESSION_ROUNDS", "MAX_PAIRS"]
+__all__ = ["COMMAND", "DEFAULT_PAIRS", "DEFAULT_SESSION_ROUNDS", "EXIT_TERMINATED", "MAX_PAIRS"]
 
 DEFAULT_PAIRS = 5
+EXIT_TERMINATED = 143
+"""Ended by SIGTERM, its worktree removed: 128 + 15, as a shell reports a process it killed."""
 MAX_PAIRS = 50
 DEFAULT_SESSION_ROUNDS = 5
 """Rounds per test per session: the plugin's 10 spread over pairs, but never fewer than 5,
@@ -32,9 +34,10 @@ so one session's median means something."""
 
 _EPILOG = """\
 REF is any git revision (a branch, a tag, a commit, origin/main). It is checked out in a
-temporary git worktree, removed afterwards (also on Ctrl-C). The working tree -- with its
-uncommitted changes -- is measured against it: --pairs pairs of pytest sessions, one of each
-tree, REF first in even pairs and the working tree first in odd ones. Each session is
+temporary git worktree, removed afterwards (also on Ctrl-C and SIGTERM). The working tree
+-- with its uncommitted changes -- is measured against it: --pairs pairs of pytest
+sessions, one of each tree, REF first in even pairs and the working tree first in odd ones.
+Each session is
 'python -m pytest --perf-json=... --perf-history=off --perf-rounds=N PYTEST_ARGS', started in
 the same folder of its tree as this command, with the tree's root (and src/) first on
 PYTHONPATH; nothing is saved to or compared with .perfbaseline/. Each side's sessions are
@@ -44,7 +47,7 @@ alpha=) are not in the reports: --threshold and --gate apply to every test.
 
 exit status: 0 no regression, 1 at least one regression (or a perf test that fails in the
 working tree), 2 usage error (not a git repository, REF unknown, a bad option, a session that
-did not run).
+did not run), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM, as CI sends on cancelling).
 
 examples:
   {prog} ab origin/main
@@ -100,6 +103,17 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..revisions import Terminated, sigterm_unwinds
+
+    try:
+        with sigterm_unwinds():
+            return _measure(args, out, err)
+    except Terminated:
+        print(f"{args.prog}: terminated", file=err)
+        return EXIT_TERMINATED
+
+
+def _measure(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..revisions import GitError, Plan, SessionError, repository_root, resolve, run_job
 
     cwd = Path.cwd()

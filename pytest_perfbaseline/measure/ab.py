@@ -5,6 +5,11 @@ when ``i`` is even, b then a when it is odd, so a drift of the machine during th
 (warming up, a neighbour getting busy) falls on both variants alike. Each variant has its
 own recorder: the streams, spans, usage and ``perf.metric`` values recorded while it runs
 belong to its rounds, and each variant's rounds are computed as a test's are.
+
+The test's ``Perf`` hooks are told of every round as its own loop tells them
+(:meth:`~.perf.Perf.round_done`): ``on_round(done, planned, warmup)`` counts the rounds of
+both variants together (warm-up: ``2 * warmup`` planned; measured: ``2 * pairs``, two per
+pair), and ``on_record`` gets each measured round's record, of either variant.
 """
 
 from __future__ import annotations
@@ -40,13 +45,13 @@ def abba(pairs: int) -> Iterator[int]:
         yield from (0, 1) if i % 2 == 0 else (1, 0)
 
 
-def _schedule(warmup: int, pairs: int) -> Iterator[tuple[int, bool]]:
-    """(variant, keep the round) in order: warm-ups of both (a first), then the pairs."""
-    for _ in range(warmup):
-        yield 0, False
-        yield 1, False
-    for index in abba(pairs):
-        yield index, True
+def _schedule(warmup: int, pairs: int) -> Iterator[tuple[int, bool, int, int]]:
+    """(variant, keep the round, rounds of its kind once it has run, of its kind planned) in
+    order: warm-ups of both (a first), then the pairs; both variants' rounds counted."""
+    for done in range(1, 2 * warmup + 1):
+        yield (done - 1) % 2, False, done, 2 * warmup
+    for done, index in enumerate(abba(pairs), 1):
+        yield index, True, done, 2 * pairs
 
 
 def check_labels(labels: tuple[str, str]) -> tuple[str, str]:
@@ -86,9 +91,9 @@ def run_ab(
         if inspect.iscoroutinefunction(fn):
             raise TypeError("perf.ab() got a coroutine function: use `await perf.arun_ab(...)`")
     variants = _variants(perf, a, b, labels)
-    for index, keep in _schedule(*perf.ab_plan()):
+    for index, keep, done, planned in _schedule(*perf.ab_plan()):
         variant = variants[index]
-        with _round(perf, variant, keep):
+        with _round(perf, variant, keep, (done, planned)):
             returned = variant.fn(*args, **kwargs)
             if returned is not None and inspect.isawaitable(returned):
                 if inspect.iscoroutine(returned):
@@ -109,9 +114,9 @@ async def run_ab_async(
     """:func:`run_ab` for coroutine functions."""
     __tracebackhide__ = True
     variants = _variants(perf, a, b, labels)
-    for index, keep in _schedule(*perf.ab_plan()):
+    for index, keep, done, planned in _schedule(*perf.ab_plan()):
         variant = variants[index]
-        with _round(perf, variant, keep):
+        with _round(perf, variant, keep, (done, planned)):
             awaitable = variant.fn(*args, **kwargs)
             if not inspect.isawaitable(awaitable):
                 raise TypeError(
@@ -123,8 +128,9 @@ async def run_ab_async(
 
 
 @contextmanager
-def _round(perf: Perf, variant: Variant, keep: bool) -> Iterator[None]:
-    """One round of ``variant``: what the ``with`` block records is its, kept if ``keep``."""
+def _round(perf: Perf, variant: Variant, keep: bool, progress: tuple[int, int]) -> Iterator[None]:
+    """One round of ``variant``: what the ``with`` block records is its, kept if ``keep``;
+    the hooks told of it with ``progress`` (rounds done, planned) once it is computed."""
     with perf.attributed(variant.recorder):
         variant.recorder.begin_round()
         try:
@@ -135,3 +141,6 @@ def _round(perf: Perf, variant: Variant, keep: bool) -> Iterator[None]:
         record = variant.recorder.end_round()
     if keep:
         variant.results.append(perf.compute_round(record))
+        perf.round_done(*progress, warmup=False, record=record)
+    else:
+        perf.round_done(*progress, warmup=True)

@@ -467,6 +467,16 @@ class Perf:
         warmup, rounds = self._plan()
         return (1, 0) if self._disabled else (warmup, rounds)
 
+    def round_done(
+        self, done: int, planned: int, *, warmup: bool, record: RoundRecord | None = None
+    ) -> None:
+        """Tell ``on_round`` and, with a measured round's ``record``, ``on_record`` of a round
+        run by another loop than ``perf(fn)``'s (``perf.ab``'s), as that loop tells them."""
+        if self.on_round is not None:
+            self.on_round(done, planned, warmup)
+        if record is not None and self._on_record is not None:
+            self._on_record(record)
+
     @contextmanager
     def attributed(self, recorder: Recorder) -> Iterator[None]:
         """Record what ``perf.stream`` / spans / usage / metrics see into ``recorder``."""

@@ -9,7 +9,7 @@ the working tree against REF (``cli/ab.py``).
 
 from __future__ import annotations
 
-from .git import GitError, Revision, repository_root, resolve, worktree
+from .git import GitError, Revision, Terminated, repository_root, resolve, sigterm_unwinds, worktree
 from .job import Job, Side, run_job
 from .pooling import PooledSide, pair_allowance, pool_side, pooled_pair
 from .runner import REF, WORKING, Plan, SessionError, SessionRun, Tree, import_paths, schedule
@@ -25,6 +25,7 @@ __all__ = [
     "SessionError",
     "SessionRun",
     "Side",
+    "Terminated",
     "Tree",
     "import_paths",
     "pair_allowance",
@@ -34,5 +35,6 @@ __all__ = [
     "resolve",
     "run_job",
     "schedule",
+    "sigterm_unwinds",
     "worktree",
 ]

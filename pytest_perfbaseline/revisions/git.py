@@ -13,11 +13,42 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GitError", "Revision", "repository_root", "resolve", "worktree"]
+__all__ = [
+    "GitError",
+    "Revision",
+    "Terminated",
+    "repository_root",
+    "resolve",
+    "sigterm_unwinds",
+    "worktree",
+]
 
 
 class GitError(Exception):
     """git is missing, this is no repository, or a revision names no commit: a usage error."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (CI cancelling the job): raised to unwind as Ctrl-C does, cleaning up."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` (so ``finally`` blocks run: the
+    worktree is removed) instead of killing the process; the previous handler is restored on
+    the way out. Only in the main thread, where Python runs signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _git(args: list[str], cwd: Path) -> str:
@@ -78,7 +109,8 @@ def resolve(ref: str, root: Path) -> Revision:
 def worktree(root: Path, revision: Revision) -> Iterator[Path]:
     """REF's tree, checked out detached in a temporary worktree of the repository at ``root``.
 
-    Removed on the way out whatever happens (an error, Ctrl-C): ``git worktree remove
+    Removed on the way out whatever happens (an error, Ctrl-C, SIGTERM under
+    :func:`sigterm_unwinds`): ``git worktree remove
     --force``, then ``git worktree prune`` so the repository keeps no record of it.
     """
     parent = Path(tempfile.mkdtemp(prefix="perfbaseline-ab-"))
@@ -95,16 +127,17 @@ def worktree(root: Path, revision: Revision) -> Iterator[Path]:
 
 @contextmanager
 def _no_interrupt() -> Iterator[None]:
-    """Ignore Ctrl-C for the moment it takes to remove the worktree: a second Ctrl-C while
-    unwinding from the first must not leave it registered in the repository."""
+    """Ignore Ctrl-C and SIGTERM for the moment it takes to remove the worktree: a second
+    one while unwinding from the first must not leave it registered in the repository."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _git_quietly(args: list[str], cwd: Path) -> None:
