@@ -319,8 +319,11 @@ def test_the_theme_follows_the_system_until_the_reader_picks_one(
 # -- A/B tests ----------------------------------------------------------------------------------
 
 AB_EVIL = "<script>window.__pwned = 3</script>"
+TIMES = "\N{MULTIPLICATION SIGN}"  # how the page writes a ratio b/a
 
-AB_SUITE = simulated_suite(jitter=0.0) + f"""
+AB_SUITE = (
+    simulated_suite(jitter=0.0)
+    + f"""
 
 AB_EVIL = {AB_EVIL!r}
 
@@ -337,6 +340,7 @@ def _workload(perf, tokens):
 def test_prompt_variants(perf):
     perf.ab(_workload(perf, 32), _workload(perf, 16), labels=("long-prompt", AB_EVIL))
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -400,15 +404,19 @@ def test_an_ab_test_renders_as_a_card_with_its_chart(browser: Any, ab_html: Path
     assert page.locator("section.test").count() == 0
     assert "1 A/B test," in page.locator(".topbar").inner_text()
     sentence = section.locator("p").first.inner_text()
-    assert sentence.startswith(f"{AB_EVIL} improved against long-prompt: answer_words b/a ×0.500")
+    assert sentence.startswith(
+        f"{AB_EVIL} improved against long-prompt: answer_words b/a {TIMES}0.500"
+    )
     assert "12 pairs" in sentence
     first_row = section.locator("tbody tr").first.inner_text()
-    assert first_row.startswith("answer_words") and "32" in first_row and "16" in first_row
+    assert first_row.startswith("answer_words")
+    assert "32 words" in first_row
+    assert "16 words" in first_row
     canvas = section.locator("canvas").first
     canvas.scroll_into_view_if_needed()
     page.wait_for_function("canvas => Chart.getChart(canvas)", arg=canvas.element_handle())
     assert _painted_pixels(page, section) > 500
-    assert "answer_words ×0.500" in (canvas.get_attribute("aria-label") or "")
+    assert f"answer_words {TIMES}0.500" in (canvas.get_attribute("aria-label") or "")
     assert page.evaluate("window.__pwned") is None
     assert AB_EVIL in page.locator("#headline").inner_text()
     assert errors == []

@@ -136,7 +136,8 @@ def ab_worst(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
     gated = [m for m in record["metrics"] if m["gated"]]
     if not gated:
         return None
-    return min(gated, key=_ab_rank)
+    decisive: Mapping[str, Any] = min(gated, key=_ab_rank)
+    return decisive
 
 
 def _ab_rank(metric: Mapping[str, Any]) -> tuple[int, float]:
