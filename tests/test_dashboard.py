@@ -311,3 +311,17 @@ def test_serve_warns_off_loopback_and_stops_cleanly_on_ctrl_c(
     assert "stopped" in out
     assert "reachable from the network" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("location", "label"),
+    [
+        (StoreLocation("sqlite", "/tmp/pytest-of-x/dash0/history.sqlite"), "history.sqlite"),
+        (StoreLocation("postgresql", "postgresql://ci:s3cret@db.example:5432/perf?sslmode=require"),
+         "postgresql://db.example:5432/perf"),
+    ],
+)  # fmt: skip
+def test_the_page_names_its_store_briefly_and_without_credentials(
+    location: StoreLocation, label: str
+) -> None:
+    assert location.label() == label

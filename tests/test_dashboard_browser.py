@@ -104,6 +104,54 @@ def test_filters_change_what_is_shown(browser: Any, offline: Path) -> None:
     page.close()
 
 
+def test_subtitle_names_the_store_file_not_its_folder(browser: Any, offline: Path) -> None:
+    page = _page(browser)
+    page.goto(offline.as_uri())
+    page.wait_for_function("() => PerfKit.charts().length >= 1", timeout=_WAIT_MS)
+    subtitle = page.inner_text("#subtitle")
+    assert subtitle.startswith("history.sqlite: 40 runs, 30 tests")
+    assert str(offline.parent) not in subtitle
+    page.close()
+
+
+def test_no_two_ticks_of_an_axis_read_alike(browser: Any, offline: Path) -> None:
+    page = _page(browser)
+    errors = browser_kit.page_errors(page)
+    page.goto(offline.as_uri())
+    page.wait_for_function("() => PerfKit.charts().length >= 3", timeout=_WAIT_MS)
+    page.evaluate("PerfKit.renderAll()")
+    axes = page.evaluate("() => PerfKit.charts().map((c) => c.scales.y.ticks.map((t) => t.label))")
+    assert len(axes) >= 24
+    for labels in axes:
+        assert len(labels) >= 2
+        assert len(set(labels)) == len(labels), labels
+    # and the kit's formatter alone: steps of 0.02 ms around 10.1 ms
+    labels = page.evaluate(
+        """() => { const ticks = [0.01008, 0.0101, 0.01012].map((value) => ({ value }));
+            return ticks.map((t, i) => PerfKit.tickFmt("s")(t.value, i, ticks)); }"""
+    )
+    assert labels == ["10.08 ms", "10.10 ms", "10.12 ms"]
+    assert errors == []
+    page.close()
+
+
+def test_charts_a_filter_change_removed_are_released(browser: Any, offline: Path) -> None:
+    page = _page(browser)
+    errors = browser_kit.page_errors(page)
+    page.goto(offline.as_uri())
+    page.wait_for_function("() => PerfKit.charts().length >= 1", timeout=_WAIT_MS)
+    for _ in range(3):
+        for metric in ("ttft_s", "round_s"):
+            page.select_option("#f-metric", metric)
+            page.evaluate("PerfKit.renderAll()")
+    charts = page.evaluate("PerfKit.charts().length")
+    canvases = page.evaluate("document.querySelectorAll('canvas').length")
+    assert charts <= canvases  # only the charts on the page, not those of earlier filters
+    assert page.evaluate("PerfKit.charts().every((c) => c.canvas.isConnected)")
+    assert errors == []
+    page.close()
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[DashboardServer, StoreLocation, Path]]:
     location = fill_history(tmp_path / "history.sqlite", tests=3, runs=5)
