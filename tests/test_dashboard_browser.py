@@ -135,6 +135,35 @@ def test_no_two_ticks_of_an_axis_read_alike(browser: Any, offline: Path) -> None
     page.close()
 
 
+_X_LABEL_GAPS = """() => PerfKit.charts().map((c) => {
+    const x = c.scales.x;
+    c.ctx.font = Chart.helpers.toFont(x.options.ticks.font).string;
+    const ticks = x.ticks.map((t) => ({
+        at: x.getPixelForValue(t.value), w: c.ctx.measureText(t.label).width }));
+    return Math.min(...ticks.slice(1).map((t, i) => t.at - ticks[i].at - (t.w + ticks[i].w) / 2));
+})"""
+
+
+@pytest.mark.parametrize("apart", [60, 3600])  # seconds between runs: minutes or hours
+@pytest.mark.parametrize("runs", [8, 40])
+def test_time_labels_never_overlap(browser: Any, tmp_path: Path, runs: int, apart: int) -> None:
+    location = fill_history(tmp_path / "history.sqlite", tests=3, runs=runs)  # an hour apart
+    with HistoryStore.open(location) as store:
+        data = dashboard_data(store)
+    t = data["runs"]["t"]
+    data["runs"]["t"] = [t[0] + (when - t[0]) * apart // 3600 for when in t]
+    (tmp_path / "d.html").write_text(dashboard_page(data), encoding="utf-8")
+    page = _page(browser)
+    errors = browser_kit.page_errors(page)
+    page.goto((tmp_path / "d.html").as_uri())
+    page.wait_for_function("() => PerfKit.charts().length >= 3", timeout=_WAIT_MS)
+    gaps = page.evaluate(_X_LABEL_GAPS)
+    assert len(gaps) >= 3
+    assert min(gaps) > 0
+    assert errors == []
+    page.close()
+
+
 def test_charts_a_filter_change_removed_are_released(browser: Any, offline: Path) -> None:
     page = _page(browser)
     errors = browser_kit.page_errors(page)

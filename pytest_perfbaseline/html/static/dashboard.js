@@ -99,8 +99,10 @@
     const ts = data.runs.t.filter((_, i) => mask[i]);
     const min = Math.min(...ts);
     const max = Math.max(...ts);
-    const label = max - min < 3 * 86400 ? (v) => date(v).slice(5) : day;
-    return { type: "linear", min, max, ticks: { maxTicksLimit: 6, callback: label } };
+    // Within a day the time alone (the title line gives the dates), so labels fit a card.
+    const span = max - min;
+    const label = span < 86400 ? (v) => date(v).slice(11) : span < 3 * 86400 ? (v) => date(v).slice(5) : day;
+    return { type: "linear", min, max, ticks: { maxTicksLimit: span < 3 * 86400 ? 4 : 6, callback: label } };
   }
 
   function seriesConfig(s, unit, mask) {
