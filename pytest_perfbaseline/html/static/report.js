@@ -321,9 +321,9 @@
   const abInterval = (m) => (m.ratio_low !== null && m.ratio_high !== null ? `${times(m.ratio_low)}..${times(m.ratio_high)}` : "–");
   const verdictRank = (v) => { const i = data.verdict_order.indexOf(v); return i < 0 ? data.verdict_order.length : i; };
   const size = (m) => (m.ratio > 0 ? Math.abs(Math.log(m.ratio)) : 0);
-  // Worst first: by verdict, gated before not gated, then the larger change.
-  const abSorted = (metrics) => [...metrics].sort((x, y) => verdictRank(x.verdict) - verdictRank(y.verdict)
-    || Number(y.gated) - Number(x.gated) || size(y) - size(x) || (x.metric < y.metric ? -1 : 1));
+  // Gated metrics (those that decide) first, each group worst first: by verdict, then the larger change.
+  const abSorted = (metrics) => [...metrics].sort((x, y) => Number(y.gated) - Number(x.gated)
+    || verdictRank(x.verdict) - verdictRank(y.verdict) || size(y) - size(x) || (x.metric < y.metric ? -1 : 1));
   const abWorst = (r) => abSorted(r.metrics.filter((m) => m.gated))[0] || null;
 
   function abSentence(r) {
@@ -345,11 +345,11 @@
     const [a, b] = r.labels;
     const rows = abSorted(r.metrics.filter(abShown)).map((m) => [m.metric, K.fmt(m.a ? m.a.median : null, m.unit),
       K.fmt(m.b ? m.b.median : null, m.unit), times(m.ratio), abInterval(m), pvalue(m.pvalue), badge(m.verdict),
-      m.gated ? "yes" : "no"]);
+      m.gated ? el("strong", {}, "gated") : "no"]);
     const columns = [{ label: "Metric" }, { label: "a median", num: true }, { label: "b median", num: true },
       { label: "b/a", num: true }, { label: "95% interval", num: true }, { label: "p-value", num: true },
       { label: "Verdict" }, { label: "Gated" }];
-    return K.table(columns, rows, `a: ${a}; b: ${b}. Worst first; b/a is the ratio of paired rounds; ` +
+    return K.table(columns, rows, `a: ${a}; b: ${b}. Gated metrics first, worst first; b/a is the ratio of paired rounds; ` +
       "metrics zero on both sides are left out");
   }
 
