@@ -104,10 +104,17 @@ def test_filters_change_what_is_shown(browser: Any, offline: Path) -> None:
     page.close()
 
 
-def test_subtitle_names_the_store_file_not_its_folder(browser: Any, offline: Path) -> None:
+def _opened(browser: Any, path: Path, charts: int) -> tuple[Any, list[str]]:
+    """A page on ``path`` once it drew ``charts`` charts, and its list of errors."""
     page = _page(browser)
-    page.goto(offline.as_uri())
-    page.wait_for_function("() => PerfKit.charts().length >= 1", timeout=_WAIT_MS)
+    errors = browser_kit.page_errors(page)
+    page.goto(path.as_uri())
+    page.wait_for_function(f"() => PerfKit.charts().length >= {charts}", timeout=_WAIT_MS)
+    return page, errors
+
+
+def test_subtitle_names_the_store_file_not_its_folder(browser: Any, offline: Path) -> None:
+    page, _ = _opened(browser, offline, 1)
     subtitle = page.inner_text("#subtitle")
     assert subtitle.startswith("history.sqlite: 40 runs, 30 tests")
     assert str(offline.parent) not in subtitle
@@ -115,10 +122,7 @@ def test_subtitle_names_the_store_file_not_its_folder(browser: Any, offline: Pat
 
 
 def test_no_two_ticks_of_an_axis_read_alike(browser: Any, offline: Path) -> None:
-    page = _page(browser)
-    errors = browser_kit.page_errors(page)
-    page.goto(offline.as_uri())
-    page.wait_for_function("() => PerfKit.charts().length >= 3", timeout=_WAIT_MS)
+    page, errors = _opened(browser, offline, 3)
     page.evaluate("PerfKit.renderAll()")
     axes = page.evaluate("() => PerfKit.charts().map((c) => c.scales.y.ticks.map((t) => t.label))")
     assert len(axes) >= 24
@@ -153,10 +157,7 @@ def test_time_labels_never_overlap(browser: Any, tmp_path: Path, runs: int, apar
     t = data["runs"]["t"]
     data["runs"]["t"] = [t[0] + (when - t[0]) * apart // 3600 for when in t]
     (tmp_path / "d.html").write_text(dashboard_page(data), encoding="utf-8")
-    page = _page(browser)
-    errors = browser_kit.page_errors(page)
-    page.goto((tmp_path / "d.html").as_uri())
-    page.wait_for_function("() => PerfKit.charts().length >= 3", timeout=_WAIT_MS)
+    page, errors = _opened(browser, tmp_path / "d.html", 3)
     gaps = page.evaluate(_X_LABEL_GAPS)
     assert len(gaps) >= 3
     assert min(gaps) > 0
@@ -165,10 +166,7 @@ def test_time_labels_never_overlap(browser: Any, tmp_path: Path, runs: int, apar
 
 
 def test_charts_a_filter_change_removed_are_released(browser: Any, offline: Path) -> None:
-    page = _page(browser)
-    errors = browser_kit.page_errors(page)
-    page.goto(offline.as_uri())
-    page.wait_for_function("() => PerfKit.charts().length >= 1", timeout=_WAIT_MS)
+    page, errors = _opened(browser, offline, 1)
     for _ in range(3):
         for metric in ("ttft_s", "round_s"):
             page.select_option("#f-metric", metric)

@@ -83,48 +83,60 @@
   // -- charts ---------------------------------------------------------------------------------
   const jitter = (j) => (((j * 0.618034) % 1) - 0.5) * 0.36;
 
+  // Per category i a shaded band from 1/limits[i] to limits[i] (the threshold around no change),
+  // `half` wide either side, and a dashed line at 1 across the chart.
+  function drawBands(c, limits, half) {
+    const { ctx, chartArea: a, scales: { x, y } } = c;
+    ctx.save();
+    ctx.fillStyle = K.cssVar("--band");
+    limits.forEach((limit, i) => {
+      const top = y.getPixelForValue(limit), bottom = y.getPixelForValue(1 / limit);
+      const left = x.getPixelForValue(i - half), right = x.getPixelForValue(i + half);
+      ctx.fillRect(left, Math.max(top, a.top), right - left, Math.min(bottom, a.bottom) - Math.max(top, a.top));
+    });
+    ctx.strokeStyle = K.cssVar("--fg");
+    ctx.setLineDash([5, 4]);
+    const base = y.getPixelForValue(1);
+    ctx.beginPath(); ctx.moveTo(a.left, base); ctx.lineTo(a.right, base); ctx.stroke();
+    ctx.restore();
+  }
+
+  // Per mark an interval bar at x = at from low to high (when both are known) and its text
+  // beside the value.
+  function drawIntervals(c, marks) {
+    const { ctx, scales: { x, y } } = c;
+    ctx.save();
+    ctx.strokeStyle = K.color(3);
+    ctx.fillStyle = K.cssVar("--fg");
+    ctx.lineWidth = 2;
+    ctx.font = `11px ${Chart.defaults.font.family}`;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "middle";
+    marks.forEach((m) => {
+      const px = x.getPixelForValue(m.at);
+      if (m.low !== null && m.high !== null) {
+        const lo = y.getPixelForValue(m.low), hi = y.getPixelForValue(m.high);
+        ctx.beginPath();
+        ctx.moveTo(px, lo); ctx.lineTo(px, hi);
+        ctx.moveTo(px - 4, lo); ctx.lineTo(px + 4, lo);
+        ctx.moveTo(px - 4, hi); ctx.lineTo(px + 4, hi);
+        ctx.stroke();
+      }
+      ctx.fillText(m.text, px + 6, y.getPixelForValue(m.value));
+    });
+    ctx.restore();
+  }
+
   // Threshold bands, baseline line, intervals and their labels, drawn under/over the points.
   const stripDecor = (rows, compare) => ({
     id: "perfStripDecor",
     beforeDatasetsDraw(c) {
       if (!compare) return;
-      const { ctx, chartArea: a, scales: { x, y } } = c;
-      ctx.save();
-      ctx.fillStyle = K.cssVar("--band");
-      rows.forEach((r, i) => {
-        const limit = (1 + r.threshold) * (r.drift && r.drift > 1 ? r.drift : 1);
-        const top = y.getPixelForValue(limit), bottom = y.getPixelForValue(1 / limit);
-        const left = x.getPixelForValue(i - 0.45), right = x.getPixelForValue(i + 0.45);
-        ctx.fillRect(left, Math.max(top, a.top), right - left, Math.min(bottom, a.bottom) - Math.max(top, a.top));
-      });
-      ctx.strokeStyle = K.cssVar("--fg");
-      ctx.setLineDash([5, 4]);
-      const base = y.getPixelForValue(1);
-      ctx.beginPath(); ctx.moveTo(a.left, base); ctx.lineTo(a.right, base); ctx.stroke();
-      ctx.restore();
+      drawBands(c, rows.map((r) => (1 + r.threshold) * (r.drift && r.drift > 1 ? r.drift : 1)), 0.45);
     },
     afterDatasetsDraw(c) {
       if (!compare) return;
-      const { ctx, scales: { x, y } } = c;
-      ctx.save();
-      ctx.strokeStyle = K.color(3);
-      ctx.fillStyle = K.cssVar("--fg");
-      ctx.lineWidth = 2;
-      ctx.font = `11px ${Chart.defaults.font.family}`;
-      ctx.textAlign = "left";
-      ctx.textBaseline = "middle";
-      rows.forEach((r, i) => {
-        const px = x.getPixelForValue(i + 0.3);
-        if (r.low !== null && r.high !== null) {
-          ctx.beginPath();
-          ctx.moveTo(px, y.getPixelForValue(r.low)); ctx.lineTo(px, y.getPixelForValue(r.high));
-          ctx.moveTo(px - 4, y.getPixelForValue(r.low)); ctx.lineTo(px + 4, y.getPixelForValue(r.low));
-          ctx.moveTo(px - 4, y.getPixelForValue(r.high)); ctx.lineTo(px + 4, y.getPixelForValue(r.high));
-          ctx.stroke();
-        }
-        ctx.fillText(pct(r.ratio), px + 6, y.getPixelForValue(r.ratio));
-      });
-      ctx.restore();
+      drawIntervals(c, rows.map((r, i) => ({ at: i + 0.3, low: r.low, high: r.high, value: r.ratio, text: pct(r.ratio) })));
     },
   });
 
@@ -357,41 +369,11 @@
   const abDecor = (rows) => ({
     id: "perfAbDecor",
     beforeDatasetsDraw(c) {
-      const { ctx, chartArea: area, scales: { x, y } } = c;
-      ctx.save();
-      ctx.fillStyle = K.cssVar("--band");
-      rows.forEach((m, i) => {
-        const top = y.getPixelForValue(1 + m.threshold), bottom = y.getPixelForValue(1 / (1 + m.threshold));
-        const left = x.getPixelForValue(i - 0.35), right = x.getPixelForValue(i + 0.35);
-        ctx.fillRect(left, Math.max(top, area.top), right - left, Math.min(bottom, area.bottom) - Math.max(top, area.top));
-      });
-      ctx.strokeStyle = K.cssVar("--fg");
-      ctx.setLineDash([5, 4]);
-      const one = y.getPixelForValue(1);
-      ctx.beginPath(); ctx.moveTo(area.left, one); ctx.lineTo(area.right, one); ctx.stroke();
-      ctx.restore();
+      drawBands(c, rows.map((m) => 1 + m.threshold), 0.35);
     },
     afterDatasetsDraw(c) {
-      const { ctx, scales: { x, y } } = c;
-      ctx.save();
-      ctx.strokeStyle = K.color(3);
-      ctx.fillStyle = K.cssVar("--fg");
-      ctx.lineWidth = 2;
-      ctx.font = `11px ${Chart.defaults.font.family}`;
-      ctx.textBaseline = "middle";
-      rows.forEach((m, i) => {
-        const px = x.getPixelForValue(i);
-        if (m.ratio_low !== null && m.ratio_high !== null) {
-          const lo = y.getPixelForValue(m.ratio_low), hi = y.getPixelForValue(m.ratio_high);
-          ctx.beginPath();
-          ctx.moveTo(px, lo); ctx.lineTo(px, hi);
-          ctx.moveTo(px - 5, lo); ctx.lineTo(px + 5, lo);
-          ctx.moveTo(px - 5, hi); ctx.lineTo(px + 5, hi);
-          ctx.stroke();
-        }
-        ctx.fillText(`${times(m.ratio)} ${m.verdict}`, px + 10, y.getPixelForValue(m.ratio));
-      });
-      ctx.restore();
+      drawIntervals(c, rows.map((m, i) => ({ at: i, low: m.ratio_low, high: m.ratio_high, value: m.ratio,
+        text: `${times(m.ratio)} ${m.verdict}` })));
     },
   });
 
