@@ -351,3 +351,17 @@ def test_excused_regressions_are_marked(tmp_path: Path) -> None:
     marked = _one(data, "tests/test_chat.py::test_reply_0", "round_s")
     assert marked["x"] == {"3": 3}  # run 3 excused; run 4's "unchanged" not marked
     assert "x" not in _one(data, "tests/test_chat.py::test_reply_0", "ttft_s")  # not suspected
+
+
+@pytest.mark.parametrize(
+    ("location", "label"),
+    [
+        (StoreLocation("sqlite", "/tmp/pytest-of-x/dash0/history.sqlite"), "history.sqlite"),
+        (StoreLocation("postgresql", "postgresql://ci:s3cret@db.example:5432/perf?sslmode=require"),
+         "postgresql://db.example:5432/perf"),
+    ],
+)  # fmt: skip
+def test_the_page_names_its_store_briefly_and_without_credentials(
+    location: StoreLocation, label: str
+) -> None:
+    assert location.label() == label

@@ -104,6 +104,81 @@ def test_filters_change_what_is_shown(browser: Any, offline: Path) -> None:
     page.close()
 
 
+def _opened(browser: Any, path: Path, charts: int) -> tuple[Any, list[str]]:
+    """A page on ``path`` once it drew ``charts`` charts, and its list of errors."""
+    page = _page(browser)
+    errors = browser_kit.page_errors(page)
+    page.goto(path.as_uri())
+    page.wait_for_function(f"() => PerfKit.charts().length >= {charts}", timeout=_WAIT_MS)
+    return page, errors
+
+
+def test_subtitle_names_the_store_file_not_its_folder(browser: Any, offline: Path) -> None:
+    page, _ = _opened(browser, offline, 1)
+    subtitle = page.inner_text("#subtitle")
+    assert subtitle.startswith("history.sqlite: 40 runs, 30 tests")
+    assert str(offline.parent) not in subtitle
+    page.close()
+
+
+def test_no_two_ticks_of_an_axis_read_alike(browser: Any, offline: Path) -> None:
+    page, errors = _opened(browser, offline, 3)
+    page.evaluate("PerfKit.renderAll()")
+    axes = page.evaluate("() => PerfKit.charts().map((c) => c.scales.y.ticks.map((t) => t.label))")
+    assert len(axes) >= 24
+    for labels in axes:
+        assert len(labels) >= 2
+        assert len(set(labels)) == len(labels), labels
+    # and the kit's formatter alone: steps of 0.02 ms around 10.1 ms
+    labels = page.evaluate(
+        """() => { const ticks = [0.01008, 0.0101, 0.01012].map((value) => ({ value }));
+            return ticks.map((t, i) => PerfKit.tickFmt("s")(t.value, i, ticks)); }"""
+    )
+    assert labels == ["10.08 ms", "10.10 ms", "10.12 ms"]
+    assert errors == []
+    page.close()
+
+
+_X_LABEL_GAPS = """() => PerfKit.charts().map((c) => {
+    const x = c.scales.x;
+    c.ctx.font = Chart.helpers.toFont(x.options.ticks.font).string;
+    const ticks = x.ticks.map((t) => ({
+        at: x.getPixelForValue(t.value), w: c.ctx.measureText(t.label).width }));
+    return Math.min(...ticks.slice(1).map((t, i) => t.at - ticks[i].at - (t.w + ticks[i].w) / 2));
+})"""
+
+
+@pytest.mark.parametrize("apart", [60, 3600])  # seconds between runs: minutes or hours
+@pytest.mark.parametrize("runs", [8, 40])
+def test_time_labels_never_overlap(browser: Any, tmp_path: Path, runs: int, apart: int) -> None:
+    location = fill_history(tmp_path / "history.sqlite", tests=3, runs=runs)  # an hour apart
+    with HistoryStore.open(location) as store:
+        data = dashboard_data(store)
+    t = data["runs"]["t"]
+    data["runs"]["t"] = [t[0] + (when - t[0]) * apart // 3600 for when in t]
+    (tmp_path / "d.html").write_text(dashboard_page(data), encoding="utf-8")
+    page, errors = _opened(browser, tmp_path / "d.html", 3)
+    gaps = page.evaluate(_X_LABEL_GAPS)
+    assert len(gaps) >= 3
+    assert min(gaps) > 0
+    assert errors == []
+    page.close()
+
+
+def test_charts_a_filter_change_removed_are_released(browser: Any, offline: Path) -> None:
+    page, errors = _opened(browser, offline, 1)
+    for _ in range(3):
+        for metric in ("ttft_s", "round_s"):
+            page.select_option("#f-metric", metric)
+            page.evaluate("PerfKit.renderAll()")
+    charts = page.evaluate("PerfKit.charts().length")
+    canvases = page.evaluate("document.querySelectorAll('canvas').length")
+    assert charts <= canvases  # only the charts on the page, not those of earlier filters
+    assert page.evaluate("PerfKit.charts().every((c) => c.canvas.isConnected)")
+    assert errors == []
+    page.close()
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[DashboardServer, StoreLocation, Path]]:
     location = fill_history(tmp_path / "history.sqlite", tests=3, runs=5)

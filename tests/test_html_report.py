@@ -314,3 +314,112 @@ def test_the_theme_follows_the_system_until_the_reader_picks_one(
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     assert errors == []
     context.close()
+
+
+# -- A/B tests ----------------------------------------------------------------------------------
+
+AB_EVIL = "<script>window.__pwned = 3</script>"
+TIMES = "\N{MULTIPLICATION SIGN}"  # how the page writes a ratio b/a
+
+AB_SUITE = (
+    simulated_suite(jitter=0.0)
+    + f"""
+
+AB_EVIL = {AB_EVIL!r}
+
+
+def _workload(perf, tokens):
+    def run():
+        clock.sleep(0.010)  # the same simulated time on both sides: round_s unchanged
+        perf.metric("answer_words", tokens, unit="words")
+
+    return run
+
+
+@pytest.mark.perf(rounds=12, warmup=0)
+def test_prompt_variants(perf):
+    perf.ab(_workload(perf, 32), _workload(perf, 16), labels=("long-prompt", AB_EVIL))
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def ab_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run of only one A/B test: b (a hostile label) halves a's answer, exactly."""
+    folder = tmp_path_factory.mktemp("html-ab")
+    (folder / "pytest.ini").write_text(INI)
+    (folder / "test_ab.py").write_text(AB_SUITE)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--perf-settle=0", "--perf-html=ab.html",
+         "--perf-json=ab.json"],
+        cwd=folder, env=_inner_env("1"), capture_output=True, check=False, timeout=300,
+    )  # fmt: skip
+    path = folder / "ab.html"
+    if not path.exists():
+        pytest.fail("the A/B run wrote no HTML")
+    return path
+
+
+def test_the_headline_of_a_page_of_only_ab_tests(ab_html: Path) -> None:
+    document = json.loads((ab_html.parent / "ab.json").read_text())
+    data = page_data(document)
+    assert data["headline"] == (
+        f"A/B: test_prompt_variants: {AB_EVIL} improved against long-prompt (answer_words x0.50)."
+    )
+    assert AB_EVIL not in ab_html.read_text()  # escaped in the embedded data
+
+
+def test_ab_tests_join_the_headline_of_perf_tests(session_files: dict[str, Path]) -> None:
+    document = json.loads(session_files["compare.json"].read_text())
+    document["ab"] = [_ab_record()]
+    text = page_data(document)["headline"]
+    assert text.startswith("1 of 3 tests regressed: test_chat")
+    assert text.endswith("; A/B: test_x: new regressed against old (ttft_s x1.30).")
+
+
+def _ab_record() -> dict[str, Any]:
+    def metric(name: str, ratio: float, verdict: str, gated: bool) -> dict[str, Any]:
+        return {"metric": name, "verdict": verdict, "gated": gated, "unit": "s",
+                "higher_is_better": False, "threshold": 0.1, "pairs": 20, "a": None, "b": None,
+                "ratio": ratio, "ratio_low": ratio, "ratio_high": ratio, "pvalue": 0.001,
+                "alpha": 0.01, "method": "paired"}  # fmt: skip
+
+    return {"nodeid": "t.py::test_x", "labels": ["old", "new"], "pairs": 20, "warmup": 1,
+            "test_alpha": 0.01, "fail": True, "measured": True, "verdict": "regressed",
+            "metrics": [metric("e2e_s", 1.01, "unchanged", True),
+                        metric("ttft_s", 1.3, "regressed", True),
+                        metric("round_s", 2.0, "regressed", False)]}  # fmt: skip
+
+
+@pytest.mark.browser
+def test_an_ab_test_renders_as_a_card_with_its_chart(browser: Any, ab_html: Path) -> None:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    errors = browser_kit.page_errors(page)
+    blocked = browser_kit.no_network(page)
+    page.goto(ab_html.as_uri())
+    section = page.locator("section.ab-test")
+    section.wait_for()
+    assert section.count() == 1
+    assert page.locator("section.test").count() == 0
+    assert "1 A/B test," in page.locator(".topbar").inner_text()
+    sentence = section.locator("p").first.inner_text()
+    assert sentence.startswith(
+        f"{AB_EVIL} improved against long-prompt: answer_words b/a {TIMES}0.500"
+    )
+    assert "12 pairs" in sentence
+    first_row = section.locator("tbody tr").first.inner_text()
+    assert first_row.startswith("answer_words")
+    assert "32 words" in first_row
+    assert "16 words" in first_row
+    canvas = section.locator("canvas").first
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_function("canvas => Chart.getChart(canvas)", arg=canvas.element_handle())
+    assert _painted_pixels(page, section) > 500
+    assert f"answer_words {TIMES}0.500" in (canvas.get_attribute("aria-label") or "")
+    assert page.evaluate("window.__pwned") is None
+    assert AB_EVIL in page.locator("#headline").inner_text()
+    assert errors == []
+    assert blocked == []
+    browser_kit.screenshot(page, "html-report-ab")
+    context.close()

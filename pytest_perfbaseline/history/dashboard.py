@@ -218,7 +218,7 @@ def dashboard_data(store: HistoryStore, selection: RunFilter | None = None) -> d
         series.append(_series(points, where, table["t"], test, metrics[metric]))
     return {
         "version": DASHBOARD_VERSION,
-        "store": store.db.location.describe(),
+        "store": store.db.location.label(),
         "generated": int(datetime.now(timezone.utc).timestamp()),
         "windows": [name for name, _ in WINDOWS],
         "verdicts": list(MARKS),

@@ -49,6 +49,15 @@ class StoreLocation:
             netloc = f"{user.partition(':')[0]}@{host}"
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
+    def label(self) -> str:
+        """A short name for pages: the SQLite file's name, or the URL without credentials
+        (user and password), query and fragment."""
+        if self.backend == "sqlite":
+            return self.path.name
+        parts = urlsplit(self.target)
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
 
 def parse_location(text: str, origin: str, *, base: Path | None = None) -> StoreLocation | None:
     """``text`` as a store location, None for ``off``; LocationError naming ``origin``.

@@ -21,7 +21,7 @@ from .run import VERDICT_ORDER
 if TYPE_CHECKING:
     from .run import RunReport
 
-__all__ = ["headline", "page_data", "render_document", "render_html"]
+__all__ = ["ab_headline", "headline", "page_data", "render_document", "render_html"]
 
 DISTRIBUTIONS = ("ttft_s", "tpot_s", "tokens_per_s")
 """The round metrics whose per-round values the page shows as distributions."""
@@ -68,7 +68,7 @@ def page_data(document: Mapping[str, Any]) -> dict[str, Any]:
         "environment": document["environment"],
         "counts": document.get("counts"),
         "verdict_order": list(VERDICT_ORDER),
-        "headline": headline(tests, document.get("counts"), session["compare"]),
+        "headline": _full_headline(tests, document),
         "tests": tests,
         "recommendations": list(document.get("recommendations", ())),
     }
@@ -83,6 +83,14 @@ def _rank(test: Mapping[str, Any]) -> tuple[int, float, str]:
     worst = test["worst"]
     size = abs(math.log(worst["ratio"])) if worst and worst["ratio"] else 0.0
     return order, -size, test["id"]
+
+
+def _full_headline(tests: Sequence[Mapping[str, Any]], document: Mapping[str, Any]) -> str:
+    ab = ab_headline(document.get("ab") or ())
+    if not tests and ab:
+        return ab
+    text = headline(tests, document.get("counts"), document["session"]["compare"])
+    return f"{text.removesuffix('.')}; {ab}" if ab else text
 
 
 def headline(tests: Sequence[Mapping[str, Any]], counts: Any, compare: bool) -> str:
@@ -101,6 +109,41 @@ def headline(tests: Sequence[Mapping[str, Any]], counts: Any, compare: bool) -> 
     shown = "; ".join(_change_text(t) for t in regressed[:3])
     more = f"; and {len(regressed) - 3} more" if len(regressed) > 3 else ""
     return f"{len(regressed)} of {total} {noun} regressed: {shown}{more}{tail}."
+
+
+def ab_headline(records: Sequence[Mapping[str, Any]]) -> str:
+    """The headline's A/B part: per A/B test (``ab`` records) b's verdict against a, with the
+    worst gated metric's ratio b/a ("A/B: test_x: short improved against long (output_tokens
+    x0.50)"); empty without A/B tests."""
+    if not records:
+        return ""
+    return "A/B: " + "; ".join(_ab_text(r) for r in records) + "."
+
+
+def _ab_text(record: Mapping[str, Any]) -> str:
+    a, b = record["labels"]
+    name = str(record["nodeid"]).rsplit("::", 1)[-1]
+    text = f"{name}: {b} {record['verdict']} against {a}"
+    worst = ab_worst(record)
+    if worst is not None and worst["ratio"] is not None:
+        text += f" ({worst['metric']} x{worst['ratio']:.2f})"
+    return text
+
+
+def ab_worst(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The gated metric that decides an A/B record's verdict: the worst verdict first (as
+    :data:`.run.VERDICT_ORDER`), then the largest change; None without a gated metric."""
+    gated = [m for m in record["metrics"] if m["gated"]]
+    if not gated:
+        return None
+    decisive: Mapping[str, Any] = min(gated, key=_ab_rank)
+    return decisive
+
+
+def _ab_rank(metric: Mapping[str, Any]) -> tuple[int, float]:
+    ratio = metric["ratio"]
+    size = abs(math.log(ratio)) if ratio and ratio > 0 and math.isfinite(ratio) else 0.0
+    return _verdict_rank(metric["verdict"]), -size
 
 
 def _change_text(test: Mapping[str, Any]) -> str:

@@ -99,8 +99,10 @@
     const ts = data.runs.t.filter((_, i) => mask[i]);
     const min = Math.min(...ts);
     const max = Math.max(...ts);
-    const label = max - min < 3 * 86400 ? (v) => date(v).slice(5) : day;
-    return { type: "linear", min, max, ticks: { maxTicksLimit: 6, callback: label } };
+    // Within a day the time alone (the title line gives the dates), so labels fit a card.
+    const span = max - min;
+    const label = span < 86400 ? (v) => date(v).slice(11) : span < 3 * 86400 ? (v) => date(v).slice(5) : day;
+    return { type: "linear", min, max, ticks: { maxTicksLimit: span < 3 * 86400 ? 4 : 6, callback: label } };
   }
 
   function seriesConfig(s, unit, mask) {
@@ -140,7 +142,7 @@
       options: {
         responsive: true, maintainAspectRatio: false, parsing: false, normalized: true,
         interaction: { mode: "nearest", intersect: false },
-        scales: { x: xAxis(mask), y: { ticks: { maxTicksLimit: 5, callback: (v) => PerfKit.fmt(v, unit) } } },
+        scales: { x: xAxis(mask), y: { ticks: { maxTicksLimit: 5, callback: PerfKit.tickFmt(unit) } } },
         plugins: {
           legend: { display: false },
           decimation: { enabled: true, algorithm: "min-max" },
@@ -184,6 +186,7 @@
     const needle = state.test.toLowerCase();
     const all = (data.byMetric.get(index) || []).filter((s) =>
       (!needle || data.tests[s.t].toLowerCase().includes(needle)) && s.pos.some((p) => mask[p]));
+    PerfKit.release($("tests"));
     $("tests").replaceChildren(...all.slice(0, limit).map((s) => card(s, metric, unit, mask)));
     $("more").hidden = all.length <= limit;
     $("more").textContent = `Show more tests (${all.length - limit} more)`;
@@ -191,6 +194,7 @@
   }
 
   function renderCost(mask) {
+    PerfKit.release($("cost"));
     const r = data.runs;
     const datasets = [];
     const rows = [];
@@ -216,7 +220,7 @@
       config: () => ({
         type: "line", data: { datasets },
         options: { responsive: true, maintainAspectRatio: false, parsing: false,
-          scales: { x: xAxis(mask), y: { ticks: { callback: (v) => PerfKit.fmt(v, "usd") } } },
+          scales: { x: xAxis(mask), y: { ticks: { callback: PerfKit.tickFmt("usd") } } },
           plugins: { decimation: { enabled: true, algorithm: "min-max" },
             tooltip: { callbacks: { title: (items) => items.length ? date(items[0].raw.x) : "" } } } },
       }),

@@ -37,6 +37,11 @@
  *   PerfKit.valueLabels         a Chart.js plugin writing each bar's value (dataset option
  *                               valueLabels: fn(value) -> text) above or beside the bar
  *   PerfKit.fmt(value, unit)    a number for people: s -> ms/us/s, usd -> $, else 3 digits
+ *   PerfKit.tickFmt(unit)       a Chart.js ticks callback: like fmt, in one unit for the whole
+ *                               axis and with as many decimals as the tick step needs, so no
+ *                               two ticks read alike
+ *   PerfKit.release(node)       destroy and forget the charts (made or pending) inside node,
+ *                               before replacing its content
  */
 "use strict";
 function perfData() {
@@ -159,6 +164,35 @@ const PerfKit = (() => {
     return unit && unit !== "count" ? `${text} ${unit}` : text;
   }
 
+  // The scale (and suffix) of a unit for numbers around `ref`.
+  function scaleOf(unit, ref) {
+    if (unit === "s") {
+      if (ref < 1e-3) return [1e6, "", " µs"];
+      if (ref < 1) return [1e3, "", " ms"];
+      return [1, "", " s"];
+    }
+    if (unit === "usd") return [1, "$", ""];
+    return [1, "", unit && unit !== "count" ? ` ${unit}` : ""];
+  }
+  // Decimals that show `step` exactly (Chart.js steps are 1, 2, 2.5 or 5 times a power of 10).
+  function decimalsFor(step) {
+    let d = 0;
+    while (d < 12 && Math.abs(Math.round(step * 10 ** d) - step * 10 ** d) > 1e-6) d++;
+    return d;
+  }
+  function tickFmt(unit) {
+    return (value, index, ticks) => {
+      const values = (ticks || []).map((t) => t.value);
+      const ref = Math.max(...values.map(Math.abs), Math.abs(value));
+      if (!values.length || ref >= 1e6) return fmt(value, unit);
+      const steps = values.slice(1).map((v, i) => Math.abs(v - values[i])).filter((d) => d > 0);
+      const [factor, prefix, suffix] = scaleOf(unit, ref);
+      const decimals = steps.length ? decimalsFor(Math.min(...steps) * factor) : 0;
+      const scaled = value * factor;
+      return `${prefix}${(Math.abs(scaled) < 1e-9 * factor ? 0 : scaled).toFixed(decimals)}${suffix}`;
+    };
+  }
+
   function themeDefaults() {
     if (typeof Chart === "undefined") return;
     Chart.defaults.color = cssVar("--fg");
@@ -181,6 +215,18 @@ const PerfKit = (() => {
     for (const [box, entry] of made) {
       entry.chart.destroy();
       entry.chart = new Chart(box.querySelector("canvas"), entry.make());
+    }
+  }
+  function release(node) {
+    for (const box of [...pending.keys()]) {
+      if (!node.contains(box)) continue;
+      pending.delete(box);
+      if (observer) observer.unobserve(box);
+    }
+    for (const [box, entry] of [...made]) {
+      if (!node.contains(box)) continue;
+      entry.chart.destroy();
+      made.delete(box);
     }
   }
   function renderAll() {
@@ -241,7 +287,7 @@ const PerfKit = (() => {
 
   return {
     el, escapeHtml, cssVar, color, pointStyle, dash, pattern, themeToggle, skipLink, table,
-    chart, renderAll, charts: () => [...made.values()].map((m) => m.chart), valueLabels, fmt,
+    chart, renderAll, release, charts: () => [...made.values()].map((m) => m.chart), valueLabels, fmt, tickFmt,
     get palette() { return [0, 1, 2, 3, 4, 5, 6, 7].map(color); },
   };
 })();

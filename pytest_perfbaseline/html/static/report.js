@@ -26,15 +26,24 @@
     return `${Math.round(s / 86400)} days`;
   };
 
+  const counted = () => {
+    const ab = (data.ab || []).length;
+    const tests = `${data.tests.length} perf test${data.tests.length === 1 ? "" : "s"}`;
+    if (!ab) return tests;
+    const abText = `${ab} A/B test${ab === 1 ? "" : "s"}`;
+    return data.tests.length ? `${tests} and ${abText}` : abText;
+  };
+
   // -- top of the page ------------------------------------------------------------------------
   function header(main) {
     const mode = { compare: "compared with the baseline", save: "baseline saved", run: "measured" }[data.mode];
     main.append(el("div", { class: "topbar" },
       el("div", {}, el("h1", {}, "Performance report"),
-        el("p", { class: "muted" }, `${data.tests.length} perf tests, ${mode}, ${data.created_at}`)),
+        el("p", { class: "muted" }, `${counted()}, ${mode}, ${data.created_at}`)),
       K.themeToggle()));
-    const worst = data.tests.length ? data.tests[0].verdict : null;
-    main.append(el("p", { class: `headline v-${worst === "regressed" ? "regressed" : "none"}`, id: "headline" }, data.headline));
+    const regressed = (data.tests.length && data.tests[0].verdict === "regressed") ||
+      (data.ab || []).some((r) => r.verdict === "regressed");
+    main.append(el("p", { class: `headline v-${regressed ? "regressed" : "none"}`, id: "headline" }, data.headline));
     if (data.counts) {
       main.append(el("p", { class: "counts" }, data.verdict_order.filter((v) => data.counts[v])
         .map((v) => [badge(v), ` ${data.counts[v]} `])));
@@ -42,6 +51,7 @@
   }
 
   function verdictTable(main) {
+    if (!data.tests.length) return;
     const rows = data.tests.map((t, i) => {
       const w = t.worst;
       return [
@@ -73,48 +83,60 @@
   // -- charts ---------------------------------------------------------------------------------
   const jitter = (j) => (((j * 0.618034) % 1) - 0.5) * 0.36;
 
+  // Per category i a shaded band from 1/limits[i] to limits[i] (the threshold around no change),
+  // `half` wide either side, and a dashed line at 1 across the chart.
+  function drawBands(c, limits, half) {
+    const { ctx, chartArea: a, scales: { x, y } } = c;
+    ctx.save();
+    ctx.fillStyle = K.cssVar("--band");
+    limits.forEach((limit, i) => {
+      const top = y.getPixelForValue(limit), bottom = y.getPixelForValue(1 / limit);
+      const left = x.getPixelForValue(i - half), right = x.getPixelForValue(i + half);
+      ctx.fillRect(left, Math.max(top, a.top), right - left, Math.min(bottom, a.bottom) - Math.max(top, a.top));
+    });
+    ctx.strokeStyle = K.cssVar("--fg");
+    ctx.setLineDash([5, 4]);
+    const base = y.getPixelForValue(1);
+    ctx.beginPath(); ctx.moveTo(a.left, base); ctx.lineTo(a.right, base); ctx.stroke();
+    ctx.restore();
+  }
+
+  // Per mark an interval bar at x = at from low to high (when both are known) and its text
+  // beside the value.
+  function drawIntervals(c, marks) {
+    const { ctx, scales: { x, y } } = c;
+    ctx.save();
+    ctx.strokeStyle = K.color(3);
+    ctx.fillStyle = K.cssVar("--fg");
+    ctx.lineWidth = 2;
+    ctx.font = `11px ${Chart.defaults.font.family}`;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "middle";
+    marks.forEach((m) => {
+      const px = x.getPixelForValue(m.at);
+      if (m.low !== null && m.high !== null) {
+        const lo = y.getPixelForValue(m.low), hi = y.getPixelForValue(m.high);
+        ctx.beginPath();
+        ctx.moveTo(px, lo); ctx.lineTo(px, hi);
+        ctx.moveTo(px - 4, lo); ctx.lineTo(px + 4, lo);
+        ctx.moveTo(px - 4, hi); ctx.lineTo(px + 4, hi);
+        ctx.stroke();
+      }
+      ctx.fillText(m.text, px + 6, y.getPixelForValue(m.value));
+    });
+    ctx.restore();
+  }
+
   // Threshold bands, baseline line, intervals and their labels, drawn under/over the points.
   const stripDecor = (rows, compare) => ({
     id: "perfStripDecor",
     beforeDatasetsDraw(c) {
       if (!compare) return;
-      const { ctx, chartArea: a, scales: { x, y } } = c;
-      ctx.save();
-      ctx.fillStyle = K.cssVar("--band");
-      rows.forEach((r, i) => {
-        const limit = (1 + r.threshold) * (r.drift && r.drift > 1 ? r.drift : 1);
-        const top = y.getPixelForValue(limit), bottom = y.getPixelForValue(1 / limit);
-        const left = x.getPixelForValue(i - 0.45), right = x.getPixelForValue(i + 0.45);
-        ctx.fillRect(left, Math.max(top, a.top), right - left, Math.min(bottom, a.bottom) - Math.max(top, a.top));
-      });
-      ctx.strokeStyle = K.cssVar("--fg");
-      ctx.setLineDash([5, 4]);
-      const base = y.getPixelForValue(1);
-      ctx.beginPath(); ctx.moveTo(a.left, base); ctx.lineTo(a.right, base); ctx.stroke();
-      ctx.restore();
+      drawBands(c, rows.map((r) => (1 + r.threshold) * (r.drift && r.drift > 1 ? r.drift : 1)), 0.45);
     },
     afterDatasetsDraw(c) {
       if (!compare) return;
-      const { ctx, scales: { x, y } } = c;
-      ctx.save();
-      ctx.strokeStyle = K.color(3);
-      ctx.fillStyle = K.cssVar("--fg");
-      ctx.lineWidth = 2;
-      ctx.font = `11px ${Chart.defaults.font.family}`;
-      ctx.textAlign = "left";
-      ctx.textBaseline = "middle";
-      rows.forEach((r, i) => {
-        const px = x.getPixelForValue(i + 0.3);
-        if (r.low !== null && r.high !== null) {
-          ctx.beginPath();
-          ctx.moveTo(px, y.getPixelForValue(r.low)); ctx.lineTo(px, y.getPixelForValue(r.high));
-          ctx.moveTo(px - 4, y.getPixelForValue(r.low)); ctx.lineTo(px + 4, y.getPixelForValue(r.low));
-          ctx.moveTo(px - 4, y.getPixelForValue(r.high)); ctx.lineTo(px + 4, y.getPixelForValue(r.high));
-          ctx.stroke();
-        }
-        ctx.fillText(pct(r.ratio), px + 6, y.getPixelForValue(r.ratio));
-      });
-      ctx.restore();
+      drawIntervals(c, rows.map((r, i) => ({ at: i + 0.3, low: r.low, high: r.high, value: r.ratio, text: pct(r.ratio) })));
     },
   });
 
@@ -306,14 +328,107 @@
       K.table([{ label: "Key" }, { label: "Value" }], rows, "Environment of this run")));
   }
 
+  // -- A/B tests ------------------------------------------------------------------------------
+  const times = (r) => (r === null || r === undefined ? "–" : `×${Number(r).toPrecision(3)}`);
+  const abInterval = (m) => (m.ratio_low !== null && m.ratio_high !== null ? `${times(m.ratio_low)}..${times(m.ratio_high)}` : "–");
+  const verdictRank = (v) => { const i = data.verdict_order.indexOf(v); return i < 0 ? data.verdict_order.length : i; };
+  const size = (m) => (m.ratio > 0 ? Math.abs(Math.log(m.ratio)) : 0);
+  // Gated metrics (those that decide) first, each group worst first: by verdict, then the larger change.
+  const abSorted = (metrics) => [...metrics].sort((x, y) => Number(y.gated) - Number(x.gated)
+    || verdictRank(x.verdict) - verdictRank(y.verdict) || size(y) - size(x) || (x.metric < y.metric ? -1 : 1));
+  const abWorst = (r) => abSorted(r.metrics.filter((m) => m.gated))[0] || null;
+
+  function abSentence(r) {
+    const [a, b] = r.labels;
+    const w = abWorst(r);
+    const head = `${b} ${r.verdict} against ${a}`;
+    if (!r.measured) return `${head}: not measured (each side ran once, untimed).`;
+    if (!w) return `${head}: no gated metric compared; ${r.pairs} pairs.`;
+    const p = w.pvalue === null ? "compared exactly" : `p = ${pvalue(w.pvalue)}`;
+    return `${head}: ${w.metric} b/a ${times(w.ratio)} (95% interval ${abInterval(w)}), ${p}, ${w.pairs} pairs` +
+      `${r.verdict === "regressed" && !r.fail ? " (fail=False: the test is not failed)" : ""}.`;
+  }
+
+  // A metric zero on both sides (no tokens, no cost recorded) says nothing: left out.
+  const zero = (side) => !side || side.median === 0;
+  const abShown = (m) => m.verdict === "regressed" || m.verdict === "improved" || !(zero(m.a) && zero(m.b));
+
+  function abTable(r) {
+    const [a, b] = r.labels;
+    const rows = abSorted(r.metrics.filter(abShown)).map((m) => [m.metric, K.fmt(m.a ? m.a.median : null, m.unit),
+      K.fmt(m.b ? m.b.median : null, m.unit), times(m.ratio), abInterval(m), pvalue(m.pvalue), badge(m.verdict),
+      m.gated ? el("strong", {}, "gated") : "no"]);
+    const columns = [{ label: "Metric" }, { label: "a median", num: true }, { label: "b median", num: true },
+      { label: "b/a", num: true }, { label: "95% interval", num: true }, { label: "p-value", num: true },
+      { label: "Verdict" }, { label: "Gated" }];
+    return K.table(columns, rows, `a: ${a}; b: ${b}. Gated metrics first, worst first; b/a is the ratio of paired rounds; ` +
+      "metrics zero on both sides are left out");
+  }
+
+  // Threshold bands, the no-change line, the intervals and their labels.
+  const abDecor = (rows) => ({
+    id: "perfAbDecor",
+    beforeDatasetsDraw(c) {
+      drawBands(c, rows.map((m) => 1 + m.threshold), 0.35);
+    },
+    afterDatasetsDraw(c) {
+      drawIntervals(c, rows.map((m, i) => ({ at: i, low: m.ratio_low, high: m.ratio_high, value: m.ratio,
+        text: `${times(m.ratio)} ${m.verdict}` })));
+    },
+  });
+
+  function abChart(r) {
+    const rows = abSorted(r.metrics.filter((m) => m.gated && m.ratio !== null && m.ratio > 0));
+    if (!rows.length) return null;
+    const labels = rows.map((m) => m.metric);
+    const config = () => ({
+      type: "scatter",
+      data: { datasets: [{ label: "b/a, 95% interval", data: rows.map((m, i) => ({ x: i, y: m.ratio })),
+        pointStyle: "rectRot", pointRadius: 6, backgroundColor: K.color(3), borderColor: K.color(3) }] },
+      plugins: [abDecor(rows)],
+      options: {
+        maintainAspectRatio: false,
+        layout: { padding: { right: 40 } },
+        plugins: { legend: { labels: { usePointStyle: true } },
+          tooltip: { callbacks: { label: (item) => `${labels[Math.round(item.parsed.x)]}: b/a ${times(item.parsed.y)}` } } },
+        scales: {
+          x: { type: "linear", min: -0.6, max: rows.length - 0.4, afterBuildTicks: (s) => { s.ticks = rows.map((_, i) => ({ value: i })); },
+            ticks: { callback: (v) => labels[v] ?? "", autoSkip: false, maxRotation: 30 }, grid: { display: false } },
+          y: { title: { display: true, text: "b/a" }, grace: "10%",
+            suggestedMin: Math.min(...rows.map((m) => 1 / (1 + m.threshold))),
+            suggestedMax: Math.max(...rows.map((m) => 1 + m.threshold)),
+            ticks: { callback: (v) => times(v) } },
+        },
+      },
+    });
+    const summary = `Ratio b/a of ${rows.length} gated metrics, ${r.labels[1]} against ${r.labels[0]}: ` +
+      rows.map((m) => `${m.metric} ${times(m.ratio)} (95% interval ${abInterval(m)}, ${m.verdict})`).join(", ");
+    const table = { columns: [{ label: "Metric" }, { label: "b/a", num: true }, { label: "95% interval", num: true },
+      { label: "Threshold", num: true }, { label: "Verdict" }],
+    rows: rows.map((m) => [m.metric, times(m.ratio), abInterval(m), `${(m.threshold * 100).toFixed(0)}%`, m.verdict]) };
+    const figure = K.chart({ title: `${r.labels[1]} against ${r.labels[0]}`, summary, config, table });
+    figure.querySelector("figcaption").after(el("p", { class: "muted" },
+      "Diamond and bar: the ratio b/a of paired rounds and its 95% interval. Shaded: within the threshold; " +
+      "dashed line: no change."));
+    return figure;
+  }
+
+  function abSection(r, i) {
+    const chart = abChart(r);
+    return el("section", { id: `ab-${i}`, class: "ab-test", "aria-labelledby": `ab-${i}-h`, "data-verdict": r.verdict },
+      el("h3", { id: `ab-${i}-h` }, badge(r.verdict), " ", el("a", { href: `#ab-${i}`, class: "test-id" }, r.nodeid)),
+      el("p", {}, abSentence(r)),
+      abTable(r),
+      chart ? el("div", { class: "cards" }, el("div", { class: "card wide" }, chart)) : null);
+  }
+
   function abResults(main) {
-    const ab = data.ab;
-    if (!ab) return;
-    const list = Array.isArray(ab) ? ab : Object.entries(ab).map(([k, v]) => ({ name: k, ...(typeof v === "object" ? v : { value: v }) }));
-    const keys = [...new Set(list.flatMap((r) => Object.keys(r)))];
-    const cell = (v) => (v === null || v === undefined ? "–" : typeof v === "object" ? JSON.stringify(v) : String(v));
-    main.append(el("section", { "aria-labelledby": "ab-h" }, el("h2", { id: "ab-h" }, "A/B comparisons"),
-      K.table(keys.map((k) => ({ label: k })), list.map((r) => keys.map((k) => cell(r[k]))), "A/B results")));
+    const ab = data.ab || [];
+    if (!ab.length) return;
+    main.append(el("section", { "aria-labelledby": "ab-h" }, el("h2", { id: "ab-h" }, "A/B tests"),
+      el("p", { class: "muted" }, "Variant b against variant a, measured in interleaved pairs; " +
+        "b/a below 1 means b is smaller (faster, cheaper) than a."),
+      ab.map((r, i) => abSection(r, i))));
   }
 
   const main = document.getElementById("main");
@@ -323,7 +438,7 @@
   verdictTable(main);
   recommendations(main);
   abResults(main);
-  main.append(el("h2", { class: "sr-only" }, "Tests"));
+  if (data.tests.length) main.append(el("h2", { class: "sr-only" }, "Tests"));
   data.tests.forEach((t, i) => main.append(testSection(t, i)));
   environment(main);
 })();
