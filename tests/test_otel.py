@@ -35,10 +35,10 @@ from pytest_perfbaseline.measure.compute import CallFacts
 
 # The advised bucket boundaries, as the conventions (v1.41, docs/gen-ai/gen-ai-metrics.md)
 # print them: written out here, not derived from the code under test.
-SPEC_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24]
-SPEC_DURATION_BUCKETS += [20.48, 40.96, 81.92]
-SPEC_TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304]
-SPEC_TOKEN_BUCKETS += [16777216, 67108864]
+CONVENTION_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24]
+CONVENTION_DURATION_BUCKETS += [20.48, 40.96, 81.92]
+CONVENTION_TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304]
+CONVENTION_TOKEN_BUCKETS += [16777216, 67108864]
 
 DURATION = "gen_ai.client.operation.duration"
 TOKENS = "gen_ai.client.token.usage"
@@ -139,10 +139,10 @@ def test_instruments_are_the_conventions_own() -> None:
     ours = [(i.name, i.unit, i.description) for i in INSTRUMENTS]
     assert ours == [(h.name, h.unit, h.description) for h in made]  # type: ignore[attr-defined]
     assert [i.buckets for i in INSTRUMENTS] == [
-        tuple(SPEC_DURATION_BUCKETS),
-        tuple(SPEC_TOKEN_BUCKETS),
-        tuple(SPEC_DURATION_BUCKETS),
-        tuple(SPEC_DURATION_BUCKETS),
+        tuple(CONVENTION_DURATION_BUCKETS),
+        tuple(CONVENTION_TOKEN_BUCKETS),
+        tuple(CONVENTION_DURATION_BUCKETS),
+        tuple(CONVENTION_DURATION_BUCKETS),
     ]
     assert SEMCONV_VERSION == "1.41.0"
     provider.shutdown()
@@ -192,7 +192,7 @@ def test_every_measured_stream_and_call_is_recorded(
     assert dict(only(points[DURATION], **_keys(gpt)).attributes) == gpt
     assert duration.count == 3  # measured rounds only: not the warm-up
     assert duration.sum == pytest.approx(3 * (0.040 + 9 * 0.005))
-    assert list(duration.explicit_bounds) == SPEC_DURATION_BUCKETS
+    assert list(duration.explicit_bounds) == CONVENTION_DURATION_BUCKETS
     first = only(points[FIRST_CHUNK], gen_ai__provider__name="openai")
     assert (first.count, first.sum) == (3, pytest.approx(3 * 0.040))
     per_chunk = only(points[PER_CHUNK], gen_ai__provider__name="openai")
@@ -200,7 +200,7 @@ def test_every_measured_stream_and_call_is_recorded(
     inputs = only(points[TOKENS], gen_ai__provider__name="openai", gen_ai__token__type="input")
     outputs = only(points[TOKENS], gen_ai__provider__name="openai", gen_ai__token__type="output")
     assert (inputs.count, inputs.sum, outputs.sum) == (3, 3 * INPUT_TOKENS, 3 * 10)
-    assert list(inputs.explicit_bounds) == SPEC_TOKEN_BUCKETS
+    assert list(inputs.explicit_bounds) == CONVENTION_TOKEN_BUCKETS
 
     claude = {
         "gen_ai.provider.name": "anthropic",
@@ -465,7 +465,9 @@ def test_the_plugins_own_provider_exports_over_otlp_http(
     assert set(metrics) == {DURATION, TOKENS, FIRST_CHUNK, PER_CHUNK}
     for metric in metrics.values():  # the advised boundaries reach the collector
         bounds = [list(p.explicit_bounds) for p in metric.histogram.data_points]
-        expected = SPEC_TOKEN_BUCKETS if metric.name == TOKENS else SPEC_DURATION_BUCKETS
+        expected = (
+            CONVENTION_TOKEN_BUCKETS if metric.name == TOKENS else CONVENTION_DURATION_BUCKETS
+        )
         assert bounds
         assert all(b == expected for b in bounds)
     assert sum(p.count for p in metrics[DURATION].histogram.data_points) == 3 + 4
