@@ -435,7 +435,8 @@ def test_a_step_reads_as_a_sentence_for_the_history_trend() -> None:
         "ttft_s of test_chat stepped +18.0% [+12.0%, +24.0%] at commit abc123 on 2026-11-20 "
         "(100 ms -> 118 ms, 5 runs since)"
     )
-    assert where_text(None, "2026-11-20T10:00:00Z") == "the run of 2026-11-20"
+    assert where_text(None, "2026-11-20T10:00:00Z") == "the run of 2026-11-20 10:00 UTC"
+    assert where_text(None, "2026-11-20") == "the run of 2026-11-20"
     found = Drift(1.12, 1.0, 2, 1.12, 0.12, 3, 20)
     assert drift_text(found, metric="m", test="t", best_where="x", unit="s") == (
         "m of t drifted 12% worse: 1.12 s over the last 3 runs against 1.00 s at best, "

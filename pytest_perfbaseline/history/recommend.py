@@ -98,10 +98,14 @@ def _threshold(entry: TestEntry | None, key: str) -> float:
 
 
 def where_text(commit: str | None, when: str) -> str:
-    """``commit abc123def456 on 2026-11-20`` (``the run of 2026-11-20`` outside git), from a
-    run's commit and its UTC time (ISO 8601)."""
+    """``commit abc123def456 on 2026-11-20`` (``the run of 2026-11-20 10:00 UTC`` outside git,
+    where the day alone would not tell a day's runs apart), from a run's commit and its UTC
+    time (ISO 8601)."""
     day = when[:10]
-    return f"commit {commit[:12]} on {day}" if commit else f"the run of {day}"
+    if commit:
+        return f"commit {commit[:12]} on {day}"
+    minute = when[11:16]
+    return f"the run of {day} {minute} UTC" if len(minute) == 5 else f"the run of {day}"
 
 
 def _where(run: RunReport) -> str:
