@@ -135,6 +135,12 @@ def test_no_two_ticks_of_an_axis_read_alike(browser: Any, offline: Path) -> None
             return ticks.map((t, i) => PerfKit.tickFmt("s")(t.value, i, ticks)); }"""
     )
     assert labels == ["10.08 ms", "10.10 ms", "10.12 ms"]
+    # a cost a round of a few hundred-thousandths of a dollar, steps of $0.0000005
+    labels = page.evaluate(
+        """() => { const ticks = [6.15e-5, 6.2e-5, 6.25e-5].map((value) => ({ value }));
+            return ticks.map((t, i) => PerfKit.tickFmt("usd")(t.value, i, ticks)); }"""
+    )
+    assert labels == ["$0.0000615", "$0.0000620", "$0.0000625"]
     assert errors == []
     page.close()
 

@@ -175,9 +175,11 @@ const PerfKit = (() => {
     return [1, "", unit && unit !== "count" ? ` ${unit}` : ""];
   }
   // Decimals that show `step` exactly (Chart.js steps are 1, 2, 2.5 or 5 times a power of 10).
+  // A step far below 1 (a cost of $0.0000005) needs as many decimals as reach its first digit.
   function decimalsFor(step) {
     let d = 0;
-    while (d < 12 && Math.abs(Math.round(step * 10 ** d) - step * 10 ** d) > 1e-6) d++;
+    const off = (x) => Math.round(x) === 0 || Math.abs(Math.round(x) - x) > 1e-6 * Math.abs(x);
+    while (d < 15 && off(step * 10 ** d)) d++;
     return d;
   }
   function tickFmt(unit) {
