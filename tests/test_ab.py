@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from typing import Any
 
 import jsonschema
@@ -19,10 +20,11 @@ import pytest
 from fakes import INI, FakeClock, scripted
 from test_report_formats import load_schema
 
-from pytest_perfbaseline import ABResult, Perf
+from pytest_perfbaseline import ABMetric, ABResult, Perf
 from pytest_perfbaseline.gate.ab import ab_failure_message, judge_ab
 from pytest_perfbaseline.gate.settings import TestSettings, parse_threshold
 from pytest_perfbaseline.measure.ab import abba
+from pytest_perfbaseline.reports.ab import ab_terminal_lines
 
 # -- the loop -------------------------------------------------------------------------------
 
@@ -418,3 +420,43 @@ def test_once_each(perf):
     )
     result = suite.runpytest("--perf-disable", "test_disabled.py")
     result.assert_outcomes(passed=1)
+
+
+def _ab_metric(name: str, verdict: str, ratio: float, *, gated: bool = True) -> ABMetric:
+    return ABMetric(
+        metric=name,
+        verdict=verdict,  # type: ignore[arg-type]
+        gated=gated,
+        unit="s",
+        higher_is_better=False,
+        threshold=0.1,
+        pairs=20,
+        a=None,
+        b=None,
+        ratio=ratio,
+        ratio_low=ratio,
+        ratio_high=ratio,
+        pvalue=None,
+        alpha=None,
+        method="exact (constant)",
+    )
+
+
+def test_the_deciding_metric_has_the_worst_verdict_then_the_largest_change() -> None:
+    metrics = (
+        _ab_metric("round_s", "unchanged", 1.04),
+        _ab_metric("output_tokens", "improved", 0.5),
+        _ab_metric("cost_usd", "improved", 0.8),
+        _ab_metric("ttft_s", "regressed", 1.3, gated=False),
+    )
+    improved = ABResult(labels=("a", "b"), pairs=20, warmup=1, metrics=metrics, test_alpha=0.01)
+    assert improved.verdict == "improved"
+    worst = improved.worst
+    assert worst is not None
+    assert worst.metric == "output_tokens"  # not round_s, which moved up but is unchanged
+    ((line, _),) = ab_terminal_lines([improved], verbose=False)[2:]
+    assert "improved, 20 pairs; most changed: output_tokens" in line
+    regressed = replace(improved, metrics=(*metrics, _ab_metric("e2e_s", "regressed", 1.2)))
+    assert regressed.worst is not None
+    assert regressed.worst.metric == "e2e_s"
+    assert replace(improved, metrics=metrics[3:]).worst is None  # no gated metric

@@ -251,3 +251,38 @@ def test_errors_are_one_line_exit_2(store: str, args: list[str], said: str) -> N
     assert status == 2
     assert err.count("\n") == 1
     assert said in err
+
+
+AB_SUITE = """
+def test_prompts(perf):
+    def variant(words):
+        return lambda: perf.metric("answer_words", words)
+
+    perf.ab(variant(32), variant(16), labels=("long", "<short>"))
+"""
+
+
+def test_show_lists_a_runs_ab_tests(project: pytest.Pytester) -> None:
+    project.makepyfile(test_ab_suite=AB_SUITE)
+    project.runpytest("test_ab_suite.py").assert_outcomes(passed=1)
+    status, out, _ = history(project, "list")
+    run = out.splitlines()[2].split()[0]
+    status, out, _ = history(project, "show", run)
+    assert status == 0
+    assert "tests:         0" in out  # no test measured apart from the A/B one...
+    (row,) = [line for line in out.splitlines() if "answer_words" in line]
+    # ...which shows b against a per gated metric
+    assert row.split() == [
+        "test_ab_suite.py::test_prompts",
+        "<short>",
+        "vs",
+        "long",
+        "answer_words",
+        "10",
+        "32",
+        "16",
+        "0.5",
+        "improved",
+    ]
+    status, out, _ = history(project, "show", run, "--metric", "round_s")
+    assert "answer_words" not in out

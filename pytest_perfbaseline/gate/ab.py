@@ -115,13 +115,14 @@ class ABResult:
 
     @property
     def worst(self) -> ABMetric | None:
-        """The gated metric on which b did worst against a (by its oriented ratio)."""
-        candidates = [m for m in self.metrics if m.gated and m.ratio is not None]
-        if self.regressed:
-            candidates = list(self.regressed)
-        if not candidates:
+        """The gated metric that decides the verdict: the worst verdict first (regressed,
+        improved, inconclusive, unchanged), then the largest change either way; None without
+        a gated metric. An improved test names what improved most, not an unchanged metric
+        that happened to move up."""
+        gated = [m for m in self.metrics if m.gated]
+        if not gated:
             return None
-        return max(candidates, key=_worseness)
+        return min(gated, key=_deciding_rank)
 
     def metric(self, name: str) -> ABMetric:
         """The comparison of metric ``name`` (KeyError if it was not measured)."""
@@ -161,6 +162,13 @@ class ABResult:
 def _worseness(m: ABMetric) -> float:
     ratio = m.ratio if m.ratio is not None and m.ratio > 0 else 1.0
     return 1.0 / ratio if m.higher_is_better else ratio
+
+
+def _deciding_rank(m: ABMetric) -> tuple[int, float]:
+    order = _ORDER.index(m.verdict) if m.verdict in _ORDER else len(_ORDER)
+    ratio = m.ratio
+    size = abs(math.log(ratio)) if ratio and ratio > 0 and math.isfinite(ratio) else 0.0
+    return order, -size
 
 
 class _Side:

@@ -11,7 +11,7 @@ import argparse
 import itertools
 import json
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -210,8 +210,35 @@ def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 ]
             )
     headers = ["test", "metric", "n", "median", "p95", "unit", "verdict"]
-    print(table(rows, headers, right=(2, 3, 4)), file=out)
+    if rows or not report.get("ab"):
+        print(table(rows, headers, right=(2, 3, 4)), file=out)
+    _show_ab(report.get("ab") or (), args.metric, out)
     return EXIT_OK
+
+
+def _show_ab(records: Sequence[Mapping[str, Any]], metric: str | None, out: TextIO) -> None:
+    """The run's A/B tests (``perf.ab``), kept in its stored report: per metric b against a."""
+    rows = []
+    for record in records:
+        a, b = record["labels"]
+        for m in record["metrics"]:
+            if (metric and m["metric"] != metric) or not (metric or m["gated"]):
+                continue
+            rows.append(
+                [
+                    record["nodeid"],
+                    f"{b} vs {a}",
+                    m["metric"],
+                    str(m["pairs"]),
+                    _number((m.get("a") or {}).get("median")),
+                    _number((m.get("b") or {}).get("median")),
+                    _number(m.get("ratio")),
+                    m["verdict"],
+                ]
+            )
+    if rows:
+        headers = ["A/B test", "b vs a", "metric", "pairs", "a median", "b median", "b/a"]
+        print(f"\n{table(rows, [*headers, 'verdict'], right=(3, 4, 5, 6))}", file=out)
 
 
 # -- trend -------------------------------------------------------------------------------------

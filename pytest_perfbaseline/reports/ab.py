@@ -29,7 +29,8 @@ def _worst_text(result: ABResult) -> str:
     if worst is None:
         return "no gated metric compared"
     p = "exact" if worst.pvalue is None else f"p = {worst.pvalue:.2g}"
-    return f"worst: {worst.metric} {_change(worst)}, {worst.verdict}, {p}"
+    label = "worst" if worst.verdict == "regressed" else "most changed"
+    return f"{label}: {worst.metric} {_change(worst)}, {worst.verdict}, {p}"
 
 
 def ab_terminal_lines(results: Sequence[ABResult], *, verbose: bool) -> list[Line]:

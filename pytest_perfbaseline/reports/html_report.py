@@ -131,19 +131,15 @@ def _ab_text(record: Mapping[str, Any]) -> str:
 
 
 def ab_worst(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The gated metric that decides an A/B record's verdict: the worst verdict first (as
-    :data:`.run.VERDICT_ORDER`), then the largest change; None without a gated metric."""
-    gated = [m for m in record["metrics"] if m["gated"]]
-    if not gated:
+    """The gated metric that decides an A/B record's verdict (:attr:`.ABResult.worst`: the
+    worst verdict first, then the largest change); None without a gated metric."""
+    from ..gate.ab import ABResult
+
+    worst = ABResult.from_dict(record).worst
+    if worst is None:
         return None
-    decisive: Mapping[str, Any] = min(gated, key=_ab_rank)
-    return decisive
-
-
-def _ab_rank(metric: Mapping[str, Any]) -> tuple[int, float]:
-    ratio = metric["ratio"]
-    size = abs(math.log(ratio)) if ratio and ratio > 0 and math.isfinite(ratio) else 0.0
-    return _verdict_rank(metric["verdict"]), -size
+    metric: Mapping[str, Any] = next(m for m in record["metrics"] if m["metric"] == worst.metric)
+    return metric
 
 
 def _change_text(test: Mapping[str, Any]) -> str:
