@@ -39,7 +39,7 @@ from ..gate.settings import (
     parse_positive_int,
     parse_threshold,
 )
-from ..integrations.mlflow_run import (
+from ..integrations.mlflow_target import (
     DEFAULT_EXPERIMENT,
     INSTALL_HINT,
     MlflowTarget,

@@ -131,8 +131,11 @@ class PerfReporter:
             log_session(
                 self.config,
                 report,
-                self.options,
+                self.options.mlflow,
                 document,
+                settings=self.options.base,
+                json_path=self.options.json,
+                html_path=self.options.html,
                 failed=failed or session.exitstatus != pytest.ExitCode.OK,
             )
         if failed and session.exitstatus == pytest.ExitCode.OK:

@@ -13,8 +13,6 @@ mlflow is imported only here, and only when the flag is given.
 from __future__ import annotations
 
 import os
-import re
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,27 +23,17 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ..gate.settings import SettingError
 from .mlflow_names import STATISTICS, mlflow_metric_name
+from .mlflow_target import MlflowTarget
 
 if TYPE_CHECKING:
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.tracking import MlflowClient
 
-    from ..hooks.options import Options
+    from ..gate.settings import TestSettings
     from ..reports.run import RunReport
 
-__all__ = [
-    "DEFAULT_EXPERIMENT",
-    "INSTALL_HINT",
-    "MlflowTarget",
-    "log_session",
-    "mlflow_installed",
-    "parse_mlflow",
-]
-
-DEFAULT_EXPERIMENT = "pytest-perfbaseline"
-INSTALL_HINT = "pip install 'pytest-perfbaseline[mlflow]'"
+__all__ = ["log_session"]
 
 METRICS_PER_BATCH = 1000
 """``log_batch``'s limits (``mlflow.utils.validation``): 1000 metrics, 100 params and 100
@@ -60,77 +48,6 @@ _HTTP_BOUNDS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
 }
-_ON = ("on", "true", "yes", "1")
-_OFF = ("off", "false", "no", "0")
-_SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "file", "databricks", "uc")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-_ACCEPTED = (
-    "'on' (MLFLOW_TRACKING_URI, else MLflow's default), 'off', or an MLflow tracking URI: "
-    "http://HOST:PORT, https://HOST, sqlite:///PATH, file:///PATH, databricks"
-)
-
-
-@dataclass(frozen=True)
-class MlflowTarget:
-    """Where the session's run goes."""
-
-    uri: str | None
-    """The tracking URI; None: ``MLFLOW_TRACKING_URI``, else MLflow's default."""
-    experiment: str = DEFAULT_EXPERIMENT
-
-
-def parse_mlflow(value: Any, origin: str) -> str | None:
-    """``--perf-mlflow``'s value: ``""`` for MLflow's default URI, a URI, or None for off.
-
-    SettingError naming what is accepted for an empty or unusable value.
-    """
-    text = str(value).strip()
-    if text.lower() in _ON:
-        return ""
-    if text.lower() in _OFF:
-        return None
-    if not text:
-        raise SettingError(f"{origin} is empty: give {_ACCEPTED}")
-    problem = _uri_problem(text)
-    if problem is not None:
-        raise SettingError(f"{origin}={text!r} {problem}: give {_ACCEPTED}")
-    return text
-
-
-def _uri_problem(uri: str) -> str | None:
-    if uri == "databricks":
-        return None
-    if not _SCHEME.match(uri):
-        return "is not a tracking URI (no scheme)"
-    parts = urlsplit(uri)
-    if parts.scheme.split("+")[0] not in _SCHEMES:
-        return f"has a scheme MLflow does not track to (for a server: http://{uri})"
-    if parts.scheme in ("http", "https") and not parts.hostname:
-        return "names no host"
-    if parts.scheme == "sqlite" and parts.path in ("", "/"):
-        return "names no database file"
-    return None
-
-
-def parse_experiment(value: Any, origin: str) -> str:
-    """``--perf-mlflow-experiment``: a name, not empty (MLflow allows up to 500 characters)."""
-    text = str(value).strip()
-    if not text or len(text) > 500:
-        raise SettingError(
-            f"{origin} must be an MLflow experiment name of 1 to 500 characters, got {value!r}"
-        )
-    return text
-
-
-def mlflow_installed() -> bool:
-    """Whether ``import mlflow`` would find it, without importing it."""
-    if "mlflow" in sys.modules:  # None there blocks the import, as it does for Python
-        return sys.modules["mlflow"] is not None
-    import importlib.util
-
-    return importlib.util.find_spec("mlflow") is not None
-
-
 # -- the session's run ---------------------------------------------------------------------------
 
 
@@ -159,18 +76,20 @@ class SessionRun:
 def log_session(
     config: pytest.Config,
     report: RunReport,
-    options: Options,
+    target: MlflowTarget,
     document: Callable[[], Mapping[str, Any]],
     *,
+    settings: TestSettings,
+    json_path: Path | None,
+    html_path: Path | None,
     failed: bool,
 ) -> None:
-    """Log the session as one MLflow run when ``--perf-mlflow`` asks; one warning if it fails.
+    """Log the session as one MLflow run to ``target``; one warning if it fails.
 
-    ``failed``: the session failed (the run is then marked FAILED in MLflow).
+    ``settings`` are the session's (its params); ``json_path`` and ``html_path`` the report
+    files written, if any (artifacts); ``failed``: the session failed (the run is then marked
+    FAILED in MLflow).
     """
-    target = options.mlflow
-    if target is None:
-        return
     from ..events import emit
     from ..history.metadata import git_branch
 
@@ -178,10 +97,10 @@ def log_session(
     session = SessionRun(
         report=report,
         document=document,
-        params=_params(report, options),
+        params=_params(report, settings),
         branch=git_branch(Path(config.rootpath)),
-        json_path=options.json,
-        html_path=getattr(options, "html", None),
+        json_path=json_path,
+        html_path=html_path,
         failed=failed,
         metrics=metric_names(report),
     )
@@ -202,12 +121,12 @@ def log_session(
     )
 
 
-def _params(report: RunReport, options: Options) -> dict[str, str]:
+def _params(report: RunReport, settings: TestSettings) -> dict[str, str]:
     mode = "+".join(name for name in ("compare", "save") if getattr(report, name)) or "plain"
     return {
-        "rounds": str(options.base.rounds),
-        "warmup": str(options.base.warmup),
-        "threshold": options.base.threshold.describe() or "default",
+        "rounds": str(settings.rounds),
+        "warmup": str(settings.warmup),
+        "threshold": settings.threshold.describe() or "default",
         "alpha": f"{report.alpha:g}",
         "profile": report.profile,
         "mode": mode,

@@ -1,4 +1,5 @@
-"""A/B tests (``perf.ab``) in every report: terminal, CSV, Markdown, JUnit properties.
+"""A/B tests (``perf.ab``) in the reports: terminal, CSV, JUnit properties (the Markdown
+summary's table is in :mod:`.markdown`).
 
 The JSON report writes each :class:`~..gate.ab.ABResult` by its own ``to_dict`` (the same
 builtins that carry it from a pytest-xdist worker), under the document's ``ab`` key.
@@ -12,12 +13,13 @@ from collections.abc import Sequence
 from ..gate.ab import ABMetric, ABResult
 from ..metrics.formatting import format_percent, format_ratio, format_value
 
-__all__ = ["ab_csv_rows", "ab_junit_properties", "ab_markdown", "ab_terminal_lines"]
+__all__ = ["ab_csv_rows", "ab_junit_properties", "ab_terminal_lines", "ratio_text"]
 
 Line = tuple[str, dict[str, bool]]
 
 
-def _change(m: ABMetric) -> str:
+def ratio_text(m: ABMetric) -> str:
+    """``x0.523 [x0.510, x0.537]``: the ratio b/a and its interval."""
     text = format_ratio(m.ratio)
     if m.ratio_low is not None and m.ratio_high is not None and m.ratio_low != m.ratio_high:
         text += f" [{format_ratio(m.ratio_low)}, {format_ratio(m.ratio_high)}]"
@@ -30,7 +32,7 @@ def _worst_text(result: ABResult) -> str:
         return "no gated metric compared"
     p = "exact" if worst.pvalue is None else f"p = {worst.pvalue:.2g}"
     label = "worst" if worst.verdict == "regressed" else "most changed"
-    return f"{label}: {worst.metric} {_change(worst)}, {worst.verdict}, {p}"
+    return f"{label}: {worst.metric} {ratio_text(worst)}, {worst.verdict}, {p}"
 
 
 def ab_terminal_lines(results: Sequence[ABResult], *, verbose: bool) -> list[Line]:
@@ -60,7 +62,7 @@ def _metric_text(m: ABMetric, labels: tuple[str, str]) -> str:
     p = "" if m.pvalue is None else f", p = {m.pvalue:.2g}"
     gated = "" if m.gated else " (not gated)"
     return (
-        f"{m.metric}: {labels[0]} {a} -> {labels[1]} {b}, {_change(m)}{p}; "
+        f"{m.metric}: {labels[0]} {a} -> {labels[1]} {b}, {ratio_text(m)}{p}; "
         f"threshold {format_percent(m.threshold)}; {m.verdict}{gated}"
     )
 
@@ -118,31 +120,3 @@ def ab_junit_properties(result: ABResult) -> list[tuple[str, object]]:
         if m.pvalue is not None:
             properties.append((f"perf.ab.{m.metric}.pvalue", f"{m.pvalue:.3g}"))
     return properties
-
-
-def ab_markdown(results: Sequence[ABResult]) -> list[str]:
-    """The Markdown section: a table of A/B tests, worst gated metric of each."""
-    if not results:
-        return []
-    from .markdown import markdown_code
-
-    lines = [
-        "### A/B tests",
-        "",
-        "| test | a | b | pairs | worst gated metric | b / a [95% CI] | p | verdict |",
-        "|---|---|---|---:|---|---:|---:|---|",
-    ]
-    for r in sorted(results, key=lambda r: r.nodeid):
-        worst = r.worst
-        cells = [
-            markdown_code(r.nodeid, in_table=True),
-            markdown_code(r.labels[0], in_table=True),
-            markdown_code(r.labels[1], in_table=True),
-            str(r.pairs),
-            markdown_code(worst.metric, in_table=True) if worst else "-",
-            _change(worst) if worst else "-",
-            f"{worst.pvalue:.2g}" if worst and worst.pvalue is not None else "-",
-            f"**{r.verdict}**" if r.verdict == "regressed" else r.verdict,
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines

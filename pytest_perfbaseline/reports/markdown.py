@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..gate.compare import Comparison, TestComparison
 from ..gate.messages import machine_note
@@ -23,7 +24,11 @@ from ..metrics.formatting import (
     format_value,
 )
 from ..metrics.summary import Summary
+from .ab import ratio_text
 from .run import RunReport, TestEntry
+
+if TYPE_CHECKING:
+    from ..gate.ab import ABResult
 
 __all__ = ["ICONS", "markdown_code", "render_markdown"]
 
@@ -340,9 +345,33 @@ def render_markdown(
     if entries:
         sections.append(_overview(report, entries))
     sections.append(_notes(report, entries))
-    from .ab import ab_markdown
-
     sections.append(ab_markdown(report.ab_tests))
     if report.compare and details:
         sections.append(_details(entries))
     return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"
+
+
+def ab_markdown(results: Sequence[ABResult]) -> list[str]:
+    """The A/B section: a table of A/B tests, with the gated metric that decided each."""
+    if not results:
+        return []
+    lines = [
+        "### A/B tests",
+        "",
+        "| test | a | b | pairs | deciding gated metric | b / a [95% CI] | p | verdict |",
+        "|---|---|---|---:|---|---:|---:|---|",
+    ]
+    for r in sorted(results, key=lambda r: r.nodeid):
+        worst = r.worst
+        cells = [
+            markdown_code(r.nodeid, in_table=True),
+            markdown_code(r.labels[0], in_table=True),
+            markdown_code(r.labels[1], in_table=True),
+            str(r.pairs),
+            markdown_code(worst.metric, in_table=True) if worst else "-",
+            ratio_text(worst) if worst else "-",
+            f"{worst.pvalue:.2g}" if worst and worst.pvalue is not None else "-",
+            f"**{r.verdict}**" if r.verdict == "regressed" else r.verdict,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
