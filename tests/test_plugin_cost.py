@@ -72,6 +72,7 @@ def test_malformed_price_file_is_a_usage_error_naming_file_entry_and_problem(
 
 
 def test_missing_price_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)  # pytest-asyncio's loop scope set: no deprecation warning in the run
     result = pytester.runpytest("--perf-prices=nowhere.toml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*nowhere.toml*"])
