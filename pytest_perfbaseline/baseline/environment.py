@@ -24,6 +24,7 @@ __all__ = [
     "collect_environment",
     "default_profile",
     "describe_origin",
+    "parse_utc_timestamp",
     "usable_cores",
     "utc_timestamp",
 ]
@@ -119,7 +120,7 @@ class Environment:
     def saved_at_datetime(self) -> datetime | None:
         """:attr:`saved_at` as an aware UTC datetime, or None when it is missing or malformed."""
         try:
-            return datetime.strptime(self.saved_at, _SAVED_AT_FORMAT).replace(tzinfo=timezone.utc)
+            return parse_utc_timestamp(self.saved_at)
         except ValueError:
             return None
 
@@ -133,6 +134,12 @@ def _positive(value: Any) -> float | None:
 def utc_timestamp(now: datetime | None = None) -> str:
     """``now`` (default: the current time) as ``YYYY-MM-DDTHH:MM:SSZ``, in UTC."""
     return _format_saved_at(now)
+
+
+def parse_utc_timestamp(text: str) -> datetime:
+    """The aware UTC datetime of a ``YYYY-MM-DDTHH:MM:SSZ`` text (:func:`utc_timestamp`'s);
+    ValueError for any other text."""
+    return datetime.strptime(text, _SAVED_AT_FORMAT).replace(tzinfo=timezone.utc)
 
 
 def _format_saved_at(now: datetime | None) -> str:

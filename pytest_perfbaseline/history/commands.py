@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..baseline.environment import parse_utc_timestamp, utc_timestamp
 from ..cli.common import EXIT_OK, CommandError, plural, table
 from ..cli.options import Command, typed
 from ..gate.settings import SettingError, parse_duration
@@ -101,7 +102,7 @@ def open_store(args: argparse.Namespace, *, create: bool = False) -> HistoryStor
 def _since(seconds: float | None) -> str | None:
     if seconds is None:
         return None
-    return (datetime.now(timezone.utc) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_timestamp(datetime.now(timezone.utc) - timedelta(seconds=seconds))
 
 
 def selection(args: argparse.Namespace, store: HistoryStore) -> RunFilter:
@@ -244,13 +245,9 @@ def _show_ab(records: Sequence[Mapping[str, Any]], metric: str | None, out: Text
 # -- trend -------------------------------------------------------------------------------------
 
 
-def _parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-
-
 def rolling_means(points: Sequence[SeriesPoint], window_s: float) -> list[tuple[int, float | None]]:
     """For each point: how many runs finished within ``window_s`` up to it, their mean median."""
-    times = [_parse_time(p.finished_at) for p in points]
+    times = [parse_utc_timestamp(p.finished_at) for p in points]
     result: list[tuple[int, float | None]] = []
     start = 0
     for i, when in enumerate(times):

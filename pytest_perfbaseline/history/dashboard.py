@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from ..baseline.environment import parse_utc_timestamp
 from .store import HistoryStore, RunFilter, RunSummary, SeriesPoint
 
 __all__ = [
@@ -55,8 +56,7 @@ def _short(value: float | None) -> float | None:
 
 
 def _epoch(text: str) -> int:
-    when = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    return int(when.timestamp())
+    return int(parse_utc_timestamp(text).timestamp())
 
 
 def latest_rolling_median(

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..baseline.environment import parse_utc_timestamp, utc_timestamp
 from ..files import write_atomically
 from .location import StoreLocation
 
@@ -57,10 +58,6 @@ def live_folder(location: StoreLocation, local_default: Path) -> Path:
     return local_default / LIVE_FOLDER
 
 
-def _utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass
 class LiveState:
     """What one process of a running session publishes (mutable: it changes as tests run)."""
@@ -70,7 +67,7 @@ class LiveState:
     """The pytest-xdist worker id (``gw0``), None for the controller."""
     pid: int = field(default_factory=os.getpid)
     host: str = field(default_factory=socket.gethostname)
-    started_at: str = field(default_factory=_utc_now)
+    started_at: str = field(default_factory=utc_timestamp)
     updated_at: str = ""
     branch: str | None = None
     total: int | None = None
@@ -135,7 +132,7 @@ class LiveWriter:
                 return
             self._last = self._clock()
             self._due = False
-            self.state.updated_at = _utc_now()
+            self.state.updated_at = utc_timestamp()
             text = json.dumps(asdict(self.state), separators=(",", ":"))
             try:
                 write_atomically(self.path, text)
@@ -182,10 +179,10 @@ def _alive(state: dict[str, Any], now: datetime) -> bool:
             return True  # it exists, as another user's process
         return True
     try:
-        updated = datetime.strptime(str(state.get("updated_at")), "%Y-%m-%dT%H:%M:%SZ")
+        updated = parse_utc_timestamp(str(state.get("updated_at")))
     except ValueError:
         return False
-    return (now - updated.replace(tzinfo=timezone.utc)).total_seconds() < STALE_S
+    return (now - updated).total_seconds() < STALE_S
 
 
 def _read_states(folder: Path) -> list[dict[str, Any]]:

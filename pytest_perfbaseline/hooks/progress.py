@@ -131,9 +131,9 @@ class ProgressPlugin:
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[_SESSION_INPUT] = self.session_id
 
+    @pytest.hookimpl(trylast=True)  # after PerfMeasurer has counted the perf tests
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        perf_tests = sum(1 for item in session.items if "perf" in getattr(item, "fixturenames", ()))
-        if perf_tests and not self.context.options.disabled:
+        if self.context.perf_tests and not self.context.options.disabled:
             self.writer = self._writer()
             if self.writer is not None and self.worker is None:
                 self.writer.state.total = len(session.items)

@@ -216,7 +216,7 @@ def _overview(report: RunReport, entries: Sequence[TestEntry]) -> list[str]:
         rate = _median(s, "tokens_per_s")
         row = [
             markdown_code(entry.nodeid, in_table=True),
-            str(len(entry.result.rounds)),
+            str(entry.result.round_count),
             format_value(_median(s, "ttft_s"), "s"),
             format_value(_median(s, "tpot_s"), "s"),
             f"{rate:.1f}" if rate is not None else "-",

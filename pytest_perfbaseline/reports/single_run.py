@@ -181,11 +181,12 @@ def _itl_tail(entry: TestEntry) -> list[Recommendation]:
 
 
 def _ttft_share(entry: TestEntry) -> list[Recommendation]:
-    shares = []
-    for values in entry.result.rounds:
-        ttft, e2e = values.get("ttft_s"), values.get("e2e_s")
-        if ttft is not None and e2e:
-            shares.append(ttft / e2e)
+    result = entry.result
+    shares = [
+        ttft / e2e
+        for ttft, e2e in zip(result.column("ttft_s"), result.column("e2e_s"), strict=True)
+        if ttft is not None and e2e
+    ]
     tokens = _median_of(entry, "output_tokens")
     if not shares or tokens is None or tokens < TTFT_MIN_OUTPUT_TOKENS:
         return []
@@ -270,13 +271,13 @@ def run_recommendations(report: RunReport) -> list[Recommendation]:
     agent and model that take most of the cost. Stdlib only: cheap enough for every session."""
     found: list[Recommendation] = []
     for entry in report.tests:
-        if entry.outcome == "skipped" or not entry.result.rounds:
+        if entry.outcome == "skipped" or not entry.result.round_count:
             continue
         found += _noisy(report, entry)
         found += _itl_tail(entry)
         found += _ttft_share(entry)
         found += _cached_share(entry)
-    found += _cost_share([e for e in report.tests if e.result.rounds])
+    found += _cost_share([e for e in report.tests if e.result.round_count])
     return found
 
 

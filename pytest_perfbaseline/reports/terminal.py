@@ -142,7 +142,7 @@ def render_overview(results: Sequence[TestResult]) -> list[str]:
         rows.append(
             [
                 result.nodeid,
-                str(len(result.rounds)),
+                str(result.round_count),
                 format_seconds(_median(s, "round_s")),
                 format_seconds(_median(s, "ttft_s")),
                 format_seconds(_p95(s, "ttft_s")),
